@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything the whole project needs on a fresh Debian 12 / Ubuntu 22.04+ machine.
+# Idempotent: a second run only checks. Both README commands call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# System packages, by who needs them.
+PACKAGES=(
+  # Rust crates that build C, and TLS
+  build-essential pkg-config libssl-dev curl ca-certificates
+  # Tauri v2 (webkit2gtk 4.1 stack)
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  # nokhwa's V4L2 bindings are generated with bindgen
+  libclang-dev clang
+  # the OS keystore in tests: Secret Service through gnome-keyring on a session bus
+  dbus dbus-user-session gnome-keyring
+  # a real window with no display, driven by WebDriver; screenshots
+  xvfb xauth webkit2gtk-driver imagemagick
+  # web pages tested in a real browser
+  chromium
+  # the UI toolchain
+  nodejs npm
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js may come from outside Debian (nodesource, nvm); then npm is not a Debian package.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Rust: the stable toolchain through rustup, if the machine has none.
+if ! command -v cargo >/dev/null; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+# The UI's npm packages, exactly as the lock file says.
+if [ -f ui/package-lock.json ]; then
+  if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    (cd ui && npm ci --no-audit --no-fund)
+  fi
+fi
+echo "setup: ok"
