@@ -80,7 +80,10 @@ impl IntMap {
 
     /// Removes and returns the entry under `key`.
     pub fn take(&mut self, key: i64) -> Option<Value> {
-        let pos = self.entries.iter().position(|(k, _)| *k == i128::from(key))?;
+        let pos = self
+            .entries
+            .iter()
+            .position(|(k, _)| *k == i128::from(key))?;
         Some(self.entries.swap_remove(pos).1)
     }
 
@@ -121,7 +124,11 @@ impl IntMap {
     }
 
     /// An optional byte string.
-    pub fn opt_bytes(&mut self, key: i64, what: &'static str) -> Result<Option<Vec<u8>>, CborError> {
+    pub fn opt_bytes(
+        &mut self,
+        key: i64,
+        what: &'static str,
+    ) -> Result<Option<Vec<u8>>, CborError> {
         self.take(key).map(|v| as_bytes(v, what)).transpose()
     }
 }

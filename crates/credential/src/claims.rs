@@ -166,7 +166,10 @@ impl Identity {
                 (int(key::DATE_OF_BIRTH), t(&c.date_of_birth)),
                 (int(key::GENDER), cbor::uint(c.gender.code())),
                 (int(key::TIER), cbor::uint(Tier::Upgraded.code())),
-                (int(key::PHOTO_SHA256), Value::Bytes(c.photo_sha256.to_vec())),
+                (
+                    int(key::PHOTO_SHA256),
+                    Value::Bytes(c.photo_sha256.to_vec()),
+                ),
             ],
         };
         Value::Map(entries)

@@ -9,7 +9,7 @@ use p256::ecdsa::VerifyingKey;
 use crate::cbor::{self, CborError, IntMap, int};
 use crate::claims::{CLAIM_169, Identity, Tier};
 use crate::cose_key;
-use crate::keys::{Es256Signer, KID_LEN, Kid, KeyError};
+use crate::keys::{Es256Signer, KID_LEN, KeyError, Kid};
 use crate::status_list::StatusRef;
 
 /// CWT claim keys (RFC 8392 §4, RFC 8747, Token Status List).
@@ -111,7 +111,10 @@ pub enum IssueError {
 
 impl Credential {
     /// Signs `claims` with the issuer's key.
-    pub fn issue(claims: CredentialClaims, issuer: &dyn Es256Signer) -> Result<Credential, IssueError> {
+    pub fn issue(
+        claims: CredentialClaims,
+        issuer: &dyn Es256Signer,
+    ) -> Result<Credential, IssueError> {
         if claims.not_before >= claims.expires_at {
             return Err(IssueError::EmptyValidity {
                 not_before: claims.not_before,
@@ -134,7 +137,10 @@ impl Credential {
     /// Reads a credential from its COSE_Sign1 CBOR value (untagged, as inside the QR).
     pub(crate) fn from_cose(sign1: CoseSign1) -> Result<Credential, CredentialFormatError> {
         let header = &sign1.protected.header;
-        if header.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(coset::iana::Algorithm::ES256))
+        if header.alg
+            != Some(coset::RegisteredLabelWithPrivate::Assigned(
+                coset::iana::Algorithm::ES256,
+            ))
         {
             return Err(CredentialFormatError::Algorithm);
         }
@@ -152,7 +158,10 @@ impl Credential {
             .as_slice()
             .try_into()
             .map_err(|_| CredentialFormatError::Kid)?;
-        let payload = sign1.payload.as_deref().ok_or(CredentialFormatError::NoPayload)?;
+        let payload = sign1
+            .payload
+            .as_deref()
+            .ok_or(CredentialFormatError::NoPayload)?;
         let claims = CredentialClaims::from_cbor(payload).map_err(CredentialFormatError::Claims)?;
         Ok(Credential {
             claims,

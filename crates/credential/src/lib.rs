@@ -9,7 +9,10 @@
 //! generator: time is a parameter, randomness comes through [`Randomness`], keys through
 //! [`Es256Signer`], status through [`StatusLookup`], replay memory through [`ReplayCache`].
 //! It must never log, and never panic on input from outside.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cbor;
 pub mod claims;
@@ -23,9 +26,11 @@ pub mod trust_list;
 pub mod verify;
 mod zlib;
 
-pub use claims::{Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name};
+pub use claims::{
+    Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
+};
 pub use credential::{Credential, CredentialClaims, IssueError};
-pub use keys::{Es256Signer, Kid, KeyError, Randomness, SoftwareKey};
+pub use keys::{Es256Signer, KeyError, Kid, Randomness, SoftwareKey};
 pub use p256::ecdsa::VerifyingKey;
 pub use proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
 pub use qr_text::{DecodeError, DecodeStep, Presentation, QR_PREFIX};

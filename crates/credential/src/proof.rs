@@ -169,7 +169,11 @@ impl HolderProof {
             let fresh = request
                 .face_verified_at
                 .is_some_and(|t| t <= request.now && request.now - t <= max_face_age);
-            if !fresh || !request.auth.contains(AuthMethods::PIN.with(AuthMethods::FACE)) {
+            if !fresh
+                || !request
+                    .auth
+                    .contains(AuthMethods::PIN.with(AuthMethods::FACE))
+            {
                 return Err(ProofError::UpgradedNeedsPinAndFace { max_face_age });
             }
         }
@@ -199,7 +203,11 @@ impl HolderProof {
             return Err(ProofError::WrongDeviceKey);
         }
         let sign1 = CoseSign1Builder::new()
-            .protected(HeaderBuilder::new().algorithm(coset::iana::Algorithm::ES256).build())
+            .protected(
+                HeaderBuilder::new()
+                    .algorithm(coset::iana::Algorithm::ES256)
+                    .build(),
+            )
             .payload(cbor::to_vec(&claims.to_cbor()))
             .try_create_signature(credential.signature(), |data| {
                 device.sign(data).map(|s| s.to_vec())
@@ -210,7 +218,11 @@ impl HolderProof {
 
     pub(crate) fn from_cose(sign1: CoseSign1) -> Result<HolderProof, ProofFormatError> {
         let h = &sign1.protected.header;
-        if h.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(coset::iana::Algorithm::ES256)) {
+        if h.alg
+            != Some(coset::RegisteredLabelWithPrivate::Assigned(
+                coset::iana::Algorithm::ES256,
+            ))
+        {
             return Err(ProofFormatError::Algorithm);
         }
         if !h.rest.is_empty()
@@ -223,7 +235,10 @@ impl HolderProof {
         {
             return Err(ProofFormatError::Headers);
         }
-        let payload = sign1.payload.as_deref().ok_or(ProofFormatError::NoPayload)?;
+        let payload = sign1
+            .payload
+            .as_deref()
+            .ok_or(ProofFormatError::NoPayload)?;
         let claims = ProofClaims::from_cbor(payload).map_err(ProofFormatError::Claims)?;
         Ok(HolderProof { sign1, claims })
     }
@@ -237,7 +252,9 @@ impl HolderProof {
         let key = &credential.claims.holder_key;
         self.sign1
             .verify_signature(credential.signature(), |sig, data| {
-                crate::keys::verify_es256(key, data, sig).then_some(()).ok_or(())
+                crate::keys::verify_es256(key, data, sig)
+                    .then_some(())
+                    .ok_or(())
             })
             .is_ok()
     }

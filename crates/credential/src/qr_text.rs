@@ -85,13 +85,18 @@ impl Presentation {
         if text.len() > MAX_QR_TEXT_LEN {
             return Err(err(
                 DecodeStep::Size,
-                format!("{} characters; a QR code holds at most {MAX_QR_TEXT_LEN}", text.len()),
+                format!(
+                    "{} characters; a QR code holds at most {MAX_QR_TEXT_LEN}",
+                    text.len()
+                ),
             ));
         }
         let body = text.strip_prefix(QR_PREFIX).ok_or_else(|| {
             err(
                 DecodeStep::Prefix,
-                format!("does not start with {QR_PREFIX}: not a Tessera ID code, or a newer version"),
+                format!(
+                    "does not start with {QR_PREFIX}: not a Tessera ID code, or a newer version"
+                ),
             )
         })?;
         let bytes = base45::decode(body).map_err(|e| err(DecodeStep::Base45, e.to_string()))?;
@@ -104,9 +109,12 @@ impl Presentation {
         let Value::Array(items) = value else {
             return Err(err(DecodeStep::Structure, "not a CBOR array"));
         };
-        let [credential, proof]: [Value; 2] = items
-            .try_into()
-            .map_err(|v: Vec<Value>| err(DecodeStep::Structure, format!("{} items, expected 2", v.len())))?;
+        let [credential, proof]: [Value; 2] = items.try_into().map_err(|v: Vec<Value>| {
+            err(
+                DecodeStep::Structure,
+                format!("{} items, expected 2", v.len()),
+            )
+        })?;
         let credential = CoseSign1::from_cbor_value(credential)
             .map_err(|e| err(DecodeStep::Structure, format!("credential: {e}")))?;
         let proof = CoseSign1::from_cbor_value(proof)

@@ -5,7 +5,7 @@ use ciborium::value::Value;
 use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
 
 use crate::cbor::{self, CborError, IntMap, int};
-use crate::keys::{Es256Signer, Kid, KeyError};
+use crate::keys::{Es256Signer, KeyError, Kid};
 use crate::trust_list::{TrustList, TrustedIssuer};
 
 /// The `typ` of a Status List Token (COSE header 16).
@@ -126,7 +126,11 @@ impl StatusList {
         let nbytes = (len * u64::from(bits)).div_ceil(8);
         Ok(StatusList {
             bits,
-            bytes: vec![0; usize::try_from(nbytes).map_err(|_| StatusListError::IndexOutOfRange(len))?],
+            bytes: vec![
+                0;
+                usize::try_from(nbytes)
+                    .map_err(|_| StatusListError::IndexOutOfRange(len))?
+            ],
         })
     }
 
@@ -165,7 +169,10 @@ impl StatusList {
     pub fn set(&mut self, idx: u64, value: u8) -> Result<(), StatusListError> {
         let (byte, shift, mask) = self.locate(idx)?;
         if value & !mask != 0 {
-            return Err(StatusListError::ValueTooWide { value, bits: self.bits });
+            return Err(StatusListError::ValueTooWide {
+                value,
+                bits: self.bits,
+            });
         }
         self.bytes[byte] = (self.bytes[byte] & !(mask << shift)) | (value << shift);
         Ok(())
@@ -224,8 +231,14 @@ impl StatusListToken {
         claims.push((
             int(CLAIM_STATUS_LIST),
             Value::Map(vec![
-                (Value::Text("bits".into()), cbor::uint(u64::from(self.list.bits))),
-                (Value::Text("lst".into()), Value::Bytes(crate::zlib::compress(&self.list.bytes))),
+                (
+                    Value::Text("bits".into()),
+                    cbor::uint(u64::from(self.list.bits)),
+                ),
+                (
+                    Value::Text("lst".into()),
+                    Value::Bytes(crate::zlib::compress(&self.list.bytes)),
+                ),
             ]),
         ));
         let sign1 = CoseSign1Builder::new()
@@ -239,26 +252,41 @@ impl StatusListToken {
     }
 
     /// Reads and verifies a token against the trust list at time `now`.
-    pub fn verify(bytes: &[u8], trust: &TrustList, now: u64) -> Result<StatusListToken, StatusListError> {
+    pub fn verify(
+        bytes: &[u8],
+        trust: &TrustList,
+        now: u64,
+    ) -> Result<StatusListToken, StatusListError> {
         let fmt = |what: &str| StatusListError::Format(what.to_owned());
-        let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|_| fmt("not a tagged COSE_Sign1"))?;
+        let sign1 =
+            CoseSign1::from_tagged_slice(bytes).map_err(|_| fmt("not a tagged COSE_Sign1"))?;
         let header = &sign1.protected.header;
         let typ_ok = header.rest.iter().any(|(label, value)| {
-            *label == coset::Label::Int(COSE_HEADER_TYP) && *value == Value::Text(STATUS_LIST_TYP.into())
+            *label == coset::Label::Int(COSE_HEADER_TYP)
+                && *value == Value::Text(STATUS_LIST_TYP.into())
         });
         if !typ_ok {
             return Err(fmt("typ is not application/statuslist+cwt"));
         }
-        let kid = Kid(header.key_id.as_slice().try_into().map_err(|_| fmt("kid is not 8 bytes"))?);
+        let kid = Kid(header
+            .key_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| fmt("kid is not 8 bytes"))?);
         let issuer = trust.get(&kid).ok_or(StatusListError::UnknownSigner(kid))?;
         sign1
             .verify_signature(&[], |sig, data| {
-                crate::keys::verify_es256(&issuer.public_key, data, sig).then_some(()).ok_or(())
+                crate::keys::verify_es256(&issuer.public_key, data, sig)
+                    .then_some(())
+                    .ok_or(())
             })
             .map_err(|_| StatusListError::BadSignature)?;
         let payload = sign1.payload.as_deref().ok_or_else(|| fmt("no payload"))?;
-        let mut map = IntMap::new(cbor::from_slice(payload).map_err(|e| fmt(&e.to_string()))?, "claims")
-            .map_err(|e| fmt(&e.to_string()))?;
+        let mut map = IntMap::new(
+            cbor::from_slice(payload).map_err(|e| fmt(&e.to_string()))?,
+            "claims",
+        )
+        .map_err(|e| fmt(&e.to_string()))?;
         let e = |err: CborError| StatusListError::Format(err.to_string());
         let uri = map.req_text(CLAIM_SUB, "sub").map_err(e)?;
         let issued_at = map.req_u64(CLAIM_IAT, "iat").map_err(e)?;
@@ -269,8 +297,11 @@ impl StatusListToken {
         {
             return Err(StatusListError::Expired(exp));
         }
-        let mut sl = IntMap::new(map.req(CLAIM_STATUS_LIST, "status_list").map_err(e)?, "status_list")
-            .map_err(e)?;
+        let mut sl = IntMap::new(
+            map.req(CLAIM_STATUS_LIST, "status_list").map_err(e)?,
+            "status_list",
+        )
+        .map_err(e)?;
         let bits = sl
             .take_text_key("bits")
             .ok_or(CborError::Missing("bits"))
@@ -394,7 +425,10 @@ mod tests {
         assert_eq!(list.get(3).unwrap(), 1);
         assert_eq!(list.get(4).unwrap(), 0);
         assert_eq!(list.get(12), Err(StatusListError::IndexOutOfRange(12)));
-        assert_eq!(list.set(0, 4), Err(StatusListError::ValueTooWide { value: 4, bits: 2 }));
+        assert_eq!(
+            list.set(0, 4),
+            Err(StatusListError::ValueTooWide { value: 4, bits: 2 })
+        );
         assert_eq!(StatusList::new(3, 1), Err(StatusListError::Bits(3)));
     }
 
@@ -402,6 +436,9 @@ mod tests {
     fn decompression_is_capped() {
         let bomb = crate::zlib::compress(&vec![0u8; 1 << 20]);
         assert!(crate::zlib::decompress(&bomb, 1000).is_none());
-        assert_eq!(crate::zlib::decompress(&bomb, 1 << 20).unwrap().len(), 1 << 20);
+        assert_eq!(
+            crate::zlib::decompress(&bomb, 1 << 20).unwrap().len(),
+            1 << 20
+        );
     }
 }

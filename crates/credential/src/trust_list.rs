@@ -183,24 +183,33 @@ impl TrustList {
     }
 
     /// Reads a signed list and checks its signature with the trust-list key.
-    pub fn verify(bytes: &[u8], trust_list_key: &VerifyingKey) -> Result<TrustList, TrustListError> {
+    pub fn verify(
+        bytes: &[u8],
+        trust_list_key: &VerifyingKey,
+    ) -> Result<TrustList, TrustListError> {
         let sign1 = CoseSign1::from_tagged_slice(bytes)
             .map_err(|_| TrustListError::Format("not a tagged COSE_Sign1".into()))?;
         let typ_ok = sign1.protected.header.rest.iter().any(|(label, value)| {
             *label == coset::Label::Int(16) && *value == Value::Text(TRUST_LIST_TYP.into())
         });
         if !typ_ok {
-            return Err(TrustListError::Format(format!("typ is not {TRUST_LIST_TYP}")));
+            return Err(TrustListError::Format(format!(
+                "typ is not {TRUST_LIST_TYP}"
+            )));
         }
         sign1
             .verify_signature(&[], |sig, data| {
-                keys::verify_es256(trust_list_key, data, sig).then_some(()).ok_or(())
+                keys::verify_es256(trust_list_key, data, sig)
+                    .then_some(())
+                    .ok_or(())
             })
             .map_err(|_| TrustListError::BadSignature)?;
         let payload = sign1
             .payload
             .as_deref()
             .ok_or_else(|| TrustListError::Format("no payload".into()))?;
-        TrustList::from_cbor(cbor::from_slice(payload).map_err(|e| TrustListError::Format(e.to_string()))?)
+        TrustList::from_cbor(
+            cbor::from_slice(payload).map_err(|e| TrustListError::Format(e.to_string()))?,
+        )
     }
 }

@@ -138,7 +138,9 @@ pub enum VerifyError {
     #[error("unknown issuer: no trusted key has kid {0}")]
     UnknownIssuer(Kid),
     /// The key is trusted, but not for this credential at this time.
-    #[error("the issuer key {0} is not valid for this credential (outside its trust-list validity)")]
+    #[error(
+        "the issuer key {0} is not valid for this credential (outside its trust-list validity)"
+    )]
     IssuerKeyNotValid(Kid),
     /// The issuer signature does not verify: forged or altered.
     #[error("the issuer signature is invalid: the credential was forged or altered")]
@@ -255,9 +257,13 @@ pub fn verify(
     let claims = &cred.claims;
 
     // 1. The issuer key, by kid, and its validity for this credential.
-    let issuer = trust.get(&cred.kid).ok_or(VerifyError::UnknownIssuer(cred.kid))?;
+    let issuer = trust
+        .get(&cred.kid)
+        .ok_or(VerifyError::UnknownIssuer(cred.kid))?;
     if claims.issued_at.saturating_add(skew) < issuer.valid_from
-        || issuer.valid_until.is_some_and(|until| now > until.saturating_add(skew))
+        || issuer
+            .valid_until
+            .is_some_and(|until| now > until.saturating_add(skew))
     {
         return Err(VerifyError::IssuerKeyNotValid(cred.kid));
     }
@@ -372,7 +378,10 @@ fn check_tier(p: &Presentation, options: &VerifyOptions) -> Result<(), VerifyErr
         )));
     }
     if tier == Tier::Upgraded {
-        if !proof.auth.contains(AuthMethods::PIN.with(AuthMethods::FACE)) {
+        if !proof
+            .auth
+            .contains(AuthMethods::PIN.with(AuthMethods::FACE))
+        {
             return Err(VerifyError::TierRequirementNotMet(
                 "the upgraded tier needs PIN and face; the proof records only ".to_owned()
                     + &proof.auth.names().join("+"),

@@ -31,7 +31,10 @@ fn every_single_byte_change_is_refused() {
             for delta in [0x01u8, 0x80, 0xff] {
                 let mut b = bytes.clone();
                 b[i] ^= delta;
-                assert!(verify_bytes(&b, &t).is_err(), "byte {i} ^ {delta:#x} accepted");
+                assert!(
+                    verify_bytes(&b, &t).is_err(),
+                    "byte {i} ^ {delta:#x} accepted"
+                );
             }
         }
         // Truncations and an extra trailing byte.

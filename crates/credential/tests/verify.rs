@@ -33,7 +33,9 @@ fn lightweight_discloses_only_masked_data() {
     let p = w.show_lightweight(NOW);
     let v = check(&p, &trust(&w), NOW + 5).unwrap();
     assert_eq!(v.tier, Tier::Lightweight);
-    let Identity::Lightweight(c) = &v.claims else { panic!("tier") };
+    let Identity::Lightweight(c) = &v.claims else {
+        panic!("tier")
+    };
     assert_eq!(c.masked_name, "张*明");
     assert_eq!(c.masked_id_number, "110*************2X");
     assert!(c.age_over_18);
@@ -50,7 +52,9 @@ fn upgraded_discloses_registration_data_and_amr() {
     let mut w = Wallet::standard();
     let p = w.show_upgraded(NOW);
     let v = check(&p, &trust(&w), NOW).unwrap();
-    let Identity::Upgraded(c) = &v.claims else { panic!("tier") };
+    let Identity::Upgraded(c) = &v.claims else {
+        panic!("tier")
+    };
     assert_eq!(c.id_number, PERSON.id_number);
     assert_eq!(c.full_name, PERSON.full_name);
     assert_eq!(c.date_of_birth, "19491231");
@@ -98,7 +102,10 @@ fn a_proof_longer_than_sixty_seconds_is_refused() {
         face_verified_at: None,
     };
     let proof = HolderProof::sign(claims, &w.lightweight, &w.device).unwrap();
-    let p = Presentation { credential: w.lightweight.clone(), proof };
+    let p = Presentation {
+        credential: w.lightweight.clone(),
+        proof,
+    };
     assert_eq!(code(check(&p, &trust(&w), NOW)), "proof_lifetime_too_long");
 }
 
@@ -106,8 +113,14 @@ fn a_proof_longer_than_sixty_seconds_is_refused() {
 fn a_proof_moved_to_the_other_credential_is_caught() {
     let mut w = Wallet::standard();
     let up = w.show_upgraded(NOW);
-    let moved = Presentation { credential: w.lightweight.clone(), proof: up.proof };
-    assert_eq!(code(check(&moved, &trust(&w), NOW)), "proof_bound_to_other_credential");
+    let moved = Presentation {
+        credential: w.lightweight.clone(),
+        proof: up.proof,
+    };
+    assert_eq!(
+        code(check(&moved, &trust(&w), NOW)),
+        "proof_bound_to_other_credential"
+    );
 }
 
 #[test]
@@ -116,11 +129,20 @@ fn another_devices_proof_is_refused() {
     let other = key("device-2");
     let p = w.show_lightweight(NOW);
     let forged = HolderProof::sign(p.proof.claims.clone(), &w.lightweight, &other);
-    assert!(matches!(forged, Err(tessera_credential::proof::ProofError::WrongDeviceKey)));
+    assert!(matches!(
+        forged,
+        Err(tessera_credential::proof::ProofError::WrongDeviceKey)
+    ));
     // A credential bound to another device, with this device's proof on it.
     let mut rng = SeededRandomness::new("x");
-    let cred2 = issue(claims(&other, identity(&PERSON, false), NOW - 10, 5, &mut rng), &w.issuer);
-    let p2 = Presentation { credential: cred2, proof: p.proof };
+    let cred2 = issue(
+        claims(&other, identity(&PERSON, false), NOW - 10, 5, &mut rng),
+        &w.issuer,
+    );
+    let p2 = Presentation {
+        credential: cred2,
+        proof: p.proof,
+    };
     assert_eq!(code(check(&p2, &trust(&w), NOW)), "bad_holder_proof");
 }
 
@@ -151,7 +173,9 @@ fn upgraded_requirements() {
     let r = HolderProof::create(&w.upgraded, &w.device, request, 300, &mut w.rng);
     assert!(r.is_err());
     let stale = ProofRequest {
-        auth: AuthMethods::USER.with(AuthMethods::PIN).with(AuthMethods::FACE),
+        auth: AuthMethods::USER
+            .with(AuthMethods::PIN)
+            .with(AuthMethods::FACE),
         face_verified_at: Some(NOW - 301),
         ..request
     };
@@ -166,7 +190,10 @@ fn upgraded_requirements() {
         face_verified_at: Some(NOW - 10),
     };
     let proof = HolderProof::sign(claims.clone(), &w.upgraded, &w.device).unwrap();
-    let p = Presentation { credential: w.upgraded.clone(), proof };
+    let p = Presentation {
+        credential: w.upgraded.clone(),
+        proof,
+    };
     assert_eq!(code(check(&p, &trust(&w), NOW)), "tier_requirement_not_met");
     let old_face = ProofClaims {
         auth: AuthMethods::PIN.with(AuthMethods::FACE),
@@ -174,7 +201,10 @@ fn upgraded_requirements() {
         ..claims
     };
     let proof = HolderProof::sign(old_face, &w.upgraded, &w.device).unwrap();
-    let p = Presentation { credential: w.upgraded.clone(), proof };
+    let p = Presentation {
+        credential: w.upgraded.clone(),
+        proof,
+    };
     assert_eq!(code(check(&p, &trust(&w), NOW)), "tier_requirement_not_met");
 }
 
@@ -184,10 +214,22 @@ fn venue_tier_requirement() {
     let p = w.show_lightweight(NOW);
     let mut opts = VerifyOptions::at(NOW);
     opts.required_tier = Some(Tier::Upgraded);
-    let r = verify(&p, &trust(&w), &opts, &status_list::NoStatusLists, &mut MemoryReplayCache::default());
+    let r = verify(
+        &p,
+        &trust(&w),
+        &opts,
+        &status_list::NoStatusLists,
+        &mut MemoryReplayCache::default(),
+    );
     assert_eq!(code(r), "tier_requirement_not_met");
     let p = w.show_upgraded(NOW);
-    let r = verify(&p, &trust(&w), &opts, &status_list::NoStatusLists, &mut MemoryReplayCache::default());
+    let r = verify(
+        &p,
+        &trust(&w),
+        &opts,
+        &status_list::NoStatusLists,
+        &mut MemoryReplayCache::default(),
+    );
     assert_eq!(code(r), "valid");
 }
 
@@ -220,12 +262,27 @@ fn status_valid_revoked_suspended() {
     let ok = r(&status_lists(&w, &[(1, status::INVALID)], 1)).unwrap();
     assert_eq!(ok.status, StatusOutcome::Valid);
     assert!(ok.checks.contains(&Check::Status));
-    assert_eq!(code(r(&status_lists(&w, &[(0, status::INVALID)], 1))), "revoked");
-    assert_eq!(code(r(&status_lists(&w, &[(0, status::SUSPENDED)], 2))), "suspended");
-    assert_eq!(code(r(&status_lists(&w, &[(0, 3)], 2))), "status_unrecognised");
+    assert_eq!(
+        code(r(&status_lists(&w, &[(0, status::INVALID)], 1))),
+        "revoked"
+    );
+    assert_eq!(
+        code(r(&status_lists(&w, &[(0, status::SUSPENDED)], 2))),
+        "suspended"
+    );
+    assert_eq!(
+        code(r(&status_lists(&w, &[(0, 3)], 2))),
+        "status_unrecognised"
+    );
     let mut strict = opts;
     strict.require_status = true;
-    let none = verify(&p, &t, &strict, &status_list::NoStatusLists, &mut MemoryReplayCache::default());
+    let none = verify(
+        &p,
+        &t,
+        &strict,
+        &status_list::NoStatusLists,
+        &mut MemoryReplayCache::default(),
+    );
     assert_eq!(code(none), "status_unavailable");
 }
 
@@ -241,7 +298,13 @@ fn status_list_token_is_authenticated() {
         list: StatusList::new(1, 16).unwrap(),
     };
     let bytes = token.sign(&w.issuer).unwrap();
-    assert_eq!(StatusListToken::verify(&bytes, &trust(&w), NOW).unwrap().list.len(), 16);
+    assert_eq!(
+        StatusListToken::verify(&bytes, &trust(&w), NOW)
+            .unwrap()
+            .list
+            .len(),
+        16
+    );
     let stranger = TrustList::single("x", key("other").public_key());
     assert!(matches!(
         StatusListToken::verify(&bytes, &stranger, NOW),
@@ -292,7 +355,10 @@ fn trust_list_signature_and_tampering() {
     let tl_key = key("trust-list");
     let list = trust(&w);
     let bytes = list.sign(&tl_key).unwrap();
-    assert_eq!(TrustList::verify(&bytes, &tl_key.public_key()).unwrap(), list);
+    assert_eq!(
+        TrustList::verify(&bytes, &tl_key.public_key()).unwrap(),
+        list
+    );
     assert_eq!(
         TrustList::verify(&bytes, &w.issuer.public_key()),
         Err(tessera_credential::trust_list::TrustListError::BadSignature)
@@ -300,7 +366,10 @@ fn trust_list_signature_and_tampering() {
     for i in 0..bytes.len() {
         let mut b = bytes.clone();
         b[i] ^= 0x20;
-        assert!(TrustList::verify(&b, &tl_key.public_key()).is_err(), "byte {i}");
+        assert!(
+            TrustList::verify(&b, &tl_key.public_key()).is_err(),
+            "byte {i}"
+        );
     }
 }
 
@@ -312,20 +381,35 @@ fn the_credential_alone_is_a_claim_169_qr() {
     assert_eq!(zipped[0], 0x78, "zlib header");
     let mut raw = Vec::new();
     use std::io::Read;
-    flate2::read::ZlibDecoder::new(&zipped[..]).read_to_end(&mut raw).unwrap();
+    flate2::read::ZlibDecoder::new(&zipped[..])
+        .read_to_end(&mut raw)
+        .unwrap();
     assert_eq!(raw[0], 0xd2, "COSE_Sign1 tag 18");
     let back = Credential::from_bytes(&raw).unwrap();
     assert_eq!(back.claims, w.upgraded.claims);
     // A generic CWT reader sees claim 169 with the standard keys.
     let v: ciborium::Value = ciborium::from_reader(&raw[..]).unwrap();
-    let ciborium::Value::Tag(18, arr) = v else { panic!("tag") };
-    let ciborium::Value::Array(items) = *arr else { panic!("array") };
-    let ciborium::Value::Bytes(payload) = &items[2] else { panic!("payload") };
+    let ciborium::Value::Tag(18, arr) = v else {
+        panic!("tag")
+    };
+    let ciborium::Value::Array(items) = *arr else {
+        panic!("array")
+    };
+    let ciborium::Value::Bytes(payload) = &items[2] else {
+        panic!("payload")
+    };
     let claims: ciborium::Value = ciborium::from_reader(&payload[..]).unwrap();
     let map = claims.as_map().unwrap();
-    let c169 = map.iter().find(|(k, _)| k.as_integer() == Some(169.into())).unwrap();
+    let c169 = map
+        .iter()
+        .find(|(k, _)| k.as_integer() == Some(169.into()))
+        .unwrap();
     let id = c169.1.as_map().unwrap();
-    let get = |k: i64| id.iter().find(|(kk, _)| kk.as_integer() == Some(k.into())).map(|(_, v)| v.clone());
+    let get = |k: i64| {
+        id.iter()
+            .find(|(kk, _)| kk.as_integer() == Some(k.into()))
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(get(1).unwrap().as_text(), Some(PERSON.id_number));
     assert_eq!(get(4).unwrap().as_text(), Some(PERSON.full_name));
     assert_eq!(get(8).unwrap().as_text(), Some("19491231"));

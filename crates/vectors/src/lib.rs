@@ -175,7 +175,9 @@ impl Wallet {
         let request = ProofRequest {
             now,
             lifetime: 60,
-            auth: AuthMethods::USER.with(AuthMethods::PIN).with(AuthMethods::FACE),
+            auth: AuthMethods::USER
+                .with(AuthMethods::PIN)
+                .with(AuthMethods::FACE),
             face_verified_at: Some(now - 20),
         };
         present(&self.upgraded, &self.device, request, &mut self.rng)

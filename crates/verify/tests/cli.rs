@@ -1,0 +1,253 @@
+//! The `tessera-verify` binary against every committed vector, images, stdin and bad input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/format/vectors")
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tessera-verify"))
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+struct Vector {
+    name: String,
+    json: serde_json::Value,
+    dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A scratch directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new(name: &str) -> Dir {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = std::env::temp_dir()
+                .join(format!("tessera-verify-{}-{n}-{name}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn file(&self, name: &str, bytes: &[u8]) -> String {
+            let p = self.0.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p.to_string_lossy().into_owned()
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn vectors() -> Vec<Vector> {
+    let mut out: Vec<Vector> = std::fs::read_dir(vectors_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "json").then_some(p)
+        })
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            Vector {
+                dir: tempdir::Dir::new(&name),
+                name,
+                json,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn args_for(v: &Vector) -> Vec<String> {
+    let pem = v.dir.file(
+        "issuer.pem",
+        v.json["issuer_public_key_pem"].as_str().unwrap().as_bytes(),
+    );
+    let mut args = vec![
+        "check".to_owned(),
+        "--trust".into(),
+        pem,
+        "--at".into(),
+        v.json["now"].to_string(),
+        "--skew".into(),
+        v.json["skew"].to_string(),
+    ];
+    if let Some(hex) = v.json["status_list_cwt_hex"].as_str() {
+        args.push("--status".into());
+        args.push(v.dir.file("status.cwt", &hex::decode(hex).unwrap()));
+    }
+    args
+}
+
+fn verdict(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("stdout is JSON: {out:?}"))
+}
+
+#[test]
+fn every_vector_gives_its_expected_verdict_and_exit_code() {
+    let vectors = vectors();
+    assert!(vectors.len() >= 12, "only {} vectors", vectors.len());
+    for v in &vectors {
+        let mut args = args_for(v);
+        args.push(v.json["qr_text"].as_str().unwrap().to_owned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, None);
+        let expect = v.json["expect"].as_str().unwrap();
+        let json = verdict(&out);
+        if expect == "valid" {
+            assert_eq!(out.status.code(), Some(0), "{}: {out:?}", v.name);
+            assert_eq!(json["valid"], true);
+            assert_eq!(json["verdict"]["tier"], v.json["tier"]);
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{}: {out:?}", v.name);
+            assert_eq!(json["error"]["code"], expect, "{}", v.name);
+        }
+        // One line for a person on stderr.
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{}: {stderr}", v.name);
+    }
+}
+
+#[test]
+fn reads_the_qr_from_stdin_and_from_the_png() {
+    for v in vectors().iter().filter(|v| v.json["expect"] == "valid") {
+        let mut args = args_for(v);
+        args.push("-".into());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(
+            &a,
+            Some(&format!("{}\n", v.json["qr_text"].as_str().unwrap())),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {out:?}", v.name);
+
+        args.pop();
+        let png = vectors_dir().join(format!("{}.png", v.name));
+        args.push(png.to_string_lossy().into_owned());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&a, None);
+        assert_eq!(out.status.code(), Some(0), "{}: {out:?}", v.name);
+        assert_eq!(verdict(&out)["verdict"]["tier"], v.json["tier"]);
+    }
+}
+
+#[test]
+fn the_credential_signature_date_matters_with_at() {
+    // The same valid vector checked a year later is expired.
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name == "lightweight-valid")
+        .unwrap();
+    let mut args = args_for(&v);
+    let at = args.iter().position(|a| a == "--at").unwrap() + 1;
+    args[at] = (v.json["now"].as_u64().unwrap() + 2 * 365 * 86_400).to_string();
+    args.push(v.json["qr_text"].as_str().unwrap().into());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&a, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(verdict(&out)["error"]["code"], "expired");
+}
+
+#[test]
+fn garbage_is_an_invalid_qr_not_a_crash() {
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name == "lightweight-valid")
+        .unwrap();
+    let base = args_for(&v);
+    for input in ["hello", "TS1:", "TS1:!!!!", "TS1:0000", "\u{1F600}", ""] {
+        let mut args = base.clone();
+        args.push("-".into());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&a, Some(input));
+        assert_eq!(out.status.code(), Some(1), "{input:?}: {out:?}");
+        assert_eq!(verdict(&out)["error"]["code"], "malformed");
+    }
+    // Binary junk on stdin.
+    let mut child = bin()
+        .args(base.iter().map(String::as_str).chain(["-"]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0xff, 0x00, 0xfe, 0x80])
+        .unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(1));
+}
+
+#[test]
+fn an_image_without_a_qr_is_invalid_and_a_non_image_is_a_usage_error() {
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name == "lightweight-valid")
+        .unwrap();
+    let mut blank = Vec::new();
+    image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(200, 200, image::Luma([255])))
+        .write_to(
+            &mut std::io::Cursor::new(&mut blank),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let blank = v.dir.file("blank.png", &blank);
+    let text = v.dir.file("notes.bin", b"just some bytes");
+    for (input, code) in [
+        (blank.as_str(), 1),
+        (text.as_str(), 2),
+        ("/no/such/file.png", 2),
+    ] {
+        let mut args = args_for(&v);
+        args.push(input.into());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&a, None);
+        assert_eq!(out.status.code(), Some(code), "{input}: {out:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn bad_trust_inputs_are_usage_errors() {
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.name == "lightweight-valid")
+        .unwrap();
+    let qr = v.json["qr_text"].as_str().unwrap();
+    let not_pem = v.dir.file(
+        "bad.pem",
+        b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    );
+    for trust in [not_pem.as_str(), "/no/such/key.pem"] {
+        let out = run(&["check", "--trust", trust, qr], None);
+        assert_eq!(out.status.code(), Some(2), "{trust}: {out:?}");
+        let msg = String::from_utf8(out.stderr).unwrap();
+        assert!(msg.contains(trust), "{msg}");
+    }
+    let out = run(&["check", qr], None);
+    assert_eq!(out.status.code(), Some(2), "missing --trust");
+}
