@@ -279,7 +279,10 @@ pub fn vectors() -> Vec<Vector> {
 
 /// Every file of the vectors folder: `(file name, bytes)`. Valid vectors get a PNG.
 pub fn files() -> Result<Vec<(String, Vec<u8>)>, tessera_qr::QrError> {
-    let mut files = Vec::new();
+    let mut files = vec![(
+        "issuer-public-key.pem".to_owned(),
+        spki_pem(&key("issuer-2026").public_key()).into_bytes(),
+    )];
     for mut v in vectors() {
         if v.expect == "valid" {
             let qr = tessera_qr::encode(&v.qr_text)?;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it: formatting, lints, the UI type check, and the
+# whole workspace's tests against a real Secret Service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+export CARGO_PROFILE_DEV_DEBUG=0 CARGO_TERM_COLOR=never
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "UI: type check and build (the app embeds ui/dist)"
+npm --prefix ui run check
+npm --prefix ui run build
+
+step "cargo fmt"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (under a private D-Bus session with gnome-keyring)"
+scripts/with-keyring.sh cargo test --workspace --locked
+
+step "all tests passed"
