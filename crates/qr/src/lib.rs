@@ -126,7 +126,7 @@ impl std::fmt::Debug for QrCode {
     }
 }
 
-/// Returns whether `b` is in the QR alphanumeric character set.
+/// Returns whether `c` is in the QR alphanumeric character set.
 fn is_alphanumeric(c: char) -> bool {
     matches!(c, '0'..='9' | 'A'..='Z' | ' ' | '$' | '%' | '*' | '+' | '-' | '.' | '/' | ':')
 }
