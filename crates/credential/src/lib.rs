@@ -21,6 +21,7 @@ pub mod credential;
 pub mod keys;
 pub mod proof;
 pub mod qr_text;
+mod signed_document;
 pub mod status_list;
 pub mod trust_list;
 pub mod verify;

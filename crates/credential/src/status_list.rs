@@ -2,15 +2,14 @@
 //! credential carries, the bit-packed list, and the signed Status List Token.
 
 use ciborium::value::Value;
-use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
 
 use crate::cbor::{self, CborError, IntMap, int};
 use crate::keys::{Es256Signer, KeyError, Kid};
+use crate::signed_document;
 use crate::trust_list::{TrustList, TrustedIssuer};
 
 /// The `typ` of a Status List Token (COSE header 16).
 pub const STATUS_LIST_TYP: &str = "application/statuslist+cwt";
-const COSE_HEADER_TYP: i64 = 16;
 const CLAIM_SUB: i64 = 2;
 const CLAIM_EXP: i64 = 4;
 const CLAIM_IAT: i64 = 6;
@@ -212,12 +211,6 @@ pub struct StatusListToken {
 impl StatusListToken {
     /// Signs the token (COSE_Sign1, tagged, as the draft requires).
     pub fn sign(&self, signer: &dyn Es256Signer) -> Result<Vec<u8>, StatusListError> {
-        let kid = Kid::of(&signer.public_key());
-        let protected = HeaderBuilder::new()
-            .algorithm(coset::iana::Algorithm::ES256)
-            .key_id(kid.0.to_vec())
-            .value(COSE_HEADER_TYP, Value::Text(STATUS_LIST_TYP.into()))
-            .build();
         let mut claims = vec![
             (int(CLAIM_SUB), Value::Text(self.uri.clone())),
             (int(CLAIM_IAT), cbor::uint(self.issued_at)),
@@ -241,14 +234,11 @@ impl StatusListToken {
                 ),
             ]),
         ));
-        let sign1 = CoseSign1Builder::new()
-            .protected(protected)
-            .payload(cbor::to_vec(&Value::Map(claims)))
-            .try_create_signature(&[], |data| signer.sign(data).map(|s| s.to_vec()))?
-            .build();
-        sign1
-            .to_tagged_vec()
-            .map_err(|e| StatusListError::Format(e.to_string()))
+        Ok(signed_document::sign(
+            STATUS_LIST_TYP,
+            cbor::to_vec(&Value::Map(claims)),
+            signer,
+        )?)
     }
 
     /// Reads and verifies a token against the trust list at time `now`.
@@ -258,30 +248,12 @@ impl StatusListToken {
         now: u64,
     ) -> Result<StatusListToken, StatusListError> {
         let fmt = |what: &str| StatusListError::Format(what.to_owned());
-        let sign1 =
-            CoseSign1::from_tagged_slice(bytes).map_err(|_| fmt("not a tagged COSE_Sign1"))?;
-        let header = &sign1.protected.header;
-        let typ_ok = header.rest.iter().any(|(label, value)| {
-            *label == coset::Label::Int(COSE_HEADER_TYP)
-                && *value == Value::Text(STATUS_LIST_TYP.into())
-        });
-        if !typ_ok {
-            return Err(fmt("typ is not application/statuslist+cwt"));
-        }
-        let kid = Kid(header
-            .key_id
-            .as_slice()
-            .try_into()
-            .map_err(|_| fmt("kid is not 8 bytes"))?);
+        let doc = signed_document::open(bytes, STATUS_LIST_TYP).map_err(StatusListError::Format)?;
+        let kid = doc.kid;
         let issuer = trust.get(&kid).ok_or(StatusListError::UnknownSigner(kid))?;
-        sign1
-            .verify_signature(&[], |sig, data| {
-                crate::keys::verify_es256(&issuer.public_key, data, sig)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .map_err(|_| StatusListError::BadSignature)?;
-        let payload = sign1.payload.as_deref().ok_or_else(|| fmt("no payload"))?;
+        let payload = doc
+            .verified_payload(&issuer.public_key)
+            .ok_or(StatusListError::BadSignature)?;
         let mut map = IntMap::new(
             cbor::from_slice(payload).map_err(|e| fmt(&e.to_string()))?,
             "claims",

@@ -3,11 +3,11 @@
 //! (a CDN, a USB stick) and cached for offline use.
 
 use ciborium::value::Value;
-use coset::{CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
 use p256::ecdsa::VerifyingKey;
 
 use crate::cbor::{self, CborError, IntMap, int};
 use crate::keys::{self, Es256Signer, KeyError, Kid};
+use crate::signed_document;
 
 /// The trust list format version.
 pub const TRUST_LIST_VERSION: u64 = 1;
@@ -167,19 +167,11 @@ impl TrustList {
 
     /// Signs the list with the trust-list key (tagged COSE_Sign1).
     pub fn sign(&self, signer: &dyn Es256Signer) -> Result<Vec<u8>, TrustListError> {
-        let protected = HeaderBuilder::new()
-            .algorithm(coset::iana::Algorithm::ES256)
-            .key_id(Kid::of(&signer.public_key()).0.to_vec())
-            .value(16, Value::Text(TRUST_LIST_TYP.into()))
-            .build();
-        let sign1 = CoseSign1Builder::new()
-            .protected(protected)
-            .payload(cbor::to_vec(&self.to_cbor()))
-            .try_create_signature(&[], |data| signer.sign(data).map(|s| s.to_vec()))?
-            .build();
-        sign1
-            .to_tagged_vec()
-            .map_err(|e| TrustListError::Format(e.to_string()))
+        Ok(signed_document::sign(
+            TRUST_LIST_TYP,
+            cbor::to_vec(&self.to_cbor()),
+            signer,
+        )?)
     }
 
     /// Reads a signed list and checks its signature with the trust-list key.
@@ -187,27 +179,10 @@ impl TrustList {
         bytes: &[u8],
         trust_list_key: &VerifyingKey,
     ) -> Result<TrustList, TrustListError> {
-        let sign1 = CoseSign1::from_tagged_slice(bytes)
-            .map_err(|_| TrustListError::Format("not a tagged COSE_Sign1".into()))?;
-        let typ_ok = sign1.protected.header.rest.iter().any(|(label, value)| {
-            *label == coset::Label::Int(16) && *value == Value::Text(TRUST_LIST_TYP.into())
-        });
-        if !typ_ok {
-            return Err(TrustListError::Format(format!(
-                "typ is not {TRUST_LIST_TYP}"
-            )));
-        }
-        sign1
-            .verify_signature(&[], |sig, data| {
-                keys::verify_es256(trust_list_key, data, sig)
-                    .then_some(())
-                    .ok_or(())
-            })
-            .map_err(|_| TrustListError::BadSignature)?;
-        let payload = sign1
-            .payload
-            .as_deref()
-            .ok_or_else(|| TrustListError::Format("no payload".into()))?;
+        let doc = signed_document::open(bytes, TRUST_LIST_TYP).map_err(TrustListError::Format)?;
+        let payload = doc
+            .verified_payload(trust_list_key)
+            .ok_or(TrustListError::BadSignature)?;
         TrustList::from_cbor(
             cbor::from_slice(payload).map_err(|e| TrustListError::Format(e.to_string()))?,
         )
