@@ -251,3 +251,92 @@ fn bad_trust_inputs_are_usage_errors() {
     let out = run(&["check", qr], None);
     assert_eq!(out.status.code(), Some(2), "missing --trust");
 }
+
+#[test]
+fn a_signed_trust_list_with_status_lists() {
+    use tessera_credential::status_list::StatusListToken;
+    use tessera_credential::*;
+    use tessera_vectors::*;
+
+    let mut w = Wallet::standard();
+    let tl_key = key("trust-list");
+    let mut entry = TrustedIssuer::new("Demo ID authority", w.issuer.public_key());
+    entry.status_base = Some(STATUS_BASE.into());
+    let list = TrustList {
+        issued_at: NOW,
+        sequence: 7,
+        issuers: vec![entry],
+    };
+    let dir = tempdir::Dir::new("trust-list");
+    let list_file = dir.file("trust.cwt", &list.sign(&tl_key).unwrap());
+    let tl_pem = dir.file(
+        "trust-list.pem",
+        keys::spki_pem(&tl_key.public_key()).as_bytes(),
+    );
+    let mut statuses = StatusList::new(1, 64).unwrap();
+    statuses.set(1, status_list::status::INVALID).unwrap(); // the upgraded credential
+    let token = StatusListToken {
+        signer: w.issuer.kid(),
+        uri: format!("{STATUS_BASE}1"),
+        issued_at: NOW - 60,
+        expires_at: Some(NOW + 3600),
+        ttl: Some(600),
+        list: statuses,
+    };
+    let status_file = dir.file("status.cwt", &token.sign(&w.issuer).unwrap());
+    let at = NOW.to_string();
+    let light = w.show_lightweight(NOW).to_qr_text();
+    let up = w.show_upgraded(NOW).to_qr_text();
+    let base = [
+        "check",
+        "--trust",
+        &list_file,
+        "--trust-list-key",
+        &tl_pem,
+        "--status",
+        &status_file,
+        "--at",
+        &at,
+    ];
+
+    let out = run(&[&base[..], &[light.as_str()]].concat(), None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json = verdict(&out);
+    assert_eq!(json["verdict"]["status"], "valid");
+    assert_eq!(json["verdict"]["issuer_name"], "Demo ID authority");
+
+    let out = run(&[&base[..], &[up.as_str()]].concat(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(verdict(&out)["error"]["code"], "revoked");
+
+    // A trust list without the key that signed it is a usage error that says what to add.
+    let out = run(&["check", "--trust", &list_file, "--at", &at, &light], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--trust-list-key"));
+    // Signed by someone else: refused.
+    let wrong = dir.file(
+        "wrong.pem",
+        keys::spki_pem(&w.issuer.public_key()).as_bytes(),
+    );
+    let out = run(
+        &[
+            "check",
+            "--trust",
+            &list_file,
+            "--trust-list-key",
+            &wrong,
+            "--at",
+            &at,
+            &light,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature"));
+    // The venue requires the upgraded tier.
+    let out = run(
+        &[&base[..], &["--tier", "upgraded", light.as_str()]].concat(),
+        None,
+    );
+    assert_eq!(verdict(&out)["error"]["code"], "tier_requirement_not_met");
+}
