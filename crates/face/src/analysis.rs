@@ -1,0 +1,138 @@
+//! The whole pipeline over frames: detection + quality for guidance, observations for
+//! liveness, templates for matching. Models are loaded once and shared.
+
+use crate::align;
+use crate::frame::{Detection, Frame};
+use crate::liveness::{Challenge, Observation, Rules, Session, Verdict};
+use crate::models::{Detector, EyeMesh, ModelError, Recognizer};
+use crate::quality::{self, Quality, Thresholds};
+use crate::source::{CaptureError, FrameSource};
+use crate::template::Template;
+
+/// Why a face could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    /// A model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// No face in the picture.
+    #[error("no face found")]
+    NoFace,
+    /// Several faces; which one is meant is unknown.
+    #[error("{0} faces found: only one person may be in the picture")]
+    MultipleFaces(usize),
+    /// The landmarks cannot be aligned (a degenerate detection).
+    #[error("the face could not be aligned")]
+    Alignment,
+    /// The frame source failed.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+}
+
+/// The models, loaded once (a few hundred milliseconds), shareable across threads.
+#[derive(Debug)]
+pub struct FaceAnalyzer {
+    detector: Detector,
+    recognizer: Recognizer,
+    mesh: EyeMesh,
+    /// The quality gates in use.
+    pub thresholds: Thresholds,
+}
+
+/// One face found in a picture, with its template.
+#[derive(Debug, Clone)]
+pub struct EnrolledFace {
+    /// Where it is.
+    pub detection: Detection,
+    /// Its template.
+    pub template: Template,
+}
+
+impl FaceAnalyzer {
+    /// Loads the compiled-in models.
+    pub fn load() -> Result<FaceAnalyzer, ModelError> {
+        Ok(FaceAnalyzer {
+            detector: Detector::load()?,
+            recognizer: Recognizer::load()?,
+            mesh: EyeMesh::load()?,
+            thresholds: Thresholds::default(),
+        })
+    }
+
+    /// The faces in a frame.
+    pub fn detect(&self, frame: &Frame) -> Result<Vec<Detection>, ModelError> {
+        self.detector.detect(frame)
+    }
+
+    /// Detection and the quality gates: what the capture screen shows.
+    pub fn quality(&self, frame: &Frame) -> Result<(Vec<Detection>, Quality), ModelError> {
+        let faces = self.detector.detect(frame)?;
+        let q = quality::assess(frame, &faces, &self.thresholds);
+        Ok((faces, q))
+    }
+
+    /// The template of the single face in `frame`.
+    pub fn template(&self, frame: &Frame) -> Result<EnrolledFace, FaceError> {
+        let faces = self.detector.detect(frame)?;
+        let detection = match faces.as_slice() {
+            [] => return Err(FaceError::NoFace),
+            [one] => *one,
+            many => return Err(FaceError::MultipleFaces(many.len())),
+        };
+        let aligned = align::align(frame, &detection.landmarks).ok_or(FaceError::Alignment)?;
+        let embedding = self.recognizer.embed(&aligned)?;
+        let template = Template::from_embedding(embedding).map_err(|_| FaceError::Alignment)?;
+        Ok(EnrolledFace { detection, template })
+    }
+
+    /// What liveness needs from one frame; `previous_luma` is the last frame's luma plane (for
+    /// motion), and is replaced by this frame's.
+    pub fn observe(&self, frame: &Frame, at: u64, previous_luma: &mut Option<Vec<u8>>) -> Result<Observation, ModelError> {
+        let faces = self.detector.detect(frame)?;
+        let luma = frame.luma();
+        let motion = previous_luma.as_ref().filter(|p| p.len() == luma.len()).map(|p| {
+            let sum: u64 = p.iter().zip(&luma).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+            sum as f32 / luma.len().max(1) as f32
+        });
+        *previous_luma = Some(luma);
+        let mut o = Observation {
+            at,
+            faces: faces.len(),
+            motion,
+            ..Observation::default()
+        };
+        if let [face] = faces.as_slice() {
+            o.yaw = face.yaw_proxy();
+            o.roll = face.roll_degrees();
+            // The mesh is only trusted on a roughly frontal face (blinks are asked front).
+            if face.yaw_proxy().abs() < 0.15 {
+                let (r, l) = self.mesh.eye_aspect_ratios(frame, face)?;
+                o.ear = Some((r + l) / 2.0);
+            }
+        }
+        Ok(o)
+    }
+
+    /// Runs a whole liveness answer from `source` until it ends (recorded frames) or
+    /// `max_frames` were seen; `clock` gives each frame's time.
+    pub fn check_liveness(
+        &self,
+        challenge: &Challenge,
+        source: &mut dyn FrameSource,
+        max_frames: usize,
+        clock: &mut dyn FnMut() -> u64,
+    ) -> Result<Verdict, FaceError> {
+        let mut session = Session::new(challenge.clone(), Rules::default());
+        let mut previous = None;
+        for _ in 0..max_frames {
+            let frame = match source.next_frame() {
+                Ok(f) => f,
+                Err(CaptureError::EndOfStream) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let o = self.observe(&frame, clock(), &mut previous)?;
+            session.observe(&o);
+        }
+        Ok(session.finish())
+    }
+}
