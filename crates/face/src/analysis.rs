@@ -82,18 +82,33 @@ impl FaceAnalyzer {
         let aligned = align::align(frame, &detection.landmarks).ok_or(FaceError::Alignment)?;
         let embedding = self.recognizer.embed(&aligned)?;
         let template = Template::from_embedding(embedding).map_err(|_| FaceError::Alignment)?;
-        Ok(EnrolledFace { detection, template })
+        Ok(EnrolledFace {
+            detection,
+            template,
+        })
     }
 
     /// What liveness needs from one frame; `previous_luma` is the last frame's luma plane (for
     /// motion), and is replaced by this frame's.
-    pub fn observe(&self, frame: &Frame, at: u64, previous_luma: &mut Option<Vec<u8>>) -> Result<Observation, ModelError> {
+    pub fn observe(
+        &self,
+        frame: &Frame,
+        at: u64,
+        previous_luma: &mut Option<Vec<u8>>,
+    ) -> Result<Observation, ModelError> {
         let faces = self.detector.detect(frame)?;
         let luma = frame.luma();
-        let motion = previous_luma.as_ref().filter(|p| p.len() == luma.len()).map(|p| {
-            let sum: u64 = p.iter().zip(&luma).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
-            sum as f32 / luma.len().max(1) as f32
-        });
+        let motion = previous_luma
+            .as_ref()
+            .filter(|p| p.len() == luma.len())
+            .map(|p| {
+                let sum: u64 = p
+                    .iter()
+                    .zip(&luma)
+                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                    .sum();
+                sum as f32 / luma.len().max(1) as f32
+            });
         *previous_luma = Some(luma);
         let mut o = Observation {
             at,

@@ -226,7 +226,11 @@ mod tests {
     }
 
     fn checker(x: u32, y: u32) -> u8 {
-        if (x / 4 + y / 4) % 2 == 0 { 70 } else { 170 }
+        if (x / 4 + y / 4).is_multiple_of(2) {
+            70
+        } else {
+            170
+        }
     }
 
     #[test]

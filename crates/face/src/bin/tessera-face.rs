@@ -12,7 +12,11 @@ use tessera_face::source::{ReplaySource, image_files, load_image_file};
 use tessera_face::template::MATCH_THRESHOLD;
 
 #[derive(Parser)]
-#[command(name = "tessera-face", version, about = "Face detection, matching and liveness for Tessera")]
+#[command(
+    name = "tessera-face",
+    version,
+    about = "Face detection, matching and liveness for Tessera"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,10 @@ fn analyzer() -> Result<FaceAnalyzer, ExitCode> {
     FaceAnalyzer::load().map_err(|e| fail(format!("cannot load the face models: {e}")))
 }
 
-fn template_of(analyzer: &FaceAnalyzer, path: &Path) -> Result<tessera_face::template::Template, ExitCode> {
+fn template_of(
+    analyzer: &FaceAnalyzer,
+    path: &Path,
+) -> Result<tessera_face::template::Template, ExitCode> {
     let frame = load_image_file(path).map_err(|e| fail(e.to_string()))?;
     match analyzer.template(&frame) {
         Ok(face) => Ok(face.template),
@@ -79,7 +86,11 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 "{}",
                 json!({"similarity": similarity, "same_person": same, "threshold": MATCH_THRESHOLD})
             );
-            Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if same {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Detect { image } => {
             let analyzer = analyzer()?;
@@ -105,7 +116,11 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                     "left" => Action::TurnLeft,
                     "right" => Action::TurnRight,
                     "blink" => Action::Blink,
-                    other => return Err(fail(format!("unknown action {other:?}: use front, left, right, blink"))),
+                    other => {
+                        return Err(fail(format!(
+                            "unknown action {other:?}: use front, left, right, blink"
+                        )));
+                    }
                 });
             }
             let mut files = Vec::new();
@@ -127,8 +142,15 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                     t
                 })
                 .map_err(|e| fail(e.to_string()))?;
-            println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
-            Ok(if verdict.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&verdict).unwrap_or_default()
+            );
+            Ok(if verdict.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
@@ -139,13 +161,18 @@ fn cameras() -> Result<ExitCode, ExitCode> {
     if cams.is_empty() {
         eprintln!("tessera-face: no camera found on this device");
     }
-    println!("{}", serde_json::to_string_pretty(&json!({ "cameras": cams })).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "cameras": cams })).unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "camera"))]
 fn cameras() -> Result<ExitCode, ExitCode> {
-    Err(fail("this build has no camera support (feature `camera`)".into()))
+    Err(fail(
+        "this build has no camera support (feature `camera`)".into(),
+    ))
 }
 
 fn main() -> ExitCode {
