@@ -49,6 +49,11 @@ enum Command {
     },
 }
 
+/// Four decimals, printed as written (an f32 widened to f64 would print 0.3630000054836273).
+fn round4(x: f32) -> f64 {
+    (f64::from(x) * 10_000.0).round() / 10_000.0
+}
+
 fn fail(message: String) -> ExitCode {
     eprintln!("tessera-face: {message}");
     ExitCode::from(2)
@@ -84,7 +89,11 @@ fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let same = similarity >= MATCH_THRESHOLD;
             println!(
                 "{}",
-                json!({"similarity": similarity, "same_person": same, "threshold": MATCH_THRESHOLD})
+                json!({
+                    "similarity": round4(similarity),
+                    "same_person": same,
+                    "threshold": round4(MATCH_THRESHOLD),
+                })
             );
             Ok(if same {
                 ExitCode::SUCCESS
