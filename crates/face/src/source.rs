@@ -54,6 +54,7 @@ pub enum RawFormat {
 
 enum Recorded {
     File(PathBuf),
+    Encoded(Vec<u8>),
     Raw {
         bytes: Vec<u8>,
         width: u32,
@@ -141,7 +142,16 @@ impl ReplaySource {
         }
     }
 
-    /// How many frames are left.
+    /// Frames received as JPEG or PNG bytes (e.g. uploaded to the issuer), decoded one at a
+    /// time as they are played so a long answer never sits decoded in memory at once.
+    pub fn from_encoded(frames: Vec<Vec<u8>>) -> ReplaySource {
+        ReplaySource {
+            frames: frames.into_iter().map(Recorded::Encoded).collect(),
+            next: 0,
+        }
+    }
+
+    /// Frames not played yet.
     pub fn remaining(&self) -> usize {
         self.frames.len() - self.next
     }
@@ -155,6 +165,12 @@ impl FrameSource for ReplaySource {
         self.next += 1;
         match frame {
             Recorded::File(path) => load_image_file(path),
+            Recorded::Encoded(bytes) => {
+                decode_image_bytes(bytes).map_err(|reason| CaptureError::Decode {
+                    what: format!("frame {}", self.next - 1),
+                    reason,
+                })
+            }
             Recorded::Raw {
                 bytes,
                 width,

@@ -1,0 +1,151 @@
+//! What a wallet signs for the issuer.
+//!
+//! - **Proof of possession** of a new device key: an ES256 signature by that key over
+//!   `"tessera-pop-v1" ‖ challenge id ‖ challenge nonce ‖ SHA-256(SPKI DER)`. Tied to one
+//!   server challenge, so it cannot be reused, and to the key itself.
+//! - **Holder authentication** (renewal, revocation by the holder): an ordinary holder proof
+//!   from the current credential whose 8-byte nonce is
+//!   `SHA-256("tessera-holder-auth-v1" ‖ purpose ‖ challenge nonce)[..8]`. A proof a verifier
+//!   saw at a desk has a random nonce, so it cannot be replayed to renew or revoke.
+
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
+use tessera_credential::keys::{Es256Signer, public_key_from_der, spki_der};
+use tessera_credential::proof::NONCE_LEN;
+
+/// Why a binding does not check out.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BindingError {
+    /// The device key is not a P-256 SubjectPublicKeyInfo.
+    #[error("the device key is not a P-256 public key (SubjectPublicKeyInfo, DER)")]
+    BadKey,
+    /// The signature is not 64 bytes or does not verify.
+    #[error("the proof of possession of the device key does not verify")]
+    BadSignature,
+}
+
+/// The message signed to prove possession of `device_key_der` for one challenge.
+pub fn pop_message(challenge_id: &str, challenge_nonce: &[u8], device_key_der: &[u8]) -> Vec<u8> {
+    let mut m = b"tessera-pop-v1".to_vec();
+    m.extend_from_slice(&(challenge_id.len() as u32).to_be_bytes());
+    m.extend_from_slice(challenge_id.as_bytes());
+    m.extend_from_slice(&(challenge_nonce.len() as u32).to_be_bytes());
+    m.extend_from_slice(challenge_nonce);
+    m.extend_from_slice(&Sha256::digest(device_key_der));
+    m
+}
+
+/// A device public key with its proof of possession.
+#[derive(Debug, Clone)]
+pub struct DeviceKeyProof {
+    /// SubjectPublicKeyInfo DER.
+    pub key_der: Vec<u8>,
+    /// Raw ES256 signature `r ‖ s`.
+    pub signature: Vec<u8>,
+}
+
+impl DeviceKeyProof {
+    /// Signs a proof of possession with the device key.
+    pub fn create(
+        device: &dyn Es256Signer,
+        challenge_id: &str,
+        challenge_nonce: &[u8],
+    ) -> Result<DeviceKeyProof, tessera_credential::keys::KeyError> {
+        let key_der = spki_der(&device.public_key());
+        let signature = device
+            .sign(&pop_message(challenge_id, challenge_nonce, &key_der))?
+            .to_vec();
+        Ok(DeviceKeyProof { key_der, signature })
+    }
+
+    /// Checks the proof; on success, the device key.
+    pub fn verify(
+        &self,
+        challenge_id: &str,
+        challenge_nonce: &[u8],
+    ) -> Result<VerifyingKey, BindingError> {
+        let key = public_key_from_der(&self.key_der).map_err(|_| BindingError::BadKey)?;
+        let sig = Signature::from_slice(&self.signature).map_err(|_| BindingError::BadSignature)?;
+        key.verify(
+            &pop_message(challenge_id, challenge_nonce, &self.key_der),
+            &sig,
+        )
+        .map_err(|_| BindingError::BadSignature)?;
+        Ok(key)
+    }
+}
+
+/// What a holder authenticates for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderAuthPurpose {
+    /// Renewal of the credential batch.
+    Renew,
+    /// Revocation by the holder.
+    Revoke,
+}
+
+impl HolderAuthPurpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            HolderAuthPurpose::Renew => b"renew",
+            HolderAuthPurpose::Revoke => b"revoke",
+        }
+    }
+}
+
+/// The holder-proof nonce that binds a proof to one challenge and one purpose.
+pub fn holder_auth_nonce(purpose: HolderAuthPurpose, challenge_nonce: &[u8]) -> [u8; NONCE_LEN] {
+    let mut h = Sha256::new();
+    h.update(b"tessera-holder-auth-v1");
+    h.update(purpose.label());
+    h.update(challenge_nonce);
+    let digest = h.finalize();
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&digest[..NONCE_LEN]);
+    nonce
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pop_verifies_only_for_its_challenge_and_key() {
+        let device = tessera_vectors::key("device");
+        let other = tessera_vectors::key("other");
+        let pop = DeviceKeyProof::create(&device, "c1", b"nonce-1").unwrap();
+        assert_eq!(pop.verify("c1", b"nonce-1").unwrap(), device.public_key());
+        assert_eq!(
+            pop.verify("c2", b"nonce-1"),
+            Err(BindingError::BadSignature)
+        );
+        assert_eq!(
+            pop.verify("c1", b"nonce-2"),
+            Err(BindingError::BadSignature)
+        );
+        let mut swapped = pop.clone();
+        swapped.key_der = spki_der(&other.public_key());
+        assert_eq!(
+            swapped.verify("c1", b"nonce-1"),
+            Err(BindingError::BadSignature)
+        );
+        let mut garbage = pop.clone();
+        garbage.key_der = vec![1, 2, 3];
+        assert_eq!(garbage.verify("c1", b"nonce-1"), Err(BindingError::BadKey));
+        let mut short = pop;
+        short.signature.truncate(10);
+        assert_eq!(
+            short.verify("c1", b"nonce-1"),
+            Err(BindingError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn holder_nonce_depends_on_purpose_and_challenge() {
+        let a = holder_auth_nonce(HolderAuthPurpose::Renew, b"n1");
+        assert_eq!(a, holder_auth_nonce(HolderAuthPurpose::Renew, b"n1"));
+        assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::Revoke, b"n1"));
+        assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::Renew, b"n2"));
+    }
+}

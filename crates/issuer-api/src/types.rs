@@ -1,0 +1,114 @@
+//! Request and response bodies of `/v1`. Bytes travel as unpadded base64url.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/challenges` response: what the person must do, and by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeResponse {
+    /// The challenge's identifier (hex), quoted back with the answer.
+    pub challenge_id: String,
+    /// 16 random bytes, signed over in the device key's proof of possession.
+    #[serde(with = "crate::b64")]
+    pub nonce: Vec<u8>,
+    /// The actions in order: `front`, `left`, `right`, `blink`.
+    pub actions: Vec<String>,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// Unix seconds; answers after this are refused.
+    pub expires_at: u64,
+}
+
+/// The device key and its proof of possession, in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    /// P-256 SubjectPublicKeyInfo, DER.
+    #[serde(with = "crate::b64")]
+    pub public_key: Vec<u8>,
+    /// ES256 signature (`r ‖ s`) over [`crate::pop_message`].
+    #[serde(with = "crate::b64")]
+    pub proof: Vec<u8>,
+}
+
+/// `POST /v1/enrolments` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// From [`ChallengeResponse`].
+    pub challenge_id: String,
+    /// The claimed 18-character ID number.
+    pub id_number: String,
+    /// The new device key.
+    pub device_key: DeviceKey,
+    /// JPEG or PNG frames answering the challenge, in capture order.
+    #[serde(with = "crate::b64::list")]
+    pub frames: Vec<Vec<u8>>,
+    /// Replace credentials held on another (lost) device: they are revoked once the face
+    /// matches. Without it, an existing enrolment on another device is an error.
+    #[serde(default)]
+    pub replace_existing: bool,
+}
+
+/// `POST /v1/renewals` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewRequest {
+    /// From [`ChallengeResponse`].
+    pub challenge_id: String,
+    /// A QR text (`TS1:…`) from the current credential whose holder-proof nonce is
+    /// [`crate::holder_auth_nonce`] for renewal and this challenge.
+    pub presentation: String,
+    /// The new device key (renewal rotates it).
+    pub device_key: DeviceKey,
+    /// Frames answering the challenge.
+    #[serde(with = "crate::b64::list")]
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// `POST /v1/revocations` body (the holder revokes their own credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderRevokeRequest {
+    /// From [`ChallengeResponse`].
+    pub challenge_id: String,
+    /// A QR text whose holder-proof nonce is [`crate::holder_auth_nonce`] for revocation.
+    pub presentation: String,
+}
+
+/// `POST /v1/admin/revocations` body (an administrator revokes a person's credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRevokeRequest {
+    /// Whose credentials.
+    pub id_number: String,
+    /// Why (kept in the audit table).
+    pub reason: String,
+}
+
+/// One issued credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCredential {
+    /// `lightweight` or `upgraded`.
+    pub tier: String,
+    /// The tagged COSE_Sign1 bytes (`Credential::to_tagged_bytes`).
+    #[serde(with = "crate::b64")]
+    pub credential: Vec<u8>,
+}
+
+/// The answer to an enrolment or a renewal: one credential per tier, bound to the device key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    /// The enrolment this batch belongs to.
+    pub enrolment_id: String,
+    /// Unix seconds.
+    pub issued_at: u64,
+    /// Unix seconds; renew before this.
+    pub expires_at: u64,
+    /// The similarity of the live face to the registry photo (for the record; the decision
+    /// was made with the issuer's threshold).
+    pub face_similarity: f32,
+    /// One per tier.
+    pub credentials: Vec<IssuedCredential>,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeResponse {
+    /// How many credentials changed to revoked.
+    pub revoked: u64,
+}

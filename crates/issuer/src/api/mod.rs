@@ -1,0 +1,237 @@
+//! The HTTP API (`/v1`, JSON, RFC 9457 problems), a thin adapter over [`Issuer`].
+
+mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tessera_issuer_api::{
+    AdminRevokeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType, RenewRequest,
+};
+
+pub use problem::{ApiJson, ApiProblem};
+
+use crate::service::{Issuer, Signed};
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+type AppState = Arc<Issuer>;
+
+/// Small bodies (revocations, challenges).
+const SMALL_BODY: usize = 64 * 1024;
+
+/// The router for `issuer`.
+pub fn router(issuer: Arc<Issuer>) -> Router {
+    let frames_limit = DefaultBodyLimit::max(issuer.config.max_body_bytes);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/challenges", post(challenge))
+        .route("/v1/enrolments", post(enrol).layer(frames_limit))
+        .route("/v1/renewals", post(renew).layer(frames_limit))
+        .route("/v1/revocations", post(revoke_holder))
+        .route("/v1/admin/revocations", post(revoke_admin))
+        .route("/v1/trust-list", get(trust_list))
+        .route("/v1/trust-list-key", get(trust_list_key))
+        .route("/v1/status/{list}", get(status_list))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(middleware::from_fn(access_log))
+        .with_state(issuer)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    issuer: Arc<Issuer>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(issuer).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// One line per request: method, route template (never the concrete path's values beyond
+/// the status list number), status and time. No bodies, no personal data.
+async fn access_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+async fn healthz(State(issuer): State<AppState>) -> Response {
+    match issuer.store().registry_len().await {
+        Ok(n) => axum::Json(serde_json::json!({"status": "ok", "registry": n})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            ApiProblem(Problem::new(
+                ProblemType::Unavailable,
+                "the database is unavailable",
+            ))
+            .into_response()
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiProblem {
+    ApiProblem(Problem::new(
+        ProblemType::NotFound,
+        "no such endpoint: see /openapi.json",
+    ))
+}
+
+async fn challenge(
+    State(issuer): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiProblem> {
+    let c = issuer.challenge(Some(addr.ip())).await?;
+    Ok((StatusCode::CREATED, no_store(), axum::Json(c)).into_response())
+}
+
+async fn enrol(
+    State(issuer): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> Result<Response, ApiProblem> {
+    let batch = issuer.enrol(req, Some(addr.ip())).await?;
+    Ok((StatusCode::CREATED, no_store(), axum::Json(batch)).into_response())
+}
+
+async fn renew(
+    State(issuer): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Response, ApiProblem> {
+    let batch = issuer.renew(req, Some(addr.ip())).await?;
+    Ok((StatusCode::CREATED, no_store(), axum::Json(batch)).into_response())
+}
+
+async fn revoke_holder(
+    State(issuer): State<AppState>,
+    ApiJson(req): ApiJson<HolderRevokeRequest>,
+) -> Result<Response, ApiProblem> {
+    let r = issuer.revoke_by_holder(req).await?;
+    Ok((no_store(), axum::Json(r)).into_response())
+}
+
+async fn revoke_admin(
+    State(issuer): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<AdminRevokeRequest>,
+) -> Result<Response, ApiProblem> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let r = issuer.revoke_by_admin(bearer, req).await?;
+    Ok((no_store(), axum::Json(r)).into_response())
+}
+
+fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}
+
+/// A signed document with caching headers, or 304 when the client has it.
+fn cacheable(doc: Signed, content_type: &'static str, headers: &HeaderMap) -> Response {
+    let cache = HeaderValue::from_str(&format!("public, max-age={}", doc.max_age))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    let etag = HeaderValue::from_str(&doc.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == doc.etag));
+    if fresh {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::CACHE_CONTROL, cache), (header::ETAG, etag)],
+        )
+            .into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, cache),
+            (header::ETAG, etag),
+        ],
+        doc.bytes,
+    )
+        .into_response()
+}
+
+async fn trust_list(
+    State(issuer): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiProblem> {
+    let doc = issuer.trust_list()?;
+    Ok(cacheable(
+        doc,
+        "application/tessera-trustlist+cwt",
+        &headers,
+    ))
+}
+
+async fn trust_list_key(State(issuer): State<AppState>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        issuer.trust_list_key_pem(),
+    )
+        .into_response()
+}
+
+async fn status_list(
+    State(issuer): State<AppState>,
+    Path(list): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiProblem> {
+    let list: u64 = list.parse().map_err(|_| {
+        ApiProblem(Problem::new(
+            ProblemType::NotFound,
+            "status lists are numbered 1, 2, …",
+        ))
+    })?;
+    let doc = issuer.status_list(list).await?;
+    Ok(cacheable(doc, "application/statuslist+cwt", &headers))
+}

@@ -1,0 +1,100 @@
+//! Service settings, with defaults a real deployment can start from.
+
+use std::time::Duration;
+
+/// How the issuer behaves. Everything has a default; the CLI overrides some.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The issuer's name in the trust list (e.g. "Demo ID Authority").
+    pub issuer_name: String,
+    /// `iss` in credentials: short, as in the DCC (a country or authority code).
+    pub issuer_id: String,
+    /// The public base URL clients use (`https://id.example.gov`), for status list URIs.
+    pub public_url: String,
+    /// How long a credential batch is valid.
+    pub credential_validity: Duration,
+    /// How long a liveness challenge can be answered.
+    pub challenge_lifetime: Duration,
+    /// Largest request body, bytes (enrolment frames are the big ones).
+    pub max_body_bytes: usize,
+    /// Most frames in one answer.
+    pub max_frames: usize,
+    /// Largest frame side, pixels.
+    pub max_frame_side: u32,
+    /// Enrolment and renewal attempts allowed per client IP per window.
+    pub attempts_per_ip: u32,
+    /// Enrolment attempts allowed per claimed ID number per window.
+    pub attempts_per_id: u32,
+    /// The rate-limit window.
+    pub rate_window: Duration,
+    /// Status list lifetime (`exp` − `iat`) and the `ttl` clients should refresh after.
+    pub status_list_ttl: Duration,
+    /// Concurrent face analyses (CPU-bound; defaults to the number of cores).
+    pub face_workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer_name: "Tessera Demo ID Authority".into(),
+            issuer_id: "CN".into(),
+            public_url: "http://127.0.0.1:8443".into(),
+            credential_validity: Duration::from_secs(365 * 86_400),
+            challenge_lifetime: Duration::from_secs(120),
+            max_body_bytes: 8 * 1024 * 1024,
+            max_frames: 48,
+            max_frame_side: 1920,
+            attempts_per_ip: 20,
+            attempts_per_id: 5,
+            rate_window: Duration::from_secs(3600),
+            status_list_ttl: Duration::from_secs(300),
+            face_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+impl Config {
+    /// `…/v1/status/`, the base every status list URI starts with.
+    pub fn status_base(&self) -> String {
+        format!("{}/v1/status/", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// Unix time, injectable for tests.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Seconds since the epoch.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandomness;
+
+impl tessera_credential::keys::Randomness for OsRandomness {
+    fn fill(&mut self, dest: &mut [u8]) {
+        // Without OS randomness nothing the issuer makes would be safe: stop rather than
+        // issue predictable keys, nonces or indices.
+        if let Err(e) = getrandom::fill(dest) {
+            panic!("the operating system's random number generator failed: {e}");
+        }
+    }
+}
+
+/// `n` random bytes from the OS.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    tessera_credential::keys::Randomness::fill(&mut OsRandomness, &mut b);
+    b
+}

@@ -1,0 +1,126 @@
+//! The issuer's face decision on an uploaded answer: liveness re-checked against the
+//! issuer's own challenge, then the live face matched to the registry photo. Runs on a
+//! blocking thread; the frames are dropped when it returns, whatever the outcome.
+
+use tessera_face::analysis::{FaceAnalyzer, FaceError};
+use tessera_face::liveness::{Action, Challenge};
+use tessera_face::source::ReplaySource;
+use tessera_face::template::{MATCH_THRESHOLD, Template};
+use tessera_issuer_api::{Problem, ProblemType};
+
+/// The decision when the face is accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    /// The lower of the two similarities (first and last usable frame).
+    pub similarity: f32,
+}
+
+/// Parses stored action names.
+pub fn parse_actions(text: &str) -> Option<Vec<Action>> {
+    text.split(',')
+        .map(|a| match a {
+            "front" => Some(Action::Front),
+            "left" => Some(Action::TurnLeft),
+            "right" => Some(Action::TurnRight),
+            "blink" => Some(Action::Blink),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks frame sizes without decoding the pixels.
+pub fn check_frames(frames: &[Vec<u8>], max_frames: usize, max_side: u32) -> Result<(), Problem> {
+    if frames.is_empty() || frames.len() > max_frames {
+        return Err(Problem::new(
+            ProblemType::Malformed,
+            format!(
+                "send between 1 and {max_frames} frames; {} were sent",
+                frames.len()
+            ),
+        ));
+    }
+    for (n, bytes) in frames.iter().enumerate() {
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|_| unusable(n, "cannot be read"))?;
+        if !matches!(
+            reader.format(),
+            Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)
+        ) {
+            return Err(unusable(n, "is not a JPEG or PNG image"));
+        }
+        let (w, h) = reader
+            .into_dimensions()
+            .map_err(|_| unusable(n, "is not a readable JPEG or PNG image"))?;
+        if w > max_side || h > max_side || w < 64 || h < 64 {
+            return Err(unusable(
+                n,
+                &format!("is {w}×{h}; frames must be 64 to {max_side} pixels per side"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn unusable(n: usize, what: &str) -> Problem {
+    Problem::new(ProblemType::FaceNotUsable, format!("frame {n} {what}"))
+}
+
+/// Runs liveness and matching. `now` stamps every frame: the challenge's expiry was checked
+/// on arrival and the frames carry no trustworthy time of their own.
+pub fn decide(
+    faces: &FaceAnalyzer,
+    challenge: &Challenge,
+    frames: Vec<Vec<u8>>,
+    reference: &Template,
+    now: u64,
+) -> Result<Accepted, Problem> {
+    let count = frames.len();
+    let mut replay = ReplaySource::from_encoded(frames.clone());
+    let verdict = faces
+        .check_liveness(challenge, &mut replay, count, &mut || now)
+        .map_err(|e| Problem::new(ProblemType::FaceNotUsable, e.to_string()))?;
+    if !verdict.passed {
+        let mut p = Problem::new(
+            ProblemType::LivenessFailed,
+            "the frames do not show a live person doing the actions asked, in order: take a new challenge and try again",
+        );
+        p.extra = serde_json::to_value(&verdict.failures).ok();
+        return Err(p);
+    }
+    // The face must be the registry's person at the start and at the end of the answer, so
+    // a photo held up for one frame does not carry a live stranger's answer.
+    let first = first_template(faces, frames.iter())?;
+    let last = first_template(faces, frames.iter().rev())?;
+    let similarity = first.similarity(reference).min(last.similarity(reference));
+    if similarity < MATCH_THRESHOLD {
+        return Err(Problem::new(
+            ProblemType::FaceMismatch,
+            "the face does not match the registry photo for this ID number",
+        ));
+    }
+    Ok(Accepted { similarity })
+}
+
+fn first_template<'a>(
+    faces: &FaceAnalyzer,
+    frames: impl Iterator<Item = &'a Vec<u8>>,
+) -> Result<Template, Problem> {
+    let mut last_error = "no frame shows a face".to_owned();
+    for bytes in frames.take(4) {
+        let Ok(frame) = tessera_face::source::decode_image_bytes(bytes) else {
+            continue;
+        };
+        match faces.template(&frame) {
+            Ok(f) => return Ok(f.template),
+            Err(FaceError::MultipleFaces(n)) => {
+                return Err(Problem::new(
+                    ProblemType::FaceNotUsable,
+                    format!("{n} faces in view: only the person enrolling may be in the picture"),
+                ));
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    Err(Problem::new(ProblemType::FaceNotUsable, last_error))
+}

@@ -1,0 +1,215 @@
+//! `tessera-issuer`: run the issuer service, import the registry, rotate keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tessera_face::analysis::FaceAnalyzer;
+use tessera_issuer::config::{Clock, Config, SystemClock};
+use tessera_issuer::registry::{self, ImportError};
+
+#[derive(Parser)]
+#[command(name = "tessera-issuer", version, about = "The Tessera issuer service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Storage {
+    /// Where keys, the admin token and the SQLite database live.
+    #[arg(long, default_value = "tessera-issuer-data")]
+    data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://user:pass@host/db); without it, SQLite in --data-dir.
+    #[arg(long, env = "TESSERA_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        storage: Storage,
+        /// The base URL clients reach this service at (for status list URIs); defaults to
+        /// http://LISTEN.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Import the bundled demo registry at start (development and demos only).
+        #[arg(long)]
+        demo_registry: bool,
+        /// Credential validity in days.
+        #[arg(long, default_value_t = 365)]
+        validity_days: u64,
+    },
+    /// Registry administration.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Key administration.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Imports a CSV (id_number,full_name,date_of_birth,sex,photo); all rows or none.
+    Import {
+        #[command(flatten)]
+        storage: Storage,
+        /// The CSV file; photo paths are relative to it.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Makes a new credential-signing key; the old one stays in the trust list until its
+    /// credentials expire. Restart the service to use the new key.
+    Rotate {
+        /// The data directory.
+        #[arg(long, default_value = "tessera-issuer-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tessera-issuer: {message}");
+    ExitCode::from(2)
+}
+
+fn faces() -> Result<Arc<FaceAnalyzer>, ExitCode> {
+    FaceAnalyzer::load()
+        .map(Arc::new)
+        .map_err(|e| fail(format!("cannot load the face models: {e}")))
+}
+
+async fn import(
+    storage: &Storage,
+    file: &std::path::Path,
+    faces: &FaceAnalyzer,
+) -> Result<usize, ExitCode> {
+    let records = registry::read_csv(file, faces).map_err(|e| match e {
+        ImportError::Rows(_) | ImportError::File(_) => fail(e),
+    })?;
+    std::fs::create_dir_all(&storage.data_dir)
+        .map_err(|e| fail(format!("{}: {e}", storage.data_dir.display())))?;
+    let url = storage
+        .database_url
+        .clone()
+        .unwrap_or_else(|| tessera_issuer::default_database_url(&storage.data_dir));
+    let store = tessera_issuer::store::Store::connect(&url)
+        .await
+        .map_err(fail)?;
+    store
+        .import_registry(&records, SystemClock.now())
+        .await
+        .map_err(fail)?;
+    store.close().await;
+    Ok(records.len())
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            storage,
+            public_url,
+            demo_registry,
+            validity_days,
+        } => {
+            let faces = faces()?;
+            if demo_registry {
+                let n = import(&storage, &tessera_issuer::demo_registry_csv(), &faces).await?;
+                tracing::info!(people = n, "demo registry imported");
+            }
+            let config = Config {
+                public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
+                credential_validity: Duration::from_secs(validity_days.max(1) * 86_400),
+                ..Config::default()
+            };
+            let issuer = tessera_issuer::open(
+                &storage.data_dir,
+                storage.database_url.as_deref(),
+                config,
+                Arc::new(SystemClock),
+                faces,
+            )
+            .await
+            .map_err(fail)?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| fail(format!("cannot listen on {listen}: {e}")))?;
+            let addr = listener.local_addr().map_err(fail)?;
+            tracing::info!(%addr, "listening");
+            // Tests and scripts read this line to find an ephemeral port.
+            println!("listening on http://{addr}");
+            tessera_issuer::api::serve(Arc::new(issuer), listener, shutdown())
+                .await
+                .map_err(fail)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Registry {
+            command: RegistryCommand::Import { storage, file },
+        } => {
+            let faces = faces()?;
+            let n = import(&storage, &file, &faces).await?;
+            println!("imported {n} registry record(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { data_dir },
+        } => {
+            let kid = tessera_issuer::keys::KeyRing::rotate(&data_dir, SystemClock.now())
+                .map_err(fail)?;
+            println!("new issuer key {kid}; restart the service to sign with it");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(code) | Err(code) => code,
+    }
+}

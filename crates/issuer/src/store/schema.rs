@@ -1,0 +1,67 @@
+//! The schema, written once for both databases: `{blob}` and `{serial}` are the only
+//! differences between SQLite and PostgreSQL.
+
+/// Each migration is a list of statements; the index + 1 is the schema version.
+pub const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE registry (
+        id_number TEXT PRIMARY KEY,
+        full_name TEXT NOT NULL,
+        date_of_birth TEXT NOT NULL,
+        sex TEXT NOT NULL,
+        photo {blob} NOT NULL,
+        photo_sha256 {blob} NOT NULL,
+        template {blob} NOT NULL,
+        imported_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE challenges (
+        id TEXT PRIMARY KEY,
+        nonce {blob} NOT NULL,
+        actions TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+    )",
+    "CREATE INDEX challenges_expiry ON challenges (expires_at)",
+    // One row per issued batch. `response` is the JSON the client got, so a retried
+    // request gets the very same answer.
+    "CREATE TABLE enrolments (
+        id TEXT PRIMARY KEY,
+        id_number TEXT NOT NULL REFERENCES registry (id_number),
+        device_kid TEXT NOT NULL UNIQUE,
+        challenge_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        previous_id TEXT,
+        state TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        response TEXT NOT NULL
+    )",
+    "CREATE INDEX enrolments_person ON enrolments (id_number, state)",
+    "CREATE TABLE credentials (
+        cti TEXT PRIMARY KEY,
+        enrolment_id TEXT NOT NULL REFERENCES enrolments (id),
+        tier TEXT NOT NULL,
+        status_list BIGINT NOT NULL,
+        status_idx BIGINT NOT NULL,
+        status BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        UNIQUE (status_list, status_idx)
+    )",
+    "CREATE INDEX credentials_enrolment ON credentials (enrolment_id)",
+    // `version` grows with every status change, so caches know when to re-sign.
+    "CREATE TABLE status_lists (
+        list BIGINT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        used BIGINT NOT NULL,
+        version BIGINT NOT NULL
+    )",
+    // Decisions only: never images, templates or similarity scores of refused faces.
+    "CREATE TABLE audit (
+        id {serial},
+        at BIGINT NOT NULL,
+        event TEXT NOT NULL,
+        id_number TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )",
+]];
