@@ -22,6 +22,8 @@ PACKAGES=(
   chromium
   # the UI toolchain
   nodejs npm
+  # the issuer's production database (tests run against a local server)
+  postgresql
 )
 
 missing=()

@@ -19,6 +19,10 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "PostgreSQL on loopback (the issuer's tests run on SQLite and on PostgreSQL)"
+TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+export TESSERA_TEST_POSTGRES_URL
+
 step "cargo test (under a private D-Bus session with gnome-keyring)"
 scripts/with-keyring.sh cargo test --workspace --locked
 

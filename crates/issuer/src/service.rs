@@ -477,6 +477,9 @@ impl Issuer {
             .issue(&new, tiers.len(), &audit, build)
             .await
             .map_err(store_error)?;
+        if !replaces.is_empty() {
+            self.status_changed();
+        }
         tracing::info!(event = kind, outcome = "issued", "decision");
         let stored = self
             .store
@@ -670,9 +673,10 @@ impl Issuer {
         };
         let revoked = self
             .store
-            .revoke(&[enrolment.id.clone()], Some(&row.id), self.now(), &audit)
+            .revoke(std::slice::from_ref(&enrolment.id), Some(&row.id), self.now(), &audit)
             .await
             .map_err(store_error)?;
+        self.status_changed();
         tracing::info!(event = "revoke", outcome = "revoked", "decision");
         Ok(RevokeResponse { revoked })
     }
@@ -717,11 +721,21 @@ impl Issuer {
             .revoke(&ids, None, self.now(), &audit)
             .await
             .map_err(store_error)?;
+        self.status_changed();
         tracing::info!(event = "admin_revoke", outcome = "revoked", "decision");
         Ok(RevokeResponse { revoked })
     }
 
     // ---------------------------------------------------------------- lists
+
+    /// This replica changed a status: its cached lists are stale now (other replicas notice
+    /// the new version within a second).
+    fn status_changed(&self) {
+        self.status_lists
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 
     /// The signed trust list (re-signed every `status_list_ttl`).
     pub fn trust_list(&self) -> Result<Signed, Problem> {
