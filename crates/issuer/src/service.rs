@@ -673,7 +673,12 @@ impl Issuer {
         };
         let revoked = self
             .store
-            .revoke(std::slice::from_ref(&enrolment.id), Some(&row.id), self.now(), &audit)
+            .revoke(
+                std::slice::from_ref(&enrolment.id),
+                Some(&row.id),
+                self.now(),
+                &audit,
+            )
             .await
             .map_err(store_error)?;
         self.status_changed();
