@@ -118,7 +118,7 @@ async fn matching_face_gets_a_batch_that_verifies_offline_and_online(backend: Ba
         assert_eq!(h.status_of(&credential_of(&batch, tier)).await, 0);
     }
     // The decision is audited, without images.
-    let log = h.issuer.store().audit_log().await.unwrap();
+    let log = h.issuer().store().audit_log().await.unwrap();
     assert!(
         log.iter()
             .any(|a| a.event == "enrol" && a.outcome == "issued")
@@ -145,7 +145,7 @@ async fn another_persons_face_is_refused_and_the_challenge_is_spent(backend: Bac
         .await
         .problem();
     assert_eq!(kind, ProblemType::ChallengeReused);
-    let log = h.issuer.store().audit_log().await.unwrap();
+    let log = h.issuer().store().audit_log().await.unwrap();
     let refusal = log.iter().find(|a| a.outcome == "refused").unwrap();
     assert!(refusal.detail.starts_with("face-mismatch"), "{refusal:?}");
     // And a fresh challenge with the right face works.
@@ -251,7 +251,7 @@ async fn retried_enrolment_returns_the_same_batch(backend: Backend) {
         .await
         .ok();
     assert_eq!(first, again);
-    let (enrolments, credentials, broken) = h.issuer.store().consistency().await.unwrap();
+    let (enrolments, credentials, broken) = h.issuer().store().consistency().await.unwrap();
     assert_eq!((enrolments, credentials, broken), (1, 2, 0));
     // The same device key cannot start a second enrolment.
     let (_, kind) = h
@@ -383,7 +383,7 @@ async fn holder_and_admin_revocation(backend: Backend) {
         );
     }
     assert_eq!(h.status_of(&lightweight(&other)).await, 0);
-    let token = h.issuer.keys().admin_token.to_string();
+    let token = h.issuer().keys().admin_token.to_string();
     let r = h
         .client
         .post(h.url("/v1/admin/revocations"))
@@ -395,7 +395,7 @@ async fn holder_and_admin_revocation(backend: Backend) {
     let r: RevokeResponse = answer(r).await.ok();
     assert_eq!(r.revoked, 2);
     assert_eq!(h.status_of(&lightweight(&other)).await, 1);
-    let log = h.issuer.store().audit_log().await.unwrap();
+    let log = h.issuer().store().audit_log().await.unwrap();
     assert!(
         log.iter()
             .any(|a| a.event == "admin_revoke" && a.detail.contains("reported stolen"))
@@ -530,7 +530,7 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         .problem();
     assert_eq!(kind, ProblemType::Malformed);
     // Nothing was issued by any of it.
-    assert_eq!(h.issuer.store().consistency().await.unwrap().0, 0);
+    assert_eq!(h.issuer().store().consistency().await.unwrap().0, 0);
 }
 
 async fn lists_and_service_endpoints(backend: Backend) {

@@ -144,17 +144,19 @@ pub async fn postgres_database() -> String {
 pub struct Harness {
     pub base: String,
     pub client: reqwest::Client,
-    pub issuer: Arc<Issuer>,
     pub clock: Arc<TestClock>,
     pub dir: PathBuf,
     pub database_url: Option<String>,
-    server: tokio::task::JoinHandle<()>,
+    issuer: Option<Arc<Issuer>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        self.server.abort();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(s) = &self.server {
+            s.abort();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -196,11 +198,11 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
     Harness {
         base,
         client: reqwest::Client::new(),
-        issuer,
+        issuer: Some(issuer),
         clock,
         dir,
         database_url,
-        server,
+        server: Some(server),
     }
 }
 
@@ -269,6 +271,28 @@ pub fn new_device() -> SoftwareKey {
 }
 
 impl Harness {
+    /// A client of a server running elsewhere (another process), on the system clock.
+    pub fn attach(base: &str) -> Harness {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        Harness {
+            base: base.to_owned(),
+            client: reqwest::Client::new(),
+            clock: Arc::new(TestClock(AtomicU64::new(now))),
+            dir: PathBuf::new(),
+            database_url: None,
+            issuer: None,
+            server: None,
+        }
+    }
+
+    /// The in-process issuer.
+    pub fn issuer(&self) -> &Issuer {
+        self.issuer.as_ref().expect("an in-process issuer")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
