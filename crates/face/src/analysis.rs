@@ -96,6 +96,18 @@ impl FaceAnalyzer {
         at: u64,
         previous_luma: &mut Option<Vec<u8>>,
     ) -> Result<Observation, ModelError> {
+        self.observe_with(frame, at, previous_luma, true)
+    }
+
+    /// [`observe`](Self::observe), running the eye mesh only if `eyes` (it costs more than
+    /// detection; head turns do not need it).
+    pub fn observe_with(
+        &self,
+        frame: &Frame,
+        at: u64,
+        previous_luma: &mut Option<Vec<u8>>,
+        eyes: bool,
+    ) -> Result<Observation, ModelError> {
         let faces = self.detector.detect(frame)?;
         let luma = frame.luma();
         let motion = previous_luma
@@ -120,7 +132,7 @@ impl FaceAnalyzer {
             o.yaw = face.yaw_proxy();
             o.roll = face.roll_degrees();
             // The mesh is only trusted on a roughly frontal face (blinks are asked front).
-            if face.yaw_proxy().abs() < 0.15 {
+            if eyes && face.yaw_proxy().abs() < 0.15 {
                 let (r, l) = self.mesh.eye_aspect_ratios(frame, face)?;
                 o.ear = Some((r + l) / 2.0);
             }
@@ -145,7 +157,13 @@ impl FaceAnalyzer {
                 Err(CaptureError::EndOfStream) => break,
                 Err(e) => return Err(e.into()),
             };
-            let o = self.observe(&frame, clock(), &mut previous)?;
+            // Eye openness matters while facing front (the open-eye reference) and while
+            // blinking; skipping the mesh during turns saves a third of the work.
+            let eyes = matches!(
+                session.progress().current,
+                Some(crate::liveness::Action::Front | crate::liveness::Action::Blink)
+            );
+            let o = self.observe_with(&frame, clock(), &mut previous, eyes)?;
             session.observe(&o);
         }
         Ok(session.finish())

@@ -47,6 +47,12 @@ enum Command {
         /// Credential validity in days.
         #[arg(long, default_value_t = 365)]
         validity_days: u64,
+        /// Enrolment/renewal attempts allowed per client IP per hour.
+        #[arg(long, default_value_t = 20)]
+        attempts_per_ip: u32,
+        /// Enrolment attempts allowed per ID number per hour.
+        #[arg(long, default_value_t = 5)]
+        attempts_per_id: u32,
     },
     /// Registry administration.
     Registry {
@@ -126,6 +132,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             public_url,
             demo_registry,
             validity_days,
+            attempts_per_ip,
+            attempts_per_id,
         } => {
             let faces = faces()?;
             if demo_registry {
@@ -135,6 +143,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let config = Config {
                 public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
                 credential_validity: Duration::from_secs(validity_days.max(1) * 86_400),
+                attempts_per_ip,
+                attempts_per_id,
                 ..Config::default()
             };
             let issuer = tessera_issuer::open(

@@ -1,0 +1,231 @@
+//! Load benchmark of the release `tessera-issuer` binary on loopback (not part of the test
+//! run): enrolments with real face matching, then status-list and trust-list requests, on
+//! SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set) PostgreSQL. Prints a table.
+//!
+//! `cargo bench -p tessera-issuer --bench load` (set TESSERA_TEST_POSTGRES_URL, e.g. from
+//! `scripts/postgres.sh`, for the PostgreSQL column).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use tessera_issuer_api::{ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest};
+
+const ENROL_PEOPLE: u32 = 24;
+
+fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera-issuer"));
+    // One load generator on one address: lift the per-IP limit.
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--attempts-per-ip", "1000000", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .env_remove("TESSERA_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    (child, base)
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct Row {
+    what: String,
+    per_sec: f64,
+    p50: f64,
+    p99: f64,
+    n: usize,
+}
+
+async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row {
+    let http = reqwest::Client::new();
+    // Requests are prepared first (challenge, key, PoP, frames): the timing is the
+    // enrolment call alone, as the server sees it.
+    let mut prepared = Vec::new();
+    for n in first..first + count {
+        let c: ChallengeResponse = http
+            .post(format!("{base}/v1/challenges"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let device = new_device();
+        let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
+        prepared.push(EnrolRequest {
+            challenge_id: c.challenge_id.clone(),
+            id_number: extra_id(n),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames: frames("obama", &c.actions),
+            replace_existing: false,
+        });
+    }
+    let queue = Arc::new(std::sync::Mutex::new(prepared));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (queue, http, base) = (queue.clone(), http.clone(), base.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            loop {
+                let Some(req) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let body = serde_json::to_vec(&req).unwrap();
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/v1/enrolments"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+                r.bytes().await.unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for t in tasks {
+        times.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    Row {
+        what: format!("enrolment, {concurrency} concurrent"),
+        per_sec: times.len() as f64 / wall,
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        n: times.len(),
+    }
+}
+
+async fn gets(base: &str, path: &str, concurrency: usize, seconds: u64) -> Row {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    for _ in 0..concurrency {
+        let (http, url, stop) = (http.clone(), format!("{base}{path}"), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(10_000);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http.get(&url).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut times = Vec::new();
+    for t in tasks {
+        times.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    Row {
+        what: format!("GET {path}, {concurrency} concurrent"),
+        per_sec: times.len() as f64 / wall,
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        n: times.len(),
+    }
+}
+
+async fn run(backend: Backend) -> (Vec<Row>, f64) {
+    let dir = std::env::temp_dir().join(format!("tessera-issuer-load-{backend:?}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(postgres_database().await),
+    };
+    let records =
+        tessera_issuer::registry::read_csv(&write_registry(&dir, 8 + ENROL_PEOPLE * 2), &faces())
+            .unwrap();
+    let url = database_url
+        .clone()
+        .unwrap_or_else(|| tessera_issuer::default_database_url(&data));
+    let store = tessera_issuer::store::Store::connect(&url).await.unwrap();
+    store.import_registry(&records, 1).await.unwrap();
+    store.close().await;
+
+    let (mut server, base) = serve(&data, database_url.as_deref());
+    let mut rows = vec![
+        enrolments(&base, 0, 8, 1).await,
+        enrolments(&base, 8, ENROL_PEOPLE, 2).await,
+        enrolments(&base, 8 + ENROL_PEOPLE, ENROL_PEOPLE, 4).await,
+    ];
+    rows.push(gets(&base, "/v1/status/1", 64, 10).await);
+    rows.push(gets(&base, "/v1/trust-list", 64, 10).await);
+    let rss = peak_rss_mb(server.id());
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (rows, rss)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a filter we do not support.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("TESSERA_TEST_POSTGRES_URL").is_ok() {
+        backends.push(Backend::Postgres);
+    } else {
+        eprintln!("TESSERA_TEST_POSTGRES_URL is not set: PostgreSQL skipped");
+    }
+    println!("| backend | load | requests | per second | p50 ms | p99 ms |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for backend in backends {
+        let (rows, rss) = rt.block_on(run(backend));
+        for r in rows {
+            println!(
+                "| {backend:?} | {} | {} | {:.1} | {:.1} | {:.1} |",
+                r.what, r.n, r.per_sec, r.p50, r.p99
+            );
+        }
+        println!("| {backend:?} | peak RSS of the server | | {rss:.0} MB | | |");
+    }
+}
