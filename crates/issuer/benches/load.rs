@@ -22,12 +22,19 @@ const ENROL_PEOPLE: u32 = 24;
 fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera-issuer"));
     // One load generator on one address: lift the per-IP limit.
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--attempts-per-ip", "1000000", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env_remove("TESSERA_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--attempts-per-ip",
+        "1000000",
+        "--data-dir",
+    ])
+    .arg(data)
+    .env("RUST_LOG", "warn")
+    .env_remove("TESSERA_DATABASE_URL")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
     if let Some(url) = database_url {
         cmd.arg("--database-url").arg(url);
     }
@@ -36,7 +43,11 @@ fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) 
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     (child, base)
 }
 
@@ -174,7 +185,10 @@ async fn gets(base: &str, path: &str, concurrency: usize, seconds: u64) -> Row {
 }
 
 async fn run(backend: Backend) -> (Vec<Row>, f64) {
-    let dir = std::env::temp_dir().join(format!("tessera-issuer-load-{backend:?}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-issuer-load-{backend:?}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
