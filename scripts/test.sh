@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-export CARGO_PROFILE_DEV_DEBUG=0 CARGO_TERM_COLOR=never
+# Debug info is off for dev and test builds in Cargo.toml ([profile.dev] debug = 0).
+export CARGO_TERM_COLOR=never
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n== %s\n' "$*"; }
