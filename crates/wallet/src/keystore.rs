@@ -21,7 +21,9 @@ pub enum KeystoreError {
         detail: String,
     },
     /// The keystore is there but locked.
-    #[error("the OS keystore ({store}) is locked: unlock it (e.g. log in to the desktop) and try again")]
+    #[error(
+        "the OS keystore ({store}) is locked: unlock it (e.g. log in to the desktop) and try again"
+    )]
     Locked {
         /// Which keystore.
         store: &'static str,
@@ -72,8 +74,8 @@ impl OsKeystore {
         #[cfg(target_os = "linux")]
         {
             let name = "Secret Service";
-            let store = zbus_secret_service_keyring_store::Store::new()
-                .map_err(|e| map_error(name, e))?;
+            let store =
+                zbus_secret_service_keyring_store::Store::new().map_err(|e| map_error(name, e))?;
             let keystore = OsKeystore {
                 store,
                 service: service.to_owned(),

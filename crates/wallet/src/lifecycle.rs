@@ -55,9 +55,16 @@ pub struct TransitionError {
 }
 
 /// Records an enrolment in flight (before anything is sent to the issuer).
-pub fn begin_enrolment(vault: &mut Vault, pending: Pending, now: u64) -> Result<(), TransitionError> {
+pub fn begin_enrolment(
+    vault: &mut Vault,
+    pending: Pending,
+    now: u64,
+) -> Result<(), TransitionError> {
     let s = state(Some(vault), now, 0);
-    if !matches!(s, State::NotEnrolled | State::Enrolling | State::Revoked | State::Expired) {
+    if !matches!(
+        s,
+        State::NotEnrolled | State::Enrolling | State::Revoked | State::Expired
+    ) {
         return Err(TransitionError {
             action: "enrol",
             state: s,

@@ -1,6 +1,6 @@
 //! The PIN: an Argon2id verifier with a per-install salt, and back-off after wrong tries.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString, phc::PasswordHash};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::vault::Vault;
@@ -52,9 +52,8 @@ fn check_format(pin: &str) -> Result<(), PinError> {
 /// Sets (or replaces) the PIN.
 pub fn set_pin(vault: &mut Vault, pin: &str, salt_bytes: &[u8; 16]) -> Result<(), PinError> {
     check_format(pin)?;
-    let salt = SaltString::encode_b64(salt_bytes).map_err(|_| PinError::Damaged)?;
-    let hash = argon2()
-        .hash_password(pin.as_bytes(), &salt)
+    let hash: PasswordHash = argon2()
+        .hash_password_with_salt(pin.as_bytes(), salt_bytes)
         .map_err(|_| PinError::Damaged)?;
     vault.pin_verifier = Some(hash.to_string());
     vault.pin_failures = 0;
@@ -106,10 +105,13 @@ mod tests {
         assert!(!v.pin_verifier.as_deref().unwrap().contains("246810"));
         verify_pin(&mut v, "246810", 100).unwrap();
         for i in 1..=3 {
-            assert!(matches!(
-                verify_pin(&mut v, "000000", 100),
-                Err(PinError::Wrong { .. })
-            ), "try {i}");
+            assert!(
+                matches!(
+                    verify_pin(&mut v, "000000", 100),
+                    Err(PinError::Wrong { .. })
+                ),
+                "try {i}"
+            );
         }
         // Locked now, even for the right PIN.
         assert_eq!(

@@ -17,9 +17,15 @@ fn secrets_round_trip_and_delete() {
     assert_eq!(ks.get("a").unwrap(), None);
     let big: Vec<u8> = (0..64 * 1024).map(|i| (i * 7 % 251) as u8).collect();
     ks.put("a", &big).unwrap();
-    assert_eq!(ks.get("a").unwrap().as_deref().map(Vec::as_slice), Some(&big[..]));
+    assert_eq!(
+        ks.get("a").unwrap().as_deref().map(Vec::as_slice),
+        Some(&big[..])
+    );
     ks.put("a", b"replaced").unwrap();
-    assert_eq!(ks.get("a").unwrap().as_deref().map(Vec::as_slice), Some(&b"replaced"[..]));
+    assert_eq!(
+        ks.get("a").unwrap().as_deref().map(Vec::as_slice),
+        Some(&b"replaced"[..])
+    );
     ks.delete("a").unwrap();
     ks.delete("a").unwrap();
     assert_eq!(ks.get("a").unwrap(), None);
@@ -29,17 +35,15 @@ fn secrets_round_trip_and_delete() {
 fn the_vault_round_trips_and_a_damaged_one_is_reported_and_kept() {
     let ks = keystore("vault");
     assert_eq!(Vault::load(&ks).unwrap(), None);
-    let v = Vault {
-        device_key: Some(vec![7; 32]),
-        batch: Some(StoredBatch {
-            enrolment_id: "e1".into(),
-            issued_at: 1,
-            expires_at: 2,
-            lightweight: vec![1, 2, 3],
-            upgraded: vec![4, 5],
-        }),
-        ..Vault::default()
-    };
+    let mut v = Vault::default();
+    v.device_key = Some(vec![7; 32]);
+    v.batch = Some(StoredBatch {
+        enrolment_id: "e1".into(),
+        issued_at: 1,
+        expires_at: 2,
+        lightweight: vec![1, 2, 3],
+        upgraded: vec![4, 5],
+    });
     v.save(&ks).unwrap();
     let back = Vault::load(&ks).unwrap().unwrap();
     assert_eq!(back.device_key, v.device_key);
@@ -63,11 +67,18 @@ fn without_a_session_bus_the_keystore_is_unavailable_with_a_clear_message() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
         .args(["--exact", "no_bus_probe", "--ignored", "--nocapture"])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tessera-no-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/tessera-no-bus",
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("1 passed"), "{text}");
 }
 
