@@ -5,7 +5,9 @@
 //! It must never write a secret or personal data to a plain file, never fall back to an
 //! in-memory keystore, and never destroy stored data because something could not be read.
 
+pub mod client;
 pub mod keystore;
 pub mod lifecycle;
 pub mod pin;
 pub mod vault;
+pub mod wallet;

@@ -1,0 +1,264 @@
+//! `tessera-wallet`: the wallet without a window, for scripts, support staff and tests, over
+//! the same library and the same OS keystore as the app.
+//!
+//! Exit codes: 0 done, 1 refused (by the issuer, the liveness or face check, or the PIN),
+//! 2 an error (keystore, network, files, usage).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tessera_credential::claims::Tier;
+use tessera_wallet::client::{IssuerClient, IssuerError};
+use tessera_wallet::keystore::OsKeystore;
+use tessera_wallet::wallet::{Wallet, WalletError};
+
+#[derive(Parser)]
+#[command(
+    name = "tessera-wallet",
+    version,
+    about = "The Tessera wallet, headless"
+)]
+struct Cli {
+    /// The issuer's base URL.
+    #[arg(
+        long,
+        env = "TESSERA_ISSUER_URL",
+        default_value = "http://127.0.0.1:8443"
+    )]
+    issuer: String,
+    /// Where non-secret files (the presentation history) live.
+    #[arg(long, env = "TESSERA_WALLET_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The keystore service name the wallet's entries are filed under.
+    #[arg(
+        long,
+        env = "TESSERA_WALLET_KEYSTORE",
+        default_value = "tessera-wallet"
+    )]
+    keystore_service: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TierArg {
+    Lightweight,
+    Upgraded,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Png,
+    Svg,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Enrols this device: DIR holds recorded frames per action (front/, left/, right/, blink/).
+    Enrol {
+        /// The 18-character ID number.
+        #[arg(long)]
+        id_number: String,
+        /// Recorded frames, one folder per action.
+        #[arg(long)]
+        frames: PathBuf,
+        /// Move an enrolment from another (lost) device to this one.
+        #[arg(long)]
+        replace: bool,
+        /// Read a 6-digit PIN for the upgraded tier from standard input.
+        #[arg(long)]
+        pin_stdin: bool,
+    },
+    /// State, tiers and expiry, as JSON.
+    Status,
+    /// Prints (or writes) a QR code for a tier.
+    Show {
+        /// Which tier.
+        #[arg(long, value_enum)]
+        tier: TierArg,
+        /// Read the PIN from standard input (upgraded tier).
+        #[arg(long)]
+        pin_stdin: bool,
+        /// Recorded frames for the face check (upgraded tier).
+        #[arg(long)]
+        face_frames: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Renews the credentials (new device key; the old ones are revoked).
+    Renew {
+        /// Recorded frames, one folder per action.
+        #[arg(long)]
+        frames: PathBuf,
+    },
+    /// Sets or changes the PIN (read from standard input).
+    SetPin,
+    /// The presentations made, as JSON.
+    History,
+    /// Removes this wallet's keys, credentials and history.
+    Reset {
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn fail(e: &WalletError) -> ExitCode {
+    eprintln!("tessera-wallet: {e}");
+    let refused = match e {
+        WalletError::Issuer(IssuerError::Refused(_))
+        | WalletError::Liveness(_)
+        | WalletError::FaceMismatch
+        | WalletError::Pin(_)
+        | WalletError::Unlock(_) => true,
+        WalletError::State(_) => true,
+        _ => false,
+    };
+    ExitCode::from(if refused { 1 } else { 2 })
+}
+
+fn read_pin() -> Result<String, WalletError> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).map_err(|e| {
+        WalletError::Unlock(format!("cannot read the PIN from standard input: {e}"))
+    })?;
+    Ok(s.trim().to_owned())
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("tessera-wallet")
+}
+
+async fn run(cli: Cli) -> Result<(), WalletError> {
+    let store = OsKeystore::open(&cli.keystore_service)?;
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let wallet = Wallet::open(Box::new(store), &data_dir)?;
+    let client = || IssuerClient::new(&cli.issuer);
+    match cli.command {
+        Command::Enrol {
+            id_number,
+            frames,
+            replace,
+            pin_stdin,
+        } => {
+            let pin = if pin_stdin { Some(read_pin()?) } else { None };
+            let status = wallet
+                .enrol(&client()?, &id_number, &frames, replace, now())
+                .await?;
+            if let Some(pin) = pin {
+                wallet.set_pin(&pin)?;
+            }
+            let _ = status;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()
+            );
+        }
+        Command::Status => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()
+            );
+        }
+        Command::Show {
+            tier,
+            pin_stdin,
+            face_frames,
+            format,
+            out,
+        } => {
+            let tier = match tier {
+                TierArg::Lightweight => Tier::Lightweight,
+                TierArg::Upgraded => Tier::Upgraded,
+            };
+            let pin = if pin_stdin { Some(read_pin()?) } else { None };
+            let shown = wallet.show(tier, pin.as_deref(), face_frames.as_deref(), now())?;
+            let bytes = match format {
+                Format::Text => format!("{}\n", shown.text).into_bytes(),
+                Format::Png | Format::Svg => {
+                    let qr = tessera_qr::encode(&shown.text).map_err(|e| {
+                        WalletError::Frames(format!("cannot draw the QR code: {e}"))
+                    })?;
+                    match format {
+                        Format::Png => qr.to_png(6),
+                        _ => qr.to_svg(6).into_bytes(),
+                    }
+                }
+            };
+            match out {
+                Some(path) => std::fs::write(&path, bytes)
+                    .map_err(|e| WalletError::Frames(format!("{}: {e}", path.display())))?,
+                None => {
+                    use std::io::Write;
+                    std::io::stdout()
+                        .write_all(&bytes)
+                        .map_err(|e| WalletError::Frames(e.to_string()))?;
+                }
+            }
+            eprintln!("valid until {} (regenerate every 30 s)", shown.expires_at);
+        }
+        Command::Renew { frames } => {
+            wallet.renew(&client()?, &frames, now()).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()
+            );
+        }
+        Command::SetPin => {
+            let pin = read_pin()?;
+            wallet.set_pin(&pin)?;
+            eprintln!("PIN set");
+        }
+        Command::History => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&wallet.history()?).unwrap_or_default()
+            );
+        }
+        Command::Reset { yes } => {
+            if !yes {
+                eprint!("Remove this ID, its keys and its history from this device? Type yes: ");
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if answer.trim() != "yes" {
+                    eprintln!("nothing removed");
+                    return Ok(());
+                }
+            }
+            wallet.reset()?;
+            eprintln!("removed");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tessera-wallet: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}

@@ -1,0 +1,641 @@
+//! The wallet: enrol, show, renew, history, reset — over the keystore, the face crate and
+//! the issuer client. The CLI and the Tauri commands call these and nothing else.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tessera_credential::claims::Tier;
+use tessera_credential::credential::Credential;
+use tessera_credential::keys::{Randomness, SoftwareKey};
+use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
+use tessera_credential::qr_text::Presentation;
+use tessera_face::analysis::FaceAnalyzer;
+use tessera_face::liveness::{Action, Challenge};
+use tessera_face::source::{ReplaySource, decode_image_bytes, image_files};
+use tessera_face::template::{MATCH_THRESHOLD, Template};
+use tessera_issuer_api::binding::HolderAuthPurpose;
+use tessera_issuer_api::{
+    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest, ProblemType,
+    RenewRequest, holder_auth_nonce,
+};
+use zeroize::Zeroizing;
+
+use crate::client::{IssuerClient, IssuerError};
+use crate::keystore::{KeystoreError, SecretStore};
+use crate::lifecycle::{self, State, TransitionError};
+use crate::pin::{self, PinError};
+use crate::vault::{Pending, StoredBatch, Vault};
+
+/// How long a proof shown in a QR code lives (the app regenerates every 30 s).
+pub const QR_LIFETIME: u64 = 60;
+/// Renewal is offered this long before expiry.
+pub const RENEW_BEFORE: u64 = 30 * 86_400;
+/// A face match unlocks the upgraded tier for this long.
+pub const FACE_MATCH_VALIDITY: u64 = 300;
+
+/// Why a wallet operation failed. Nothing stored is lost by any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    /// The keystore.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The issuer.
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
+    /// Not possible in this state.
+    #[error(transparent)]
+    State(#[from] TransitionError),
+    /// The PIN.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// Frames could not be read or used.
+    #[error("{0}")]
+    Frames(String),
+    /// The on-device liveness check failed.
+    #[error("the liveness check failed ({0}): do the actions shown, in order, and try again")]
+    Liveness(String),
+    /// The face does not match the enrolled one.
+    #[error("the face does not match the one enrolled on this device")]
+    FaceMismatch,
+    /// The upgraded tier needs what was not given.
+    #[error("{0}")]
+    Unlock(String),
+    /// The history file.
+    #[error("the presentation history ({path}) cannot be used: {detail}")]
+    History {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// The operating system's random numbers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandomness;
+
+impl Randomness for OsRandomness {
+    fn fill(&mut self, dest: &mut [u8]) {
+        if let Err(e) = getrandom::fill(dest) {
+            panic!("the operating system's random number generator failed: {e}");
+        }
+    }
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    OsRandomness.fill(&mut b);
+    b
+}
+
+/// What `status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Life-cycle state.
+    pub state: State,
+    /// Tiers the wallet can show.
+    pub tiers: Vec<&'static str>,
+    /// When the batch expires.
+    pub expires_at: Option<u64>,
+    /// Whether a PIN is set (needed for the upgraded tier).
+    pub pin_set: bool,
+}
+
+/// One QR code's worth.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shown {
+    /// The `TS1:` text.
+    pub text: String,
+    /// When the proof expires.
+    pub expires_at: u64,
+    /// Which tier.
+    pub tier: &'static str,
+}
+
+/// One line of the history.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct HistoryEntry {
+    /// Unix seconds.
+    pub at: u64,
+    /// Tier shown.
+    pub tier: String,
+}
+
+/// The wallet.
+#[derive(Debug)]
+pub struct Wallet {
+    store: Box<dyn SecretStore>,
+    data_dir: PathBuf,
+    faces: std::sync::OnceLock<Arc<FaceAnalyzer>>,
+}
+
+/// The frames in `dir/<action>/` for each action, in order (JPEG or PNG bytes).
+pub fn frames_for(dir: &Path, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
+    let mut out = Vec::new();
+    for a in actions {
+        let sub = dir.join(a);
+        let files = image_files(&sub).map_err(|e| {
+            WalletError::Frames(format!(
+                "{}: {e} (expected recorded frames for the action {a:?})",
+                sub.display()
+            ))
+        })?;
+        for f in files {
+            out.push(
+                std::fs::read(&f)
+                    .map_err(|e| WalletError::Frames(format!("{}: {e}", f.display())))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn parse_actions(actions: &[String]) -> Result<Vec<Action>, WalletError> {
+    actions
+        .iter()
+        .map(|a| match a.as_str() {
+            "front" => Ok(Action::Front),
+            "left" => Ok(Action::TurnLeft),
+            "right" => Ok(Action::TurnRight),
+            "blink" => Ok(Action::Blink),
+            other => Err(WalletError::Frames(format!("unknown action {other:?}"))),
+        })
+        .collect()
+}
+
+impl Wallet {
+    /// A wallet over `store`, with non-secret files (history) in `data_dir`.
+    pub fn open(store: Box<dyn SecretStore>, data_dir: &Path) -> Result<Wallet, WalletError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| WalletError::History {
+            path: data_dir.to_owned(),
+            detail: e.to_string(),
+        })?;
+        Ok(Wallet {
+            store,
+            data_dir: data_dir.to_owned(),
+            faces: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Uses already loaded face models (the app shares one set).
+    pub fn with_faces(self, faces: Arc<FaceAnalyzer>) -> Wallet {
+        let _ = self.faces.set(faces);
+        self
+    }
+
+    fn faces(&self) -> Result<Arc<FaceAnalyzer>, WalletError> {
+        if let Some(f) = self.faces.get() {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(
+            FaceAnalyzer::load().map_err(|e| WalletError::Frames(format!("face models: {e}")))?,
+        );
+        Ok(self.faces.get_or_init(|| f).clone())
+    }
+
+    fn vault(&self) -> Result<Vault, WalletError> {
+        Ok(Vault::load(self.store.as_ref())?.unwrap_or_default())
+    }
+
+    /// The state, tiers and expiry.
+    pub fn status(&self, now: u64) -> Result<Status, WalletError> {
+        let vault = Vault::load(self.store.as_ref())?;
+        let state = lifecycle::state(vault.as_ref(), now, RENEW_BEFORE);
+        let usable = matches!(state, State::Active | State::RenewalDue | State::Renewing);
+        Ok(Status {
+            state,
+            tiers: if usable {
+                vec!["lightweight", "upgraded"]
+            } else {
+                vec![]
+            },
+            expires_at: vault
+                .as_ref()
+                .and_then(|v| v.batch.as_ref())
+                .map(|b| b.expires_at),
+            pin_set: vault.as_ref().is_some_and(|v| v.pin_verifier.is_some()),
+        })
+    }
+
+    /// Sets or replaces the PIN.
+    pub fn set_pin(&self, new_pin: &str) -> Result<(), WalletError> {
+        let mut vault = self.vault()?;
+        pin::set_pin(&mut vault, new_pin, &random::<16>())?;
+        vault.save(self.store.as_ref())?;
+        Ok(())
+    }
+
+    /// Checks the answer on the device before anything is sent, and returns the template of
+    /// the first usable frame.
+    fn check_face(
+        &self,
+        challenge: &ChallengeResponse,
+        frames: &[Vec<u8>],
+        now: u64,
+    ) -> Result<Template, WalletError> {
+        let faces = self.faces()?;
+        let nonce: [u8; 16] = challenge.nonce.as_slice().try_into().map_err(|_| {
+            WalletError::Frames("the issuer's challenge has a malformed nonce".into())
+        })?;
+        let ch = Challenge {
+            nonce,
+            actions: parse_actions(&challenge.actions)?,
+            issued_at: challenge.issued_at,
+            expires_at: challenge.expires_at.max(now),
+        };
+        let mut replay = ReplaySource::from_encoded(frames.to_vec());
+        let verdict = faces
+            .check_liveness(&ch, &mut replay, frames.len(), &mut || now)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        if !verdict.passed {
+            let reasons = serde_json::to_string(&verdict.failures).unwrap_or_default();
+            return Err(WalletError::Liveness(reasons));
+        }
+        for bytes in frames.iter().take(4) {
+            let Ok(frame) = decode_image_bytes(bytes) else {
+                continue;
+            };
+            if let Ok(face) = faces.template(&frame) {
+                return Ok(face.template);
+            }
+        }
+        Err(WalletError::Frames(
+            "no frame shows exactly one face".into(),
+        ))
+    }
+
+    fn store_batch(
+        &self,
+        vault: &mut Vault,
+        batch: BatchResponse,
+        template: Option<Template>,
+    ) -> Result<(), WalletError> {
+        let get = |tier: Tier| {
+            batch
+                .credentials
+                .iter()
+                .find(|c| c.tier == tier.name())
+                .map(|c| c.credential.clone())
+                .ok_or_else(|| {
+                    IssuerError::BadAnswer(format!("no {} credential in the batch", tier.name()))
+                })
+        };
+        let stored = StoredBatch {
+            enrolment_id: batch.enrolment_id.clone(),
+            issued_at: batch.issued_at,
+            expires_at: batch.expires_at,
+            lightweight: get(Tier::Lightweight)?,
+            upgraded: get(Tier::Upgraded)?,
+        };
+        // The credentials must be bound to the key we are about to make current.
+        let pending_key = vault
+            .pending
+            .as_ref()
+            .map(|p| p.device_key.clone())
+            .unwrap_or_default();
+        let key = SoftwareKey::from_secret_bytes(&pending_key)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        for bytes in [&stored.lightweight, &stored.upgraded] {
+            let c =
+                Credential::from_bytes(bytes).map_err(|e| IssuerError::BadAnswer(e.to_string()))?;
+            if c.claims.holder_key != tessera_credential::keys::Es256Signer::public_key(&key) {
+                return Err(IssuerError::BadAnswer(
+                    "the credentials are bound to another key".into(),
+                )
+                .into());
+            }
+        }
+        lifecycle::complete(vault, stored)?;
+        if let Some(t) = template {
+            vault.face_template = Some(t.to_bytes());
+        }
+        vault.save(self.store.as_ref())?;
+        Ok(())
+    }
+
+    /// Enrols with recorded or captured frames: challenge → on-device liveness → submit →
+    /// store. An enrolment cut off after it was sent is finished by calling this again.
+    pub async fn enrol(
+        &self,
+        client: &IssuerClient,
+        id_number: &str,
+        frames_dir: &Path,
+        replace_existing: bool,
+        now: u64,
+    ) -> Result<Status, WalletError> {
+        let mut vault = self.vault()?;
+        // Resume: the issuer answers a repeated request for a used challenge with the batch
+        // it issued; if nothing was issued the challenge is still open and we start over.
+        if let Some(p) = vault
+            .pending
+            .clone()
+            .filter(|p| p.kind == "enrol" && p.id_number == id_number)
+            && vault.batch.is_none()
+        {
+            let key = SoftwareKey::from_secret_bytes(&p.device_key)
+                .map_err(|e| WalletError::Frames(e.to_string()))?;
+            let pop = DeviceKeyProof::create(&key, &p.challenge_id, &p.challenge_nonce)
+                .map_err(|e| WalletError::Frames(e.to_string()))?;
+            let req = EnrolRequest {
+                challenge_id: p.challenge_id.clone(),
+                id_number: id_number.to_owned(),
+                device_key: DeviceKey {
+                    public_key: pop.key_der,
+                    proof: pop.signature,
+                },
+                frames: vec![],
+                replace_existing,
+            };
+            if let Ok(batch) = client.enrol(&req).await {
+                self.store_batch(&mut vault, batch, None)?;
+                return self.status(now);
+            }
+        }
+        let challenge = client.challenge().await?;
+        let frames = frames_for(frames_dir, &challenge.actions)?;
+        let template = self.check_face(&challenge, &frames, now)?;
+        let key = SoftwareKey::generate(&mut OsRandomness);
+        let pending = Pending {
+            kind: "enrol".into(),
+            challenge_id: challenge.challenge_id.clone(),
+            challenge_nonce: challenge.nonce.clone(),
+            id_number: id_number.to_owned(),
+            device_key: key.secret_bytes().to_vec(),
+        };
+        lifecycle::begin_enrolment(&mut vault, pending, now)?;
+        // Persist the new key before it leaves in a request: a crash after sending can
+        // still collect the batch bound to it.
+        vault.save(self.store.as_ref())?;
+        let pop = DeviceKeyProof::create(&key, &challenge.challenge_id, &challenge.nonce)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        let req = EnrolRequest {
+            challenge_id: challenge.challenge_id.clone(),
+            id_number: id_number.to_owned(),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames,
+            replace_existing,
+        };
+        match client.enrol(&req).await {
+            Ok(batch) => {
+                self.store_batch(&mut vault, batch, Some(template))?;
+                self.status(now)
+            }
+            Err(e @ IssuerError::Refused(_)) => {
+                lifecycle::abandon(&mut vault);
+                vault.save(self.store.as_ref())?;
+                Err(e.into())
+            }
+            // Unreachable: keep the pending state; running enrol again resumes it.
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn presentation(
+        &self,
+        vault: &Vault,
+        tier: Tier,
+        auth: AuthMethods,
+        face_at: Option<u64>,
+        nonce: Option<[u8; 8]>,
+        now: u64,
+    ) -> Result<Presentation, WalletError> {
+        let batch = vault.batch.as_ref().ok_or(TransitionError {
+            action: "show",
+            state: State::NotEnrolled,
+        })?;
+        let bytes = match tier {
+            Tier::Lightweight => &batch.lightweight,
+            Tier::Upgraded => &batch.upgraded,
+        };
+        let credential = Credential::from_bytes(bytes).map_err(|e| KeystoreError::Corrupt {
+            name: "wallet-vault".into(),
+            detail: e.to_string(),
+        })?;
+        let secret = Zeroizing::new(vault.device_key.clone().unwrap_or_default());
+        let key = SoftwareKey::from_secret_bytes(&secret).map_err(|e| KeystoreError::Corrupt {
+            name: "wallet-vault".into(),
+            detail: e.to_string(),
+        })?;
+        let proof = match nonce {
+            Some(nonce) => HolderProof::sign(
+                ProofClaims {
+                    issued_at: now,
+                    expires_at: now + QR_LIFETIME,
+                    nonce,
+                    tier,
+                    auth,
+                    face_verified_at: face_at,
+                },
+                &credential,
+                &key,
+            ),
+            None => HolderProof::create(
+                &credential,
+                &key,
+                ProofRequest {
+                    now,
+                    lifetime: QR_LIFETIME,
+                    auth,
+                    face_verified_at: face_at,
+                },
+                FACE_MATCH_VALIDITY,
+                &mut OsRandomness,
+            ),
+        }
+        .map_err(|e| WalletError::Unlock(e.to_string()))?;
+        Ok(Presentation { credential, proof })
+    }
+
+    /// A QR text for `tier`. The upgraded tier needs the PIN and frames for a fresh face
+    /// check with liveness against the enrolled template.
+    pub fn show(
+        &self,
+        tier: Tier,
+        pin_given: Option<&str>,
+        face_dir: Option<&Path>,
+        now: u64,
+    ) -> Result<Shown, WalletError> {
+        let mut vault = self.vault()?;
+        let state = lifecycle::state(Some(&vault), now, RENEW_BEFORE);
+        if !matches!(state, State::Active | State::RenewalDue | State::Renewing) {
+            return Err(TransitionError {
+                action: "show a QR code",
+                state,
+            }
+            .into());
+        }
+        let (auth, face_at) = match tier {
+            Tier::Lightweight => (AuthMethods::USER, None),
+            Tier::Upgraded => {
+                let pin_given = pin_given
+                    .ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
+                let checked = pin::verify_pin(&mut vault, pin_given, now);
+                vault.save(self.store.as_ref())?;
+                checked?;
+                let dir = face_dir.ok_or_else(|| {
+                    WalletError::Unlock("the upgraded tier needs a face check".into())
+                })?;
+                self.face_check(&vault, dir, now)?;
+                (
+                    AuthMethods::USER
+                        .with(AuthMethods::PIN)
+                        .with(AuthMethods::FACE),
+                    Some(now),
+                )
+            }
+        };
+        let p = self.presentation(&vault, tier, auth, face_at, None, now)?;
+        let shown = Shown {
+            text: p.to_qr_text(),
+            expires_at: p.proof.claims.expires_at,
+            tier: tier.name(),
+        };
+        self.record(tier, now)?;
+        Ok(shown)
+    }
+
+    /// A local liveness challenge answered from `dir`, and a match with the stored template.
+    fn face_check(&self, vault: &Vault, dir: &Path, now: u64) -> Result<(), WalletError> {
+        let stored = vault
+            .face_template
+            .as_deref()
+            .ok_or_else(|| WalletError::Unlock("no face was enrolled on this device".into()))?;
+        let stored = Template::from_bytes(stored).map_err(|e| KeystoreError::Corrupt {
+            name: "wallet-vault".into(),
+            detail: e.to_string(),
+        })?;
+        let ch = Challenge::from_random(random::<17>(), now, 120);
+        let actions: Vec<String> = ch.actions.iter().map(|a| a.name().to_owned()).collect();
+        let challenge = ChallengeResponse {
+            challenge_id: String::new(),
+            nonce: ch.nonce.to_vec(),
+            actions,
+            issued_at: now,
+            expires_at: ch.expires_at,
+        };
+        let frames = frames_for(dir, &challenge.actions)?;
+        let live = self.check_face(&challenge, &frames, now)?;
+        if live.similarity(&stored) < MATCH_THRESHOLD {
+            return Err(WalletError::FaceMismatch);
+        }
+        Ok(())
+    }
+
+    /// Renews: a new device key, fresh liveness, the old batch revoked by the issuer.
+    pub async fn renew(
+        &self,
+        client: &IssuerClient,
+        frames_dir: &Path,
+        now: u64,
+    ) -> Result<Status, WalletError> {
+        let mut vault = self.vault()?;
+        let challenge = client.challenge().await?;
+        let frames = frames_for(frames_dir, &challenge.actions)?;
+        let template = self.check_face(&challenge, &frames, now)?;
+        let nonce = holder_auth_nonce(HolderAuthPurpose::Renew, &challenge.nonce);
+        let presentation = self.presentation(
+            &vault,
+            Tier::Lightweight,
+            AuthMethods::USER,
+            None,
+            Some(nonce),
+            now,
+        )?;
+        let key = SoftwareKey::generate(&mut OsRandomness);
+        let pending = Pending {
+            kind: "renew".into(),
+            challenge_id: challenge.challenge_id.clone(),
+            challenge_nonce: challenge.nonce.clone(),
+            id_number: String::new(),
+            device_key: key.secret_bytes().to_vec(),
+        };
+        lifecycle::begin_renewal(&mut vault, pending, now)?;
+        vault.save(self.store.as_ref())?;
+        let pop = DeviceKeyProof::create(&key, &challenge.challenge_id, &challenge.nonce)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        let req = RenewRequest {
+            challenge_id: challenge.challenge_id.clone(),
+            presentation: presentation.to_qr_text(),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames,
+        };
+        match client.renew(&req).await {
+            Ok(batch) => {
+                self.store_batch(&mut vault, batch, Some(template))?;
+                self.status(now)
+            }
+            Err(e) => {
+                if e.kind() == Some(ProblemType::CredentialNotActive) {
+                    vault.revoked = true;
+                }
+                if matches!(e, IssuerError::Refused(_)) {
+                    lifecycle::abandon(&mut vault);
+                    vault.save(self.store.as_ref())?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    fn history_path(&self) -> PathBuf {
+        self.data_dir.join("history.jsonl")
+    }
+
+    fn record(&self, tier: Tier, now: u64) -> Result<(), WalletError> {
+        use std::io::Write;
+        let path = self.history_path();
+        let line = serde_json::to_string(&HistoryEntry {
+            at: now,
+            tier: tier.name().into(),
+        })
+        .unwrap_or_default();
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"))
+            .map_err(|e| WalletError::History {
+                path,
+                detail: e.to_string(),
+            })
+    }
+
+    /// Every presentation, oldest first (time and tier only).
+    pub fn history(&self) -> Result<Vec<HistoryEntry>, WalletError> {
+        let path = self.history_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => {
+                return Err(WalletError::History {
+                    path,
+                    detail: e.to_string(),
+                });
+            }
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
+    /// Removes everything this wallet stored.
+    pub fn reset(&self) -> Result<(), WalletError> {
+        self.store.delete(crate::vault::VAULT_ENTRY)?;
+        match std::fs::remove_file(self.history_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(WalletError::History {
+                path: self.history_path(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+}

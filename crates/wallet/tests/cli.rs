@@ -1,0 +1,335 @@
+//! `tessera-wallet` end to end: a real issuer on loopback, the real Secret Service (run
+//! under `scripts/with-keyring.sh`), the committed liveness frames.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use tessera_credential::claims::Tier;
+use tessera_credential::qr_text::Presentation;
+use tessera_credential::status_list::{StatusListToken, StatusLists};
+use tessera_credential::trust_list::TrustList;
+use tessera_credential::verify::{MemoryReplayCache, StatusOutcome, VerifyOptions, verify_qr_text};
+use tessera_face::analysis::FaceAnalyzer;
+use tessera_issuer::config::SystemClock;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../face/testdata")
+}
+
+fn obama_id() -> String {
+    let first17 = "11010119610804011";
+    format!(
+        "{first17}{}",
+        tessera_issuer::ids::check_character(first17.as_bytes())
+    )
+}
+
+/// An issuer with Obama in its registry, on a background thread; returns its URL.
+fn start_issuer(dir: &Path) -> String {
+    let dir = dir.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let faces = Arc::new(FaceAnalyzer::load().unwrap());
+            let csv = dir.join("registry.csv");
+            std::fs::write(
+                &csv,
+                format!(
+                    "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{}\n",
+                    obama_id(),
+                    testdata().join("photos/obama.jpg").display()
+                ),
+            )
+            .unwrap();
+            let records = tessera_issuer::registry::read_csv(&csv, &faces).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let config = tessera_issuer::Config {
+                public_url: base.clone(),
+                ..Default::default()
+            };
+            let issuer = tessera_issuer::open(
+                &dir.join("issuer"),
+                None,
+                config,
+                Arc::new(SystemClock),
+                faces,
+            )
+            .await
+            .unwrap();
+            issuer.store().import_registry(&records, 0).await.unwrap();
+            tx.send(base).unwrap();
+            tessera_issuer::api::serve(Arc::new(issuer), listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+struct Env {
+    issuer: String,
+    data: PathBuf,
+    service: String,
+}
+
+impl Env {
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
+            .args([
+                "--issuer",
+                &self.issuer,
+                "--keystore-service",
+                &self.service,
+                "--data-dir",
+            ])
+            .arg(&self.data)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn lists(issuer: &str) -> (TrustList, StatusLists) {
+    let get = |p: &str| {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{issuer}{p}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{p}");
+        out.stdout
+    };
+    let key = tessera_credential::keys::public_key_from_pem(
+        &String::from_utf8(get("/v1/trust-list-key")).unwrap(),
+    )
+    .unwrap();
+    let trust = TrustList::verify(&get("/v1/trust-list"), &key).unwrap();
+    let mut lists = StatusLists::default();
+    lists.insert(StatusListToken::verify(&get("/v1/status/1"), &trust, now()).unwrap());
+    (trust, lists)
+}
+
+fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
+    let (trust, lists) = lists(issuer);
+    let mut options = VerifyOptions::at(now());
+    options.required_tier = tier;
+    options.require_status = true;
+    verify_qr_text(
+        qr,
+        &trust,
+        &options,
+        &lists,
+        &mut MemoryReplayCache::default(),
+    )
+    .map(|v| v.status)
+    .map_err(|e| e.code().to_owned())
+}
+
+#[test]
+fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = Env {
+        issuer: start_issuer(&dir),
+        data: dir.join("wallet"),
+        service: format!("tessera-wallet-cli-test-{}", std::process::id()),
+    };
+    let obama = testdata().join("liveness/obama");
+    let biden = testdata().join("liveness/biden");
+    let obama = obama.to_str().unwrap();
+
+    let out = env.run(&["status"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
+
+    let out = env.run(
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            obama,
+            "--pin-stdin",
+        ],
+        Some("246810\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["pin_set"], true);
+
+    // Lightweight: verifies online with status.
+    let out = env.run(&["show", "--tier", "lightweight"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let light = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(check(&env.issuer, &light, None), Ok(StatusOutcome::Valid));
+    assert_eq!(
+        check(&env.issuer, &light, Some(Tier::Upgraded)).unwrap_err(),
+        "tier_requirement_not_met"
+    );
+
+    // Upgraded: PIN and face.
+    let out = env.run(
+        &[
+            "show",
+            "--tier",
+            "upgraded",
+            "--pin-stdin",
+            "--face-frames",
+            obama,
+        ],
+        Some("246810"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let upgraded = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(
+        check(&env.issuer, &upgraded, Some(Tier::Upgraded)),
+        Ok(StatusOutcome::Valid)
+    );
+    let p = Presentation::from_qr_text(&upgraded).unwrap();
+    assert_eq!(p.proof.claims.auth.names(), vec!["user", "pin", "face"]);
+
+    // Refusals: no PIN, wrong PIN, no face, another face.
+    for (args, stdin, what) in [
+        (
+            vec!["show", "--tier", "upgraded", "--face-frames", obama],
+            None,
+            "needs the PIN",
+        ),
+        (
+            vec![
+                "show",
+                "--tier",
+                "upgraded",
+                "--pin-stdin",
+                "--face-frames",
+                obama,
+            ],
+            Some("111111"),
+            "wrong PIN",
+        ),
+        (
+            vec!["show", "--tier", "upgraded", "--pin-stdin"],
+            Some("246810"),
+            "needs a face check",
+        ),
+        (
+            vec![
+                "show",
+                "--tier",
+                "upgraded",
+                "--pin-stdin",
+                "--face-frames",
+                biden.to_str().unwrap(),
+            ],
+            Some("246810"),
+            "does not match",
+        ),
+    ] {
+        let out = env.run(&args, stdin);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(what),
+            "{what}: {}",
+            text(&out)
+        );
+        assert!(out.stdout.is_empty());
+    }
+
+    // A PNG that reads back to a verifying code.
+    let png = dir.join("qr.png");
+    let out = env.run(
+        &[
+            "show",
+            "--tier",
+            "lightweight",
+            "--format",
+            "png",
+            "--out",
+            png.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let read = tessera_qr::decode_image(&std::fs::read(&png).unwrap()).unwrap();
+    assert_eq!(check(&env.issuer, &read, None), Ok(StatusOutcome::Valid));
+
+    // Renewal: a new key; the old credential is revoked.
+    let out = env.run(&["renew", "--frames", obama], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(check(&env.issuer, &light, None).unwrap_err(), "revoked");
+    let out = env.run(&["show", "--tier", "lightweight"], None);
+    let renewed = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(check(&env.issuer, &renewed, None), Ok(StatusOutcome::Valid));
+    let old = Presentation::from_qr_text(&light).unwrap();
+    let new = Presentation::from_qr_text(&renewed).unwrap();
+    assert_ne!(
+        old.credential.claims.holder_key,
+        new.credential.claims.holder_key
+    );
+
+    // History: time and tier only.
+    let out = env.run(&["history"], None);
+    let history: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(history.len(), 4, "{history:?}");
+
+    // Nothing secret or personal in the wallet's files.
+    for f in std::fs::read_dir(&env.data).unwrap().flatten() {
+        let bytes = std::fs::read(f.path()).unwrap();
+        let s = String::from_utf8_lossy(&bytes);
+        for needle in ["246810", "TS1:", obama_id().as_str(), "李建国"] {
+            assert!(!s.contains(needle), "{:?} contains {needle}", f.path());
+        }
+        let cred = new.credential.to_tagged_bytes();
+        assert!(!bytes.windows(cred.len()).any(|w| w == cred.as_slice()));
+    }
+
+    // The keystore unreachable: every command, status included, says so and exits 2.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"));
+    let out = cmd
+        .args(["--keystore-service", &env.service, "status"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/no-bus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Secret Service"),
+        "{}",
+        text(&out)
+    );
+
+    let out = env.run(&["reset", "--yes"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = env.run(&["status"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
