@@ -118,15 +118,15 @@ fn now() -> u64 {
 
 fn fail(e: &WalletError) -> ExitCode {
     eprintln!("tessera-wallet: {e}");
-    let refused = match e {
+    let refused = matches!(
+        e,
         WalletError::Issuer(IssuerError::Refused(_))
-        | WalletError::Liveness(_)
-        | WalletError::FaceMismatch
-        | WalletError::Pin(_)
-        | WalletError::Unlock(_) => true,
-        WalletError::State(_) => true,
-        _ => false,
-    };
+            | WalletError::Liveness(_)
+            | WalletError::FaceMismatch
+            | WalletError::Pin(_)
+            | WalletError::Unlock(_)
+            | WalletError::State(_)
+    );
     ExitCode::from(if refused { 1 } else { 2 })
 }
 

@@ -252,6 +252,11 @@ impl Wallet {
             let reasons = serde_json::to_string(&verdict.failures).unwrap_or_default();
             return Err(WalletError::Liveness(reasons));
         }
+        self.first_template(frames)
+    }
+
+    fn first_template(&self, frames: &[Vec<u8>]) -> Result<Template, WalletError> {
+        let faces = self.faces()?;
         for bytes in frames.iter().take(4) {
             let Ok(frame) = decode_image_bytes(bytes) else {
                 continue;
@@ -348,7 +353,10 @@ impl Wallet {
                 replace_existing,
             };
             if let Ok(batch) = client.enrol(&req).await {
-                self.store_batch(&mut vault, batch, None)?;
+                // The on-device template comes from the same person's front frames.
+                let front = frames_for(frames_dir, &["front".to_owned()])?;
+                let template = self.first_template(&front)?;
+                self.store_batch(&mut vault, batch, Some(template))?;
                 return self.status(now);
             }
         }

@@ -333,3 +333,125 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A loopback proxy to `upstream` that loses the answer to the first enrolment: the request
+/// reaches the issuer (which commits the batch), the connection then drops — a phone going
+/// out of coverage, or the app killed, at the worst moment.
+fn lossy_proxy(upstream: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let server = TcpStream::connect(&upstream).unwrap();
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut s_read, mut c_write) = (server, client);
+                let lose = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let lose_up = lose.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if String::from_utf8_lossy(&buf[..n]).contains("POST /v1/enrolments") {
+                            lose_up.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if lose.load(std::sync::atomic::Ordering::SeqCst) {
+                        // The issuer answered; the wallet never hears it.
+                        let _ = c_write.shutdown(std::net::Shutdown::Both);
+                        break;
+                    }
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn an_enrolment_whose_answer_was_lost_resumes_on_the_next_run() {
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let issuer = start_issuer(&dir);
+    let service = format!("tessera-wallet-resume-test-{}", std::process::id());
+    let frames = testdata().join("liveness/obama");
+    let frames = frames.to_str().unwrap();
+    let cut = Env {
+        issuer: lossy_proxy(&issuer),
+        data: dir.join("wallet"),
+        service: service.clone(),
+    };
+    let out = cut.run(
+        &["enrol", "--id-number", &obama_id(), "--frames", frames],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be reached"),
+        "{}",
+        text(&out)
+    );
+    let out = cut.run(&["status"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"enrolling\""),
+        "{}",
+        text(&out)
+    );
+
+    // Run again (with the network back): the batch the issuer committed is collected, not a
+    // second one issued (which the issuer would refuse as already enrolled).
+    let direct = Env {
+        issuer: issuer.clone(),
+        data: dir.join("wallet"),
+        service,
+    };
+    let out = direct.run(
+        &["enrol", "--id-number", &obama_id(), "--frames", frames],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"active\""),
+        "{}",
+        text(&out)
+    );
+    let out = direct.run(&["show", "--tier", "lightweight"], None);
+    let qr = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(check(&issuer, qr.trim(), None), Ok(StatusOutcome::Valid));
+    // The face enrolled on the device works for the upgraded tier too.
+    direct.run(&["set-pin"], Some("135790"));
+    let out = direct.run(
+        &[
+            "show",
+            "--tier",
+            "upgraded",
+            "--pin-stdin",
+            "--face-frames",
+            frames,
+        ],
+        Some("135790"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    direct.run(&["reset", "--yes"], None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
