@@ -113,6 +113,13 @@ pub struct Shown {
     pub tier: &'static str,
 }
 
+/// Proof that the PIN and a live face were checked, at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradedUnlock {
+    /// When the face matched (Unix seconds).
+    pub face_verified_at: u64,
+}
+
 /// One line of the history.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct HistoryEntry {
@@ -458,16 +465,38 @@ impl Wallet {
         Ok(Presentation { credential, proof })
     }
 
-    /// A QR text for `tier`. The upgraded tier needs the PIN and frames for a fresh face
-    /// check with liveness against the enrolled template.
-    pub fn show(
+    /// Unlocks the upgraded tier: the PIN (wrong tries back off) and a fresh face check
+    /// with liveness against the enrolled template. The unlock is valid for
+    /// [`FACE_MATCH_VALIDITY`]; the app keeps it in memory and regenerates codes with it.
+    pub fn unlock_upgraded(
         &self,
-        tier: Tier,
         pin_given: Option<&str>,
         face_dir: Option<&Path>,
         now: u64,
-    ) -> Result<Shown, WalletError> {
+    ) -> Result<UpgradedUnlock, WalletError> {
         let mut vault = self.vault()?;
+        let pin_given =
+            pin_given.ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
+        let checked = pin::verify_pin(&mut vault, pin_given, now);
+        vault.save(self.store.as_ref())?;
+        checked?;
+        let dir = face_dir
+            .ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
+        self.face_check(&vault, dir, now)?;
+        Ok(UpgradedUnlock {
+            face_verified_at: now,
+        })
+    }
+
+    /// A QR text for `tier`; the upgraded tier needs an unlock from
+    /// [`unlock_upgraded`](Self::unlock_upgraded) that is still fresh.
+    pub fn show_unlocked(
+        &self,
+        tier: Tier,
+        unlock: Option<&UpgradedUnlock>,
+        now: u64,
+    ) -> Result<Shown, WalletError> {
+        let vault = self.vault()?;
         let state = lifecycle::state(Some(&vault), now, RENEW_BEFORE);
         if !matches!(state, State::Active | State::RenewalDue | State::Renewing) {
             return Err(TransitionError {
@@ -479,20 +508,20 @@ impl Wallet {
         let (auth, face_at) = match tier {
             Tier::Lightweight => (AuthMethods::USER, None),
             Tier::Upgraded => {
-                let pin_given = pin_given
-                    .ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
-                let checked = pin::verify_pin(&mut vault, pin_given, now);
-                vault.save(self.store.as_ref())?;
-                checked?;
-                let dir = face_dir.ok_or_else(|| {
-                    WalletError::Unlock("the upgraded tier needs a face check".into())
+                let u = unlock.ok_or_else(|| {
+                    WalletError::Unlock("the upgraded tier needs the PIN and a face check".into())
                 })?;
-                self.face_check(&vault, dir, now)?;
+                if now.saturating_sub(u.face_verified_at) > FACE_MATCH_VALIDITY {
+                    return Err(WalletError::Unlock(
+                        "the face check is more than 5 minutes old: check the PIN and face again"
+                            .into(),
+                    ));
+                }
                 (
                     AuthMethods::USER
                         .with(AuthMethods::PIN)
                         .with(AuthMethods::FACE),
-                    Some(now),
+                    Some(u.face_verified_at),
                 )
             }
         };
@@ -504,6 +533,21 @@ impl Wallet {
         };
         self.record(tier, now)?;
         Ok(shown)
+    }
+
+    /// Unlocks if needed and shows: what one CLI call does.
+    pub fn show(
+        &self,
+        tier: Tier,
+        pin_given: Option<&str>,
+        face_dir: Option<&Path>,
+        now: u64,
+    ) -> Result<Shown, WalletError> {
+        let unlock = match tier {
+            Tier::Upgraded => Some(self.unlock_upgraded(pin_given, face_dir, now)?),
+            Tier::Lightweight => None,
+        };
+        self.show_unlocked(tier, unlock.as_ref(), now)
     }
 
     /// A local liveness challenge answered from `dir`, and a match with the stored template.
