@@ -212,7 +212,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn,tract_onnx=error".into()),
         )
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -475,8 +475,8 @@ impl Wallet {
         now: u64,
     ) -> Result<UpgradedUnlock, WalletError> {
         let mut vault = self.vault()?;
-        let pin_given =
-            pin_given.ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
+        let pin_given = pin_given
+            .ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
         let checked = pin::verify_pin(&mut vault, pin_given, now);
         vault.save(self.store.as_ref())?;
         checked?;
