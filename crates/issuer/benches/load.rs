@@ -77,7 +77,7 @@ struct Row {
 }
 
 async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row {
-    let http = reqwest::Client::new();
+    let http = http_client();
     // Requests are prepared first (challenge, key, PoP, frames): the timing is the
     // enrolment call alone, as the server sees it.
     let mut prepared = Vec::new();
@@ -146,6 +146,7 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row
 }
 
 async fn gets(base: &str, path: &str, concurrency: usize, seconds: u64) -> Row {
+    install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()

@@ -139,7 +139,8 @@ fn serve_answers_and_rotation_adds_a_key_to_the_trust_list() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let kids = |base: &str| {
         rt.block_on(async {
-            let get = |p: &str| reqwest::get(format!("{base}{p}"));
+            let http = http_client();
+            let get = |p: &str| http.get(format!("{base}{p}")).send();
             let pem = get("/v1/trust-list-key")
                 .await
                 .unwrap()

@@ -90,7 +90,7 @@ async fn crash_and_recover(backend: Backend) {
     }
 
     let (mut server, base) = serve(&data, database_url.as_deref());
-    let http = reqwest::Client::new();
+    let http = http_client();
     let received: Arc<Mutex<Vec<BatchResponse>>> = Arc::default();
     let cut_off: Arc<Mutex<Vec<EnrolRequest>>> = Arc::default();
     let mut clients = Vec::new();

@@ -334,10 +334,10 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A loopback proxy to `upstream` that loses the answer to the first enrolment: the request
-/// reaches the issuer (which commits the batch), the connection then drops — a phone going
-/// out of coverage, or the app killed, at the worst moment.
-fn lossy_proxy(upstream: &str) -> String {
+/// A loopback proxy to `upstream` that holds back the issuer's answer to an enrolment (the
+/// issuer has committed the batch; the wallet never hears it) and raises `answered`, so the
+/// test can kill the wallet at the worst moment.
+fn holding_proxy(upstream: &str, answered: Arc<std::sync::atomic::AtomicBool>) -> String {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     let upstream = upstream.trim_start_matches("http://").to_owned();
@@ -346,6 +346,7 @@ fn lossy_proxy(upstream: &str) -> String {
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let upstream = upstream.clone();
+            let answered = answered.clone();
             std::thread::spawn(move || {
                 let server = TcpStream::connect(&upstream).unwrap();
                 let (mut c_read, mut s_write) =
@@ -373,8 +374,9 @@ fn lossy_proxy(upstream: &str) -> String {
                         break;
                     }
                     if lose.load(std::sync::atomic::Ordering::SeqCst) {
-                        // The issuer answered; the wallet never hears it.
-                        let _ = c_write.shutdown(std::net::Shutdown::Both);
+                        // The issuer answered; hold it back until the wallet is gone.
+                        answered.store(true, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_secs(120));
                         break;
                     }
                     if c_write.write_all(&buf[..n]).is_err() {
@@ -388,7 +390,7 @@ fn lossy_proxy(upstream: &str) -> String {
 }
 
 #[test]
-fn an_enrolment_whose_answer_was_lost_resumes_on_the_next_run() {
+fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
     let dir = std::env::temp_dir().join(format!("tessera-wallet-resume-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -396,21 +398,36 @@ fn an_enrolment_whose_answer_was_lost_resumes_on_the_next_run() {
     let service = format!("tessera-wallet-resume-test-{}", std::process::id());
     let frames = testdata().join("liveness/obama");
     let frames = frames.to_str().unwrap();
+    let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let cut = Env {
-        issuer: lossy_proxy(&issuer),
+        issuer: holding_proxy(&issuer, answered.clone()),
         data: dir.join("wallet"),
         service: service.clone(),
     };
-    let out = cut.run(
-        &["enrol", "--id-number", &obama_id(), "--frames", frames],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot be reached"),
-        "{}",
-        text(&out)
-    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
+        .args([
+            "--issuer",
+            &cut.issuer,
+            "--keystore-service",
+            &cut.service,
+            "--data-dir",
+        ])
+        .arg(&cut.data)
+        .args(["enrol", "--id-number", &obama_id(), "--frames", frames])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !answered.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the issuer never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL while it waits for the answer
+    child.wait().unwrap();
     let out = cut.run(&["status"], None);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("\"enrolling\""),

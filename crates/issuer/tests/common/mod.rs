@@ -25,6 +25,18 @@ use tessera_issuer_api::{
     ProblemType, RenewRequest, holder_auth_nonce,
 };
 
+/// reqwest's rustls needs a process-wide crypto provider when the workspace also builds the
+/// wallet (which picks ring); these tests speak plain HTTP on loopback but must install one.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client for the tests.
+pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
+}
+
 /// Which database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -197,7 +209,7 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
     });
     Harness {
         base,
-        client: reqwest::Client::new(),
+        client: http_client(),
         issuer: Some(issuer),
         clock,
         dir,
@@ -279,7 +291,7 @@ impl Harness {
             .as_secs();
         Harness {
             base: base.to_owned(),
-            client: reqwest::Client::new(),
+            client: http_client(),
             clock: Arc::new(TestClock(AtomicU64::new(now))),
             dir: PathBuf::new(),
             database_url: None,
