@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tessera_credential::claims::Tier;
 use tessera_credential::credential::Credential;
-use tessera_credential::keys::{Randomness, SoftwareKey};
+use tessera_credential::keys::Randomness;
 use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
 use tessera_credential::qr_text::Presentation;
 use tessera_face::analysis::FaceAnalyzer;
@@ -22,6 +22,7 @@ use tessera_issuer_api::{
 use zeroize::Zeroizing;
 
 use crate::client::{IssuerClient, IssuerError};
+use crate::keys::{KeyHolder, SoftwareKeys};
 use crate::keystore::{KeystoreError, SecretStore};
 use crate::lifecycle::{self, State, TransitionError};
 use crate::pin::{self, PinError};
@@ -133,6 +134,7 @@ pub struct HistoryEntry {
 #[derive(Debug)]
 pub struct Wallet {
     store: Box<dyn SecretStore>,
+    keys: Box<dyn KeyHolder>,
     data_dir: PathBuf,
     faces: std::sync::OnceLock<Arc<FaceAnalyzer>>,
 }
@@ -180,9 +182,16 @@ impl Wallet {
         })?;
         Ok(Wallet {
             store,
+            keys: Box::new(SoftwareKeys),
             data_dir: data_dir.to_owned(),
             faces: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps device keys in `keys` (e.g. a hardware-backed holder) instead of software.
+    pub fn with_key_holder(mut self, keys: Box<dyn KeyHolder>) -> Wallet {
+        self.keys = keys;
+        self
     }
 
     /// Uses already loaded face models (the app shares one set).
@@ -306,12 +315,11 @@ impl Wallet {
             .as_ref()
             .map(|p| p.device_key.clone())
             .unwrap_or_default();
-        let key = SoftwareKey::from_secret_bytes(&pending_key)
-            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        let key = self.keys.signer(&pending_key)?;
         for bytes in [&stored.lightweight, &stored.upgraded] {
             let c =
                 Credential::from_bytes(bytes).map_err(|e| IssuerError::BadAnswer(e.to_string()))?;
-            if c.claims.holder_key != tessera_credential::keys::Es256Signer::public_key(&key) {
+            if c.claims.holder_key != key.public_key() {
                 return Err(IssuerError::BadAnswer(
                     "the credentials are bound to another key".into(),
                 )
@@ -345,9 +353,8 @@ impl Wallet {
             .filter(|p| p.kind == "enrol" && p.id_number == id_number)
             && vault.batch.is_none()
         {
-            let key = SoftwareKey::from_secret_bytes(&p.device_key)
-                .map_err(|e| WalletError::Frames(e.to_string()))?;
-            let pop = DeviceKeyProof::create(&key, &p.challenge_id, &p.challenge_nonce)
+            let key = self.keys.signer(&p.device_key)?;
+            let pop = DeviceKeyProof::create(key.as_ref(), &p.challenge_id, &p.challenge_nonce)
                 .map_err(|e| WalletError::Frames(e.to_string()))?;
             let req = EnrolRequest {
                 challenge_id: p.challenge_id.clone(),
@@ -370,19 +377,20 @@ impl Wallet {
         let challenge = client.challenge().await?;
         let frames = frames_for(frames_dir, &challenge.actions)?;
         let template = self.check_face(&challenge, &frames, now)?;
-        let key = SoftwareKey::generate(&mut OsRandomness);
+        let handle = self.keys.generate()?;
+        let key = self.keys.signer(&handle)?;
         let pending = Pending {
             kind: "enrol".into(),
             challenge_id: challenge.challenge_id.clone(),
             challenge_nonce: challenge.nonce.clone(),
             id_number: id_number.to_owned(),
-            device_key: key.secret_bytes().to_vec(),
+            device_key: handle.to_vec(),
         };
         lifecycle::begin_enrolment(&mut vault, pending, now)?;
         // Persist the new key before it leaves in a request: a crash after sending can
         // still collect the batch bound to it.
         vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(&key, &challenge.challenge_id, &challenge.nonce)
+        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
             .map_err(|e| WalletError::Frames(e.to_string()))?;
         let req = EnrolRequest {
             challenge_id: challenge.challenge_id.clone(),
@@ -431,10 +439,7 @@ impl Wallet {
             detail: e.to_string(),
         })?;
         let secret = Zeroizing::new(vault.device_key.clone().unwrap_or_default());
-        let key = SoftwareKey::from_secret_bytes(&secret).map_err(|e| KeystoreError::Corrupt {
-            name: "wallet-vault".into(),
-            detail: e.to_string(),
-        })?;
+        let key = self.keys.signer(&secret)?;
         let proof = match nonce {
             Some(nonce) => HolderProof::sign(
                 ProofClaims {
@@ -446,11 +451,11 @@ impl Wallet {
                     face_verified_at: face_at,
                 },
                 &credential,
-                &key,
+                key.as_ref(),
             ),
             None => HolderProof::create(
                 &credential,
-                &key,
+                key.as_ref(),
                 ProofRequest {
                     now,
                     lifetime: QR_LIFETIME,
@@ -597,17 +602,18 @@ impl Wallet {
             Some(nonce),
             now,
         )?;
-        let key = SoftwareKey::generate(&mut OsRandomness);
+        let handle = self.keys.generate()?;
+        let key = self.keys.signer(&handle)?;
         let pending = Pending {
             kind: "renew".into(),
             challenge_id: challenge.challenge_id.clone(),
             challenge_nonce: challenge.nonce.clone(),
             id_number: String::new(),
-            device_key: key.secret_bytes().to_vec(),
+            device_key: handle.to_vec(),
         };
         lifecycle::begin_renewal(&mut vault, pending, now)?;
         vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(&key, &challenge.challenge_id, &challenge.nonce)
+        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
             .map_err(|e| WalletError::Frames(e.to_string()))?;
         let req = RenewRequest {
             challenge_id: challenge.challenge_id.clone(),
