@@ -94,3 +94,31 @@ fn no_bus_probe() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
+
+/// A locked keystore is its own, clear error. Runs in a private D-Bus session with its own
+/// gnome-keyring (the repository's `scripts/with-keyring.sh`), since locking the collection
+/// would disturb the other tests.
+#[test]
+fn a_locked_keystore_is_a_clear_error_with_exit_2() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let wallet = env!("CARGO_BIN_EXE_tessera-wallet");
+    let script = format!(
+        r#"set -e
+W="{wallet} --keystore-service locked-test --data-dir $XDG_RUNTIME_DIR/w"
+echo 123456 | $W set-pin
+dbus-send --session --dest=org.freedesktop.secrets --type=method_call --print-reply \
+  /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
+  array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+set +e
+$W status; echo "locked-exit=$?"
+"#
+    );
+    let out = std::process::Command::new(root.join("scripts/with-keyring.sh"))
+        .args(["bash", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("locked-exit=2"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("is locked: unlock it"), "{stderr}");
+}
