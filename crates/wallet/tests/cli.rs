@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use tessera_credential::claims::Tier;
 use tessera_credential::qr_text::Presentation;
-use tessera_credential::status_list::{StatusListToken, StatusLists};
-use tessera_credential::trust_list::TrustList;
-use tessera_credential::verify::{MemoryReplayCache, StatusOutcome, VerifyOptions, verify_qr_text};
+use tessera_credential::status_list::StatusLists;
+use tessera_credential::verify::{StatusOutcome, VerifyOptions};
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_issuer::config::SystemClock;
 
@@ -118,7 +117,9 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn lists(issuer: &str) -> (TrustList, StatusLists) {
+/// The verifier's own loading and checking (`tessera-verify check --trust LIST
+/// --trust-list-key PEM --status LIST --require-status`), on the lists the issuer serves.
+fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
     let get = |p: &str| {
         let out = Command::new("curl")
             .args(["-sf", &format!("{issuer}{p}")])
@@ -127,30 +128,19 @@ fn lists(issuer: &str) -> (TrustList, StatusLists) {
         assert!(out.status.success(), "{p}");
         out.stdout
     };
-    let key = tessera_credential::keys::public_key_from_pem(
-        &String::from_utf8(get("/v1/trust-list-key")).unwrap(),
-    )
-    .unwrap();
-    let trust = TrustList::verify(&get("/v1/trust-list"), &key).unwrap();
+    let pem = String::from_utf8(get("/v1/trust-list-key")).unwrap();
+    let trust =
+        tessera_verify::load_trust("trust-list", &get("/v1/trust-list"), Some(&pem)).unwrap();
     let mut lists = StatusLists::default();
-    lists.insert(StatusListToken::verify(&get("/v1/status/1"), &trust, now()).unwrap());
-    (trust, lists)
-}
-
-fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
-    let (trust, lists) = lists(issuer);
+    tessera_verify::load_status_list(&mut lists, "status-1", &get("/v1/status/1"), &trust, now())
+        .unwrap();
     let mut options = VerifyOptions::at(now());
     options.required_tier = tier;
     options.require_status = true;
-    verify_qr_text(
-        qr,
-        &trust,
-        &options,
-        &lists,
-        &mut MemoryReplayCache::default(),
-    )
-    .map(|v| v.status)
-    .map_err(|e| e.code().to_owned())
+    match tessera_verify::check_text(qr, &trust, &options, &lists) {
+        tessera_verify::Report::Valid { verdict, .. } => Ok(verdict.status),
+        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
+    }
 }
 
 #[test]
