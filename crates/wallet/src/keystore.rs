@@ -71,29 +71,69 @@ impl OsKeystore {
     /// Opens this platform's keystore; entries are grouped under `service` (e.g.
     /// "tessera-wallet", or a per-test name).
     pub fn open(service: &str) -> Result<OsKeystore, KeystoreError> {
-        #[cfg(target_os = "linux")]
-        {
-            let name = "Secret Service";
-            let store =
-                zbus_secret_service_keyring_store::Store::new().map_err(|e| map_error(name, e))?;
-            let keystore = OsKeystore {
-                store,
-                service: service.to_owned(),
-                name,
-            };
-            // Touch the service now, so "no D-Bus" shows up at open, not at first use.
-            keystore.get("probe")?;
-            Ok(keystore)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = service;
-            Err(KeystoreError::Unsupported)
-        }
+        let (store, name) = platform_store()?;
+        let keystore = OsKeystore {
+            store,
+            service: service.to_owned(),
+            name,
+        };
+        // Touch the service now, so "no keystore" shows up at open, not at first use.
+        keystore.get("probe")?;
+        Ok(keystore)
     }
 
     fn entry(&self, name: &str) -> Result<Entry, KeystoreError> {
         Entry::new_in_store(&self.store, &self.service, name).map_err(|e| map_error(self.name, e))
+    }
+}
+
+/// This platform's store, chosen explicitly (never keyring's default or a mock).
+fn platform_store() -> Result<(Arc<CredentialStore>, &'static str), KeystoreError> {
+    #[cfg(target_os = "linux")]
+    {
+        let name = "Secret Service";
+        let store =
+            zbus_secret_service_keyring_store::Store::new().map_err(|e| map_error(name, e))?;
+        Ok((store, name))
+    }
+    #[cfg(target_os = "macos")]
+    {
+        let name = "macOS Keychain";
+        let store =
+            apple_native_keyring_store::keychain::Store::new().map_err(|e| map_error(name, e))?;
+        Ok((store, name))
+    }
+    #[cfg(target_os = "ios")]
+    {
+        // The data-protection keychain: items never leave the device, not even in backups.
+        let name = "iOS Keychain";
+        let store =
+            apple_native_keyring_store::protected::Store::new().map_err(|e| map_error(name, e))?;
+        Ok((store, name))
+    }
+    #[cfg(target_os = "windows")]
+    {
+        let name = "Windows Credential Manager";
+        let store =
+            windows_native_keyring_store::store::Store::new().map_err(|e| map_error(name, e))?;
+        Ok((store, name))
+    }
+    #[cfg(target_os = "android")]
+    {
+        let name = "Android Keystore";
+        let store =
+            android_native_keyring_store::by_store::Store::new().map_err(|e| map_error(name, e))?;
+        Ok((store, name))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "windows",
+        target_os = "android"
+    )))]
+    {
+        Err(KeystoreError::Unsupported)
     }
 }
 

@@ -7,6 +7,25 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::keystore::{KeystoreError, SecretStore};
 
+/// Bytes as base64url in the vault's JSON: a third of the size of JSON number arrays, which
+/// keeps the vault under the 2,560-byte limit of Windows Credential Manager.
+mod b64_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&tessera_issuer_api::b64::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| tessera_issuer_api::b64::decode(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 /// The keystore entry name.
 pub const VAULT_ENTRY: &str = "wallet-vault";
 /// The format version written.
@@ -22,8 +41,10 @@ pub struct StoredBatch {
     /// Unix seconds.
     pub expires_at: u64,
     /// Tagged COSE_Sign1 bytes, lightweight tier.
+    #[serde(with = "tessera_issuer_api::b64")]
     pub lightweight: Vec<u8>,
     /// Tagged COSE_Sign1 bytes, upgraded tier.
+    #[serde(with = "tessera_issuer_api::b64")]
     pub upgraded: Vec<u8>,
 }
 
@@ -35,10 +56,12 @@ pub struct Pending {
     /// The issuer's challenge.
     pub challenge_id: String,
     /// Its nonce.
+    #[serde(with = "tessera_issuer_api::b64")]
     pub challenge_nonce: Vec<u8>,
     /// The ID number claimed (enrolment).
     pub id_number: String,
-    /// The new device key's secret scalar.
+    /// The new device key's handle (for software keys, the secret scalar).
+    #[serde(with = "tessera_issuer_api::b64")]
     pub device_key: Vec<u8>,
 }
 
@@ -47,7 +70,8 @@ pub struct Pending {
 pub struct Vault {
     /// Format version.
     pub version: u32,
-    /// The device key the current batch is bound to (32-byte scalar).
+    /// The device key the current batch is bound to (for software keys, the scalar).
+    #[serde(default, with = "b64_opt")]
     pub device_key: Option<Vec<u8>>,
     /// The current batch.
     pub batch: Option<StoredBatch>,
@@ -62,6 +86,7 @@ pub struct Vault {
     /// No PIN attempt is accepted before this (Unix seconds).
     pub pin_locked_until: u64,
     /// The holder's face template (from the enrolment capture).
+    #[serde(default, with = "b64_opt")]
     pub face_template: Option<Vec<u8>>,
 }
 
@@ -94,5 +119,39 @@ impl Vault {
             detail: e.to_string(),
         })?);
         store.put(VAULT_ENTRY, &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_vault_fits_the_smallest_platform_keystore() {
+        let w = tessera_vectors::Wallet::standard();
+        let mut v = Vault::default();
+        v.version = VAULT_VERSION;
+        v.device_key = Some(w.device.secret_bytes().to_vec());
+        v.batch = Some(StoredBatch {
+            enrolment_id: "0123456789abcdef0123456789abcdef".into(),
+            issued_at: 1_795_608_000,
+            expires_at: 1_827_144_000,
+            lightweight: w.lightweight.to_tagged_bytes(),
+            upgraded: w.upgraded.to_tagged_bytes(),
+        });
+        v.pending = Some(Pending {
+            kind: "renew".into(),
+            challenge_id: "0123456789abcdef0123456789abcdef".into(),
+            challenge_nonce: vec![7; 16],
+            id_number: "11010519491231002X".into(),
+            device_key: vec![9; 32],
+        });
+        crate::pin::set_pin(&mut v, "246810", &[3; 16]).unwrap();
+        v.face_template = Some(vec![1; 133]);
+        let json = serde_json::to_vec(&v).unwrap();
+        // Windows Credential Manager holds at most 2,560 bytes per credential.
+        assert!(json.len() <= 2560, "{} bytes", json.len());
+        let back: Vault = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, v);
     }
 }
