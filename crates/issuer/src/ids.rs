@@ -212,4 +212,26 @@ mod tests {
         assert_eq!(born.age_on(CivilDate::parse_iso("2026-11-25").unwrap()), 17);
         assert_eq!(born.age_on(CivilDate::parse_iso("2026-11-26").unwrap()), 18);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_an_answer_not_a_panic(text in "\\PC{0,30}", digits in "[0-9]{17}[0-9X]") {
+            let _ = IdNumber::parse(&text);
+            let _ = CivilDate::parse_iso(&text);
+            let _ = CivilDate::parse_compact(&text);
+            if let Ok(id) = IdNumber::parse(&digits) {
+                // A valid number's check character is the computed one, and its parts read.
+                proptest::prop_assert_eq!(
+                    char::from(digits.as_bytes()[17]),
+                    check_character(&digits.as_bytes()[..17])
+                );
+                let _ = (id.birth_date(), id.is_male());
+            }
+        }
+
+        #[test]
+        fn every_unix_time_has_a_date(secs in proptest::num::u64::ANY) {
+            let _ = CivilDate::from_unix(secs);
+        }
+    }
 }
