@@ -31,6 +31,8 @@ pub struct Config {
     pub status_list_ttl: Duration,
     /// Concurrent face analyses (CPU-bound; defaults to the number of cores).
     pub face_workers: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client rate limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             rate_window: Duration::from_secs(3600),
             status_list_ttl: Duration::from_secs(300),
             face_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -97,4 +100,49 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     tessera_credential::keys::Randomness::fill(&mut OsRandomness, &mut b);
     b
+}
+
+/// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case the
+/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(header) = forwarded_for else {
+        return peer;
+    };
+    for hop in header.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // A hop we cannot read: stop trusting the chain there.
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        let spoofed = "198.51.100.1, 203.0.113.7";
+        assert_eq!(client_ip(proxy, Some(spoofed), &[proxy]), client);
+        assert_eq!(client_ip(client, Some("198.51.100.1"), &[proxy]), client);
+        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, Some("garbage"), &[proxy]), proxy);
+        assert_eq!(
+            client_ip(proxy, Some("203.0.113.7, 10.0.0.1"), &[proxy]),
+            client
+        );
+    }
 }

@@ -53,6 +53,9 @@ enum Command {
         /// Enrolment attempts allowed per ID number per hour.
         #[arg(long, default_value_t = 5)]
         attempts_per_id: u32,
+        /// A reverse proxy whose X-Forwarded-For header is believed (repeatable).
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Registry administration.
     Registry {
@@ -134,6 +137,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             validity_days,
             attempts_per_ip,
             attempts_per_id,
+            trusted_proxies,
         } => {
             let faces = faces()?;
             if demo_registry {
@@ -145,6 +149,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 credential_validity: Duration::from_secs(validity_days.max(1) * 86_400),
                 attempts_per_ip,
                 attempts_per_id,
+                trusted_proxies,
                 ..Config::default()
             };
             let issuer = tessera_issuer::open(

@@ -48,6 +48,7 @@ on_both_backends!(
     renewal_rotates_the_key_and_revokes_the_old_batch,
     holder_and_admin_revocation,
     enrolment_is_rate_limited_per_id_number,
+    per_client_limits_believe_forwarded_for_only_from_trusted_proxies,
     bad_requests_get_problem_details,
     lists_and_service_endpoints,
 );
@@ -425,6 +426,41 @@ async fn enrolment_is_rate_limited_per_id_number(backend: Backend) {
     );
     // Other people are not affected.
     h.enrol(&biden_id(), "biden", &new_device()).await.ok();
+}
+
+async fn per_client_limits_believe_forwarded_for_only_from_trusted_proxies(backend: Backend) {
+    async fn attempt(h: &Harness, forwarded_for: &str) -> ProblemType {
+        let c = h.challenge().await;
+        let req = h.enrol_request(&c, &obama_id(), frames("biden", &c.actions), &new_device());
+        let r = h
+            .client
+            .post(h.url("/v1/enrolments"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        answer::<BatchResponse>(r).await.problem().1
+    }
+    // Behind a trusted proxy (the test client's loopback address): one attempt per client.
+    let h = start_with(backend, |c| {
+        c.attempts_per_ip = 1;
+        c.attempts_per_id = 100;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(attempt(&h, "203.0.113.1").await, ProblemType::FaceMismatch);
+    assert_eq!(attempt(&h, "203.0.113.2").await, ProblemType::FaceMismatch);
+    assert_eq!(attempt(&h, "203.0.113.1").await, ProblemType::RateLimited);
+    drop(h);
+    // Without trusted proxies the header is ignored: a client cannot dodge the limit with it.
+    let h = start_with(backend, |c| {
+        c.attempts_per_ip = 1;
+        c.attempts_per_id = 100;
+    })
+    .await;
+    assert_eq!(attempt(&h, "203.0.113.1").await, ProblemType::FaceMismatch);
+    assert_eq!(attempt(&h, "203.0.113.2").await, ProblemType::RateLimited);
 }
 
 async fn bad_requests_get_problem_details(backend: Backend) {

@@ -117,26 +117,35 @@ async fn not_found() -> ApiProblem {
 async fn challenge(
     State(issuer): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiProblem> {
-    let c = issuer.challenge(Some(addr.ip())).await?;
+    let c = issuer
+        .challenge(Some(client(&issuer, addr, &headers)))
+        .await?;
     Ok((StatusCode::CREATED, no_store(), axum::Json(c)).into_response())
 }
 
 async fn enrol(
     State(issuer): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Response, ApiProblem> {
-    let batch = issuer.enrol(req, Some(addr.ip())).await?;
+    let batch = issuer
+        .enrol(req, Some(client(&issuer, addr, &headers)))
+        .await?;
     Ok((StatusCode::CREATED, no_store(), axum::Json(batch)).into_response())
 }
 
 async fn renew(
     State(issuer): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<RenewRequest>,
 ) -> Result<Response, ApiProblem> {
-    let batch = issuer.renew(req, Some(addr.ip())).await?;
+    let batch = issuer
+        .renew(req, Some(client(&issuer, addr, &headers)))
+        .await?;
     Ok((StatusCode::CREATED, no_store(), axum::Json(batch)).into_response())
 }
 
@@ -159,6 +168,12 @@ async fn revoke_admin(
         .and_then(|v| v.strip_prefix("Bearer "));
     let r = issuer.revoke_by_admin(bearer, req).await?;
     Ok((no_store(), axum::Json(r)).into_response())
+}
+
+/// The client address for rate limits (see [`crate::config::client_ip`]).
+fn client(issuer: &Issuer, addr: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    crate::config::client_ip(addr.ip(), forwarded, &issuer.config.trusted_proxies)
 }
 
 fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
