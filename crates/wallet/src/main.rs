@@ -123,6 +123,7 @@ fn fail(e: &WalletError) -> ExitCode {
         WalletError::Issuer(IssuerError::Refused(_))
             | WalletError::Liveness(_)
             | WalletError::FaceMismatch
+            | WalletError::Quality(_)
             | WalletError::Pin(_)
             | WalletError::Unlock(_)
             | WalletError::State(_)

@@ -56,6 +56,9 @@ pub enum WalletError {
     /// The on-device liveness check failed.
     #[error("the liveness check failed ({0}): do the actions shown, in order, and try again")]
     Liveness(String),
+    /// The first picture is not good enough to start (what to fix, most important first).
+    #[error("the picture is not good enough: {}", .0.join(", "))]
+    Quality(Vec<&'static str>),
     /// The face does not match the enrolled one.
     #[error("the face does not match the one enrolled on this device")]
     FaceMismatch,
@@ -160,6 +163,22 @@ pub fn frames_for(dir: &Path, actions: &[String]) -> Result<Vec<Vec<u8>>, Wallet
     Ok(out)
 }
 
+/// Words for the quality guidance codes.
+pub fn guidance_text(g: tessera_face::quality::Guidance) -> &'static str {
+    use tessera_face::quality::Guidance as G;
+    match g {
+        G::NoFace => "no face found: look at the camera",
+        G::MultipleFaces => "more than one face: only you may be in the picture",
+        G::TooFar => "the face is too small: come closer",
+        G::TooClose => "the face is too close: move back",
+        G::OffCentre => "move your face to the centre",
+        G::TooDark => "too dark: find more light",
+        G::TooBright => "too bright: avoid strong light on or behind you",
+        G::Blurry => "blurry: hold still and clean the lens",
+        G::TurnedAway => "face the camera",
+    }
+}
+
 fn parse_actions(actions: &[String]) -> Result<Vec<Action>, WalletError> {
     actions
         .iter()
@@ -260,6 +279,20 @@ impl Wallet {
             issued_at: challenge.issued_at,
             expires_at: challenge.expires_at.max(now),
         };
+        // The capture screen's gates, on the first (front-facing) picture: an answer that
+        // starts badly is not worth sending.
+        let first = frames
+            .first()
+            .ok_or_else(|| WalletError::Frames("no frames".into()))?;
+        let first = decode_image_bytes(first).map_err(WalletError::Frames)?;
+        let (_, quality) = faces
+            .quality(&first)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        if !quality.is_good() {
+            return Err(WalletError::Quality(
+                quality.guidance.iter().map(|g| guidance_text(*g)).collect(),
+            ));
+        }
         let mut replay = ReplaySource::from_encoded(frames.to_vec());
         let verdict = faces
             .check_liveness(&ch, &mut replay, frames.len(), &mut || now)

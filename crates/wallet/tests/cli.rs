@@ -161,6 +161,33 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
 
+    // A recording whose first picture shows no face is stopped on the device.
+    let no_face = dir.join("no-face");
+    for a in ["front", "left", "right", "blink"] {
+        std::fs::create_dir_all(no_face.join(a)).unwrap();
+        std::fs::copy(
+            testdata().join("photos/coffee.jpg"),
+            no_face.join(a).join("00.jpg"),
+        )
+        .unwrap();
+    }
+    let out = env.run(
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            no_face.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no face found"),
+        "{}",
+        text(&out)
+    );
+
     let out = env.run(
         &[
             "enrol",
