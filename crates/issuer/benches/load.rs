@@ -8,47 +8,24 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use tessera_issuer_api::{ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest};
 
 const ENROL_PEOPLE: u32 = 24;
 
 fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera-issuer"));
     // One load generator on one address: lift the per-IP limit.
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--attempts-per-ip",
-        "1000000",
-        "--data-dir",
-    ])
-    .arg(data)
-    .env("RUST_LOG", "warn")
-    .env_remove("TESSERA_DATABASE_URL")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
-    if let Some(url) = database_url {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (child, base)
+    spawn_issuer(
+        data,
+        database_url,
+        &["--attempts-per-ip", "1000000"],
+        "warn",
+        Stdio::null(),
+    )
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {
@@ -82,26 +59,11 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row
     // enrolment call alone, as the server sees it.
     let mut prepared = Vec::new();
     for n in first..first + count {
-        let c: ChallengeResponse = http
-            .post(format!("{base}/v1/challenges"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let device = new_device();
-        let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
-        prepared.push(EnrolRequest {
-            challenge_id: c.challenge_id.clone(),
-            id_number: extra_id(n),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
-            frames: frames("obama", &c.actions),
-            replace_existing: false,
-        });
+        prepared.push(
+            enrol_request_at(&http, base, &extra_id(n), "obama")
+                .await
+                .unwrap(),
+        );
     }
     let queue = Arc::new(std::sync::Mutex::new(prepared));
     let started = Instant::now();

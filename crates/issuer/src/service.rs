@@ -10,7 +10,7 @@ use tessera_credential::claims::{
     Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
 };
 use tessera_credential::credential::{Credential, CredentialClaims};
-use tessera_credential::keys::{Es256Signer, Kid, Randomness, SoftwareKey};
+use tessera_credential::keys::{Es256Signer, Kid, Randomness};
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::status_list::{
     StatusAnswer, StatusList, StatusListToken, StatusLookup, StatusRef,
@@ -209,16 +209,10 @@ impl Issuer {
         })
     }
 
-    /// Loads a challenge for answering. `Ok(Err(batch))` when it was already answered by
-    /// exactly this device key: the retry gets the first answer back.
-    async fn open_challenge(
-        &self,
-        challenge_id: &str,
-        device_key: &DeviceKeyProof,
-    ) -> Result<Result<(crate::store::ChallengeRow, Challenge), BatchResponse>, Problem> {
-        let row = self
-            .store
-            .challenge(challenge_id)
+    /// A stored challenge, or "unknown challenge".
+    async fn challenge_row(&self, id: &str) -> Result<crate::store::ChallengeRow, Problem> {
+        self.store
+            .challenge(id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| {
@@ -226,7 +220,34 @@ impl Issuer {
                     ProblemType::UnknownChallenge,
                     "no such challenge: ask for a new one",
                 )
-            })?;
+            })
+    }
+
+    /// Refuses a challenge already answered or past its expiry.
+    fn check_fresh(&self, row: &crate::store::ChallengeRow) -> Result<(), Problem> {
+        if row.used_at.is_some() {
+            return Err(Problem::new(
+                ProblemType::ChallengeReused,
+                "this challenge was already answered: ask for a new one",
+            ));
+        }
+        if self.now() > row.expires_at {
+            return Err(Problem::new(
+                ProblemType::ChallengeExpired,
+                "the challenge expired before the answer arrived: ask for a new one",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loads a challenge for answering. `Ok(Err(batch))` when it was already answered by
+    /// exactly this device key: the retry gets the first answer back.
+    async fn open_challenge(
+        &self,
+        challenge_id: &str,
+        device_key: &DeviceKeyProof,
+    ) -> Result<Result<(crate::store::ChallengeRow, Challenge), BatchResponse>, Problem> {
+        let row = self.challenge_row(challenge_id).await?;
         if row.used_at.is_some() {
             // Idempotent retry: the same device key, proven for the same challenge.
             if let Ok(key) = device_key.verify(&row.id, &row.nonce)
@@ -240,17 +261,8 @@ impl Issuer {
                 let batch: BatchResponse = serde_json::from_str(&e.response).map_err(internal)?;
                 return Ok(Err(batch));
             }
-            return Err(Problem::new(
-                ProblemType::ChallengeReused,
-                "this challenge was already answered: ask for a new one",
-            ));
         }
-        if self.now() > row.expires_at {
-            return Err(Problem::new(
-                ProblemType::ChallengeExpired,
-                "the challenge expired before the answer arrived: ask for a new one",
-            ));
-        }
+        self.check_fresh(&row)?;
         let actions = parse_actions(&row.actions).ok_or_else(|| internal("stored actions"))?;
         let nonce: [u8; 16] = row
             .nonce
@@ -640,24 +652,8 @@ impl Issuer {
         &self,
         req: HolderRevokeRequest,
     ) -> Result<RevokeResponse, Problem> {
-        let row = self
-            .store
-            .challenge(&req.challenge_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| Problem::new(ProblemType::UnknownChallenge, "no such challenge"))?;
-        if row.used_at.is_some() {
-            return Err(Problem::new(
-                ProblemType::ChallengeReused,
-                "this challenge was already used",
-            ));
-        }
-        if self.now() > row.expires_at {
-            return Err(Problem::new(
-                ProblemType::ChallengeExpired,
-                "the challenge expired",
-            ));
-        }
+        let row = self.challenge_row(&req.challenge_id).await?;
+        self.check_fresh(&row)?;
         let enrolment = match self
             .holder(&req.presentation, &row.nonce, HolderAuthPurpose::Revoke)
             .await
@@ -840,16 +836,6 @@ impl Issuer {
                 },
             );
         Ok(doc)
-    }
-
-    /// The status list numbers in use.
-    pub async fn status_list_ids(&self) -> Result<Vec<u64>, Problem> {
-        self.store.status_list_ids().await.map_err(store_error)
-    }
-
-    /// The active issuer key (for tools and tests).
-    pub fn issuer_key(&self) -> &SoftwareKey {
-        self.keys.active()
     }
 }
 

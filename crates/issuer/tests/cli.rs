@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -117,25 +116,7 @@ fn a_file_that_is_not_a_registry_is_refused() {
 fn serve_answers_and_rotation_adds_a_key_to_the_trust_list() {
     let dir = tmp("serve");
     let data = dir.join("data");
-    let serve = |data: &Path| {
-        let mut child = bin()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned();
-        (child, base)
-    };
+    let serve = |data: &Path| spawn_issuer(data, None, &[], "warn", Stdio::null());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let kids = |base: &str| {
         rt.block_on(async {

@@ -4,64 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
-};
+use tessera_issuer_api::{BatchResponse, EnrolRequest};
 
 const PEOPLE: u32 = 16;
 const CLIENTS: u32 = 4;
 const KILL_AFTER: usize = 3;
 
 fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera-issuer"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env_remove("TESSERA_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(url) = database_url {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
-}
-
-async fn request_for(http: &reqwest::Client, base: &str, id: &str) -> Option<EnrolRequest> {
-    let c: ChallengeResponse = http
-        .post(format!("{base}/v1/challenges"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let device = new_device();
-    let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
-    Some(EnrolRequest {
-        challenge_id: c.challenge_id.clone(),
-        id_number: id.to_owned(),
-        device_key: DeviceKey {
-            public_key: pop.key_der,
-            proof: pop.signature,
-        },
-        frames: frames("obama", &c.actions),
-        replace_existing: false,
-    })
+    spawn_issuer(data, database_url, &[], "warn", Stdio::null())
 }
 
 async fn crash_and_recover(backend: Backend) {
@@ -99,7 +53,7 @@ async fn crash_and_recover(backend: Backend) {
         let (received, cut_off) = (received.clone(), cut_off.clone());
         clients.push(tokio::spawn(async move {
             for n in (c..PEOPLE).step_by(CLIENTS as usize) {
-                let Some(req) = request_for(&http, &base, &extra_id(n)).await else {
+                let Ok(req) = enrol_request_at(&http, &base, &extra_id(n), "obama").await else {
                     return;
                 };
                 let sent = http

@@ -4,13 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use common::*;
-use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
-};
+use tessera_issuer_api::BatchResponse;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_has_decisions_but_no_personal_data() {
@@ -26,50 +21,20 @@ async fn the_log_has_decisions_but_no_personal_data() {
     store.close().await;
 
     let log_path = dir.join("issuer.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera-issuer"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env(
-            "RUST_LOG",
-            "debug,sqlx=warn,tract_onnx=error,tract_core=warn,tract_hir=warn,hyper=info",
-        )
-        .env_remove("TESSERA_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut server, base) = spawn_issuer(
+        &data,
+        None,
+        &[],
+        "debug,sqlx=warn,tract_onnx=error,tract_core=warn,tract_hir=warn,hyper=info",
+        std::fs::File::create(&log_path).unwrap().into(),
+    );
     let http = http_client();
     let mut frames_sent = Vec::new();
     for (person, expect) in [("obama", 201), ("biden", 422)] {
-        let c: ChallengeResponse = http
-            .post(format!("{base}/v1/challenges"))
-            .send()
-            .await
-            .unwrap()
-            .json()
+        let mut req = enrol_request_at(&http, &base, &obama_id(), person)
             .await
             .unwrap();
-        let device = new_device();
-        let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
-        let req = EnrolRequest {
-            challenge_id: c.challenge_id.clone(),
-            id_number: obama_id(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
-            frames: frames(person, &c.actions),
-            replace_existing: true,
-        };
+        req.replace_existing = true;
         frames_sent.extend(
             req.frames
                 .iter()

@@ -213,12 +213,6 @@ impl Wallet {
         self
     }
 
-    /// Uses already loaded face models (the app shares one set).
-    pub fn with_faces(self, faces: Arc<FaceAnalyzer>) -> Wallet {
-        let _ = self.faces.set(faces);
-        self
-    }
-
     fn faces(&self) -> Result<Arc<FaceAnalyzer>, WalletError> {
         if let Some(f) = self.faces.get() {
             return Ok(f.clone());

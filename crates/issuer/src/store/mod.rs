@@ -666,14 +666,6 @@ impl Store {
 
     // ---------------------------------------------------------------- status lists
 
-    /// The numbers of every status list.
-    pub async fn status_list_ids(&self) -> Result<Vec<u64>> {
-        let rows = sqlx::query("SELECT list FROM status_lists ORDER BY list")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(u(r.try_get("list")?))).collect()
-    }
-
     /// A list's size and version, if it exists.
     pub async fn status_list_version(&self, list: u64) -> Result<Option<(u64, u64)>> {
         let row = sqlx::query(self.sql("SELECT size, version FROM status_lists WHERE list = ?"))

@@ -236,6 +236,83 @@ pub fn frames(person: &str, actions: &[String]) -> Vec<Vec<u8>> {
     out
 }
 
+/// An enrolment answering `c` for `id_number` with `frames`, bound to `device`.
+pub fn answer_challenge(
+    c: &ChallengeResponse,
+    id_number: &str,
+    frames: Vec<Vec<u8>>,
+    device: &SoftwareKey,
+) -> EnrolRequest {
+    let pop = DeviceKeyProof::create(device, &c.challenge_id, &c.nonce).unwrap();
+    EnrolRequest {
+        challenge_id: c.challenge_id.clone(),
+        id_number: id_number.to_owned(),
+        device_key: DeviceKey {
+            public_key: pop.key_der,
+            proof: pop.signature,
+        },
+        frames,
+        replace_existing: false,
+    }
+}
+
+/// A new challenge from the issuer at `base`, answered with `person`'s frames for
+/// `id_number` by a new device key.
+pub async fn enrol_request_at(
+    http: &reqwest::Client,
+    base: &str,
+    id_number: &str,
+    person: &str,
+) -> Result<EnrolRequest, reqwest::Error> {
+    let c: ChallengeResponse = http
+        .post(format!("{base}/v1/challenges"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(answer_challenge(
+        &c,
+        id_number,
+        frames(person, &c.actions),
+        &new_device(),
+    ))
+}
+
+/// The `tessera-issuer` binary serving `data` on an ephemeral loopback port, with
+/// `RUST_LOG=rust_log` and its log going to `stderr`; returns the process and the base URL
+/// it printed.
+pub fn spawn_issuer(
+    data: &Path,
+    database_url: Option<&str>,
+    extra_args: &[&str],
+    rust_log: &str,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-issuer"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra_args)
+        .env("RUST_LOG", rust_log)
+        .env_remove("TESSERA_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr);
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
 /// What the issuer answered.
 #[derive(Debug)]
 pub enum Answer<T> {
@@ -327,17 +404,7 @@ impl Harness {
         frames: Vec<Vec<u8>>,
         device: &SoftwareKey,
     ) -> EnrolRequest {
-        let pop = DeviceKeyProof::create(device, &c.challenge_id, &c.nonce).unwrap();
-        EnrolRequest {
-            challenge_id: c.challenge_id.clone(),
-            id_number: id_number.to_owned(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
-            frames,
-            replace_existing: false,
-        }
+        answer_challenge(c, id_number, frames, device)
     }
 
     pub async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
