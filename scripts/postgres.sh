@@ -4,6 +4,8 @@
 # `tessera` (password `tessera`, may create databases) exists. Idempotent.
 # Prints the URL tests read from TESSERA_TEST_POSTGRES_URL.
 set -euo pipefail
+# Only the URL goes to stdout (test.sh captures it); every tool's chatter goes to stderr.
+exec 3>&1 1>&2
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 as_postgres() { as_root su postgres -s /bin/sh -c "$1"; }
@@ -29,4 +31,4 @@ as_postgres "psql -q -h /var/run/postgresql -tc \"SELECT 1 FROM pg_roles WHERE r
 for db in $(as_postgres "psql -q -h /var/run/postgresql -Atc \"SELECT datname FROM pg_database WHERE datname LIKE 'tessera_test_%'\""); do
   as_postgres "dropdb -h /var/run/postgresql --if-exists $db"
 done
-echo "postgres://tessera:tessera@127.0.0.1:5432/postgres"
+echo "postgres://tessera:tessera@127.0.0.1:5432/postgres" >&3

@@ -22,9 +22,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "PostgreSQL on loopback (the issuer's tests run on SQLite and on PostgreSQL)"
 TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+case "$TESSERA_TEST_POSTGRES_URL" in
+  postgres://*) ;;
+  *) echo "scripts/postgres.sh printed no URL: '$TESSERA_TEST_POSTGRES_URL'" >&2; exit 1 ;;
+esac
 export TESSERA_TEST_POSTGRES_URL
 
 step "cargo test (under a private D-Bus session with gnome-keyring)"
-scripts/with-keyring.sh cargo test --workspace --locked
+scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 
 step "all tests passed"
