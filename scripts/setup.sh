@@ -18,6 +18,8 @@ PACKAGES=(
   dbus dbus-user-session gnome-keyring
   # a real window with no display, driven by WebDriver; screenshots
   xvfb xauth webkit2gtk-driver imagemagick
+  # Chinese text in the app and the screenshots
+  fonts-wqy-microhei
   # web pages tested in a real browser
   chromium
   # the UI toolchain

@@ -1,43 +1,115 @@
 //! Tessera's wallet app: the Tauri v2 shell around the web UI in `ui/`.
 //!
-//! Commands stay thin: they translate between the webview and the library crates, and each one
-//! is gated by a permission in `capabilities/` (see `build.rs`).
+//! Commands stay thin: they translate between the webview and `tessera-wallet`, and each one
+//! is gated by a permission in `capabilities/` (see `build.rs`). The shell must never send the
+//! web layer more than a screen shows (no keys, no credentials beyond the QR text, no full
+//! name or ID number), never load remote content, and never write frames to disk.
+//!
+//! Environment (for support staff and tests; the settings screen covers people's needs):
+//! `TESSERA_DATA_DIR` (instead of the platform's app-data folder), `TESSERA_KEYSTORE_SERVICE`,
+//! `TESSERA_ISSUER_URL`, `TESSERA_FRAMES` (`camera` or `demo`),
+//! `TESSERA_DEMO_ISSUER_LISTEN`, `TESSERA_DEMO_VALIDITY_DAYS`.
 
-use serde::Serialize;
+pub mod capture;
+pub mod commands;
+pub mod demo;
+pub mod error;
+pub mod state;
 
-/// What the UI shows about the running app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AppInfo {
-    /// The product name.
-    pub name: &'static str,
-    /// The app's version (the workspace version).
-    pub version: &'static str,
-    /// The operating system, as Rust names it (`linux`, `macos`, `windows`, `android`, `ios`).
-    pub os: &'static str,
-    /// The CPU architecture (`x86_64`, `aarch64`, ...).
-    pub arch: &'static str,
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tauri::Manager as _;
+
+use crate::capture::FramesMode;
+use crate::state::{AppState, DemoIssuer, KEYSTORE_SERVICE};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-impl AppInfo {
-    /// The product name shown to users.
-    pub const NAME: &'static str = "Tessera";
-
-    /// Information about this build on this machine.
-    #[must_use]
-    pub fn current() -> Self {
-        Self {
-            name: Self::NAME,
-            version: env!("CARGO_PKG_VERSION"),
-            os: std::env::consts::OS,
-            arch: std::env::consts::ARCH,
-        }
+/// Where frames come from at start: `TESSERA_FRAMES`, else a camera if one is found.
+fn frames_mode() -> FramesMode {
+    match env("TESSERA_FRAMES").as_deref() {
+        Some("demo") => return FramesMode::DemoRecording,
+        Some("camera") => return FramesMode::Camera,
+        _ => {}
     }
+    #[cfg(feature = "camera")]
+    if tessera_face::camera::list_cameras().is_ok_and(|c| !c.is_empty()) {
+        return FramesMode::Camera;
+    }
+    FramesMode::None
 }
 
-/// The app's name, version and platform.
-#[tauri::command]
-fn app_info() -> AppInfo {
-    AppInfo::current()
+fn data_dir(app: &tauri::App) -> PathBuf {
+    env("TESSERA_DATA_DIR").map_or_else(
+        || {
+            app.path()
+                .app_data_dir()
+                .unwrap_or_else(|_| std::env::temp_dir().join("tessera"))
+        },
+        PathBuf::from,
+    )
+}
+
+fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = data_dir(app);
+    std::fs::create_dir_all(&data_dir)?;
+    let settings = state::Settings::load(&data_dir.join("settings.json"));
+    let env_issuer_url = env("TESSERA_ISSUER_URL");
+    // The demo issuer runs only when no issuer is configured. Its socket is bound now so
+    // its URL is known at once; it answers once the face models are loaded.
+    let demo_listener = if settings.issuer_url.is_none() && env_issuer_url.is_none() {
+        match demo::bind(env("TESSERA_DEMO_ISSUER_LISTEN").as_deref()) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::error!(error = %e, "the demo issuer cannot listen");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let demo_issuer = demo_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|addr| DemoIssuer {
+            url: format!("http://{addr}"),
+        });
+    let service = env("TESSERA_KEYSTORE_SERVICE").unwrap_or_else(|| KEYSTORE_SERVICE.into());
+    app.manage(AppState::new(
+        data_dir.clone(),
+        &service,
+        frames_mode(),
+        demo_issuer,
+        env_issuer_url,
+    ));
+    // Load the face models off the main thread (the window shows meanwhile), then start the
+    // demo issuer with the same models.
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let state = handle.state::<AppState>();
+        let faces = match tokio::task::block_in_place(|| state.faces()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e.message, "face models");
+                return;
+            }
+        };
+        if let Some(listener) = demo_listener {
+            let days = env("TESSERA_DEMO_VALIDITY_DAYS")
+                .and_then(|d| d.parse::<u64>().ok())
+                .unwrap_or(365)
+                .max(1);
+            let dir = data_dir.join("demo-issuer");
+            let validity = Duration::from_secs(days * 86_400);
+            if let Err(e) = demo::serve(listener, &dir, faces, validity).await {
+                tracing::error!(error = %e, "the demo issuer stopped");
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Builds and runs the app; returns when the last window closes.
@@ -47,33 +119,32 @@ fn app_info() -> AppInfo {
 /// If the webview cannot start (for example, no display); there is nothing to show an error in.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_info])
+        .setup(setup)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::wallet_status,
+            commands::settings_get,
+            commands::settings_set,
+            commands::check_id_number,
+            commands::use_demo_recording,
+            commands::enrol,
+            commands::set_pin,
+            commands::unlock_upgraded,
+            commands::show_qr,
+            commands::lock_upgraded,
+            commands::renew,
+            commands::cancel_capture,
+            commands::history,
+            commands::remove_id,
+        ])
         .run(tauri::generate_context!())
         .expect("error while running the Tessera app");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn app_info_reports_the_package_version_and_platform() {
-        let info = app_info();
-        assert_eq!(info.name, "Tessera");
-        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-        assert!(!info.version.is_empty());
-        assert_eq!(info.os, std::env::consts::OS);
-        assert_eq!(info.arch, std::env::consts::ARCH);
-    }
-
-    #[test]
-    fn app_info_serialises_to_the_shape_the_ui_expects() {
-        let json = serde_json::to_value(AppInfo::current()).expect("serialises");
-        let object = json.as_object().expect("a JSON object");
-        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["arch", "name", "os", "version"]);
-        assert!(object.values().all(serde_json::Value::is_string));
-    }
 }

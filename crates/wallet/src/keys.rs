@@ -17,7 +17,7 @@ pub trait KeyHolder: Send + Sync + std::fmt::Debug {
     /// the secret scalar; for hardware keys a handle).
     fn generate(&self) -> Result<Zeroizing<Vec<u8>>, KeystoreError>;
     /// The signer for a stored handle.
-    fn signer(&self, handle: &[u8]) -> Result<Box<dyn Es256Signer>, KeystoreError>;
+    fn signer(&self, handle: &[u8]) -> Result<Box<dyn Es256Signer + Send + Sync>, KeystoreError>;
 }
 
 /// Keys in software, with the scalar kept in the OS keystore.
@@ -29,9 +29,9 @@ impl KeyHolder for SoftwareKeys {
         Ok(SoftwareKey::generate(&mut OsRandomness).secret_bytes())
     }
 
-    fn signer(&self, handle: &[u8]) -> Result<Box<dyn Es256Signer>, KeystoreError> {
+    fn signer(&self, handle: &[u8]) -> Result<Box<dyn Es256Signer + Send + Sync>, KeystoreError> {
         SoftwareKey::from_secret_bytes(handle)
-            .map(|k| Box::new(k) as Box<dyn Es256Signer>)
+            .map(|k| Box::new(k) as Box<dyn Es256Signer + Send + Sync>)
             .map_err(|e| KeystoreError::Corrupt {
                 name: crate::vault::VAULT_ENTRY.into(),
                 detail: format!("the device key: {e}"),

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tessera_credential::claims::Tier;
 use tessera_wallet::client::{IssuerClient, IssuerError};
 use tessera_wallet::keystore::OsKeystore;
-use tessera_wallet::wallet::{Wallet, WalletError};
+use tessera_wallet::wallet::{Capture, RecordedFrames, Wallet, WalletError};
 
 #[derive(Parser)]
 #[command(
@@ -161,7 +161,13 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
         } => {
             let pin = if pin_stdin { Some(read_pin()?) } else { None };
             let status = wallet
-                .enrol(&client()?, &id_number, &frames, replace, now())
+                .enrol(
+                    &client()?,
+                    &id_number,
+                    &mut RecordedFrames(frames.clone()),
+                    replace,
+                    now(),
+                )
                 .await?;
             if let Some(pin) = pin {
                 wallet.set_pin(&pin)?;
@@ -190,7 +196,13 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 TierArg::Upgraded => Tier::Upgraded,
             };
             let pin = if pin_stdin { Some(read_pin()?) } else { None };
-            let shown = wallet.show(tier, pin.as_deref(), face_frames.as_deref(), now())?;
+            let mut face = face_frames.map(RecordedFrames);
+            let shown = wallet.show(
+                tier,
+                pin.as_deref(),
+                face.as_mut().map(|f| f as &mut dyn Capture),
+                now(),
+            )?;
             let bytes = match format {
                 Format::Text => format!("{}\n", shown.text).into_bytes(),
                 Format::Png | Format::Svg => {
@@ -216,7 +228,9 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             eprintln!("valid until {} (regenerate every 30 s)", shown.expires_at);
         }
         Command::Renew { frames } => {
-            wallet.renew(&client()?, &frames, now()).await?;
+            wallet
+                .renew(&client()?, &mut RecordedFrames(frames.clone()), now())
+                .await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()

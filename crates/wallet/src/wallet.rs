@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
-use tessera_credential::claims::Tier;
+use tessera_credential::claims::{Identity, LightweightClaims, Tier};
 use tessera_credential::credential::Credential;
 use tessera_credential::keys::Randomness;
 use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
@@ -53,6 +53,12 @@ pub enum WalletError {
     /// Frames could not be read or used.
     #[error("{0}")]
     Frames(String),
+    /// The camera could not be used (none, busy, not allowed, unplugged).
+    #[error(transparent)]
+    Camera(#[from] tessera_face::source::CaptureError),
+    /// The person stopped the capture.
+    #[error("the capture was cancelled")]
+    Cancelled,
     /// The on-device liveness check failed.
     #[error("the liveness check failed ({0}): do the actions shown, in order, and try again")]
     Liveness(String),
@@ -142,6 +148,25 @@ pub struct Wallet {
     faces: std::sync::OnceLock<Arc<FaceAnalyzer>>,
 }
 
+/// Where the frames answering a liveness challenge come from: recorded folders (the CLI,
+/// the app's demo recording) or a live camera (the app, which also shows the person what to
+/// do while it captures).
+pub trait Capture: Send {
+    /// JPEG or PNG frames answering `actions` (issuer names: `front`, `left`, `right`,
+    /// `blink`), in order.
+    fn answer(&mut self, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError>;
+}
+
+/// Recorded frames: `dir/<action>/` holds the pictures for each action.
+#[derive(Debug, Clone)]
+pub struct RecordedFrames(pub PathBuf);
+
+impl Capture for RecordedFrames {
+    fn answer(&mut self, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
+        frames_for(&self.0, actions)
+    }
+}
+
 /// The frames in `dir/<action>/` for each action, in order (JPEG or PNG bytes).
 pub fn frames_for(dir: &Path, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
     let mut out = Vec::new();
@@ -204,6 +229,29 @@ impl Wallet {
             keys: Box::new(SoftwareKeys),
             data_dir: data_dir.to_owned(),
             faces: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Shares already-loaded face models (the app loads them once for the wallet and its
+    /// embedded demo issuer). Ignored if the wallet already loaded its own.
+    pub fn share_faces(&self, faces: Arc<FaceAnalyzer>) {
+        let _ = self.faces.set(faces);
+    }
+
+    /// What the lightweight tier discloses about the holder (masked name and ID number), to
+    /// show on the app's ID card; `None` before enrolment.
+    pub fn holder(&self) -> Result<Option<LightweightClaims>, WalletError> {
+        let Some(batch) = Vault::load(self.store.as_ref())?.and_then(|v| v.batch.clone()) else {
+            return Ok(None);
+        };
+        let credential =
+            Credential::from_bytes(&batch.lightweight).map_err(|e| KeystoreError::Corrupt {
+                name: "wallet-vault".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(match credential.claims.identity {
+            Identity::Lightweight(claims) => Some(claims),
+            Identity::Upgraded(_) => None,
         })
     }
 
@@ -367,7 +415,7 @@ impl Wallet {
         &self,
         client: &IssuerClient,
         id_number: &str,
-        frames_dir: &Path,
+        capture: &mut dyn Capture,
         replace_existing: bool,
         now: u64,
     ) -> Result<Status, WalletError> {
@@ -395,14 +443,14 @@ impl Wallet {
             };
             if let Ok(batch) = client.enrol(&req).await {
                 // The on-device template comes from the same person's front frames.
-                let front = frames_for(frames_dir, &["front".to_owned()])?;
+                let front = capture.answer(&["front".to_owned()])?;
                 let template = self.first_template(&front)?;
                 self.store_batch(&mut vault, batch, Some(template))?;
                 return self.status(now);
             }
         }
         let challenge = client.challenge().await?;
-        let frames = frames_for(frames_dir, &challenge.actions)?;
+        let frames = capture.answer(&challenge.actions)?;
         let template = self.check_face(&challenge, &frames, now)?;
         let handle = self.keys.generate()?;
         let key = self.keys.signer(&handle)?;
@@ -503,7 +551,7 @@ impl Wallet {
     pub fn unlock_upgraded(
         &self,
         pin_given: Option<&str>,
-        face_dir: Option<&Path>,
+        face: Option<&mut dyn Capture>,
         now: u64,
     ) -> Result<UpgradedUnlock, WalletError> {
         let mut vault = self.vault()?;
@@ -512,9 +560,9 @@ impl Wallet {
         let checked = pin::verify_pin(&mut vault, pin_given, now);
         vault.save(self.store.as_ref())?;
         checked?;
-        let dir = face_dir
+        let face = face
             .ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
-        self.face_check(&vault, dir, now)?;
+        self.face_check(&vault, face, now)?;
         Ok(UpgradedUnlock {
             face_verified_at: now,
         })
@@ -572,18 +620,23 @@ impl Wallet {
         &self,
         tier: Tier,
         pin_given: Option<&str>,
-        face_dir: Option<&Path>,
+        face: Option<&mut dyn Capture>,
         now: u64,
     ) -> Result<Shown, WalletError> {
         let unlock = match tier {
-            Tier::Upgraded => Some(self.unlock_upgraded(pin_given, face_dir, now)?),
+            Tier::Upgraded => Some(self.unlock_upgraded(pin_given, face, now)?),
             Tier::Lightweight => None,
         };
         self.show_unlocked(tier, unlock.as_ref(), now)
     }
 
-    /// A local liveness challenge answered from `dir`, and a match with the stored template.
-    fn face_check(&self, vault: &Vault, dir: &Path, now: u64) -> Result<(), WalletError> {
+    /// A local liveness challenge answered by `capture`, and a match with the stored template.
+    fn face_check(
+        &self,
+        vault: &Vault,
+        capture: &mut dyn Capture,
+        now: u64,
+    ) -> Result<(), WalletError> {
         let stored = vault
             .face_template
             .as_deref()
@@ -601,7 +654,7 @@ impl Wallet {
             issued_at: now,
             expires_at: ch.expires_at,
         };
-        let frames = frames_for(dir, &challenge.actions)?;
+        let frames = capture.answer(&challenge.actions)?;
         let live = self.check_face(&challenge, &frames, now)?;
         if live.similarity(&stored) < MATCH_THRESHOLD {
             return Err(WalletError::FaceMismatch);
@@ -613,12 +666,12 @@ impl Wallet {
     pub async fn renew(
         &self,
         client: &IssuerClient,
-        frames_dir: &Path,
+        capture: &mut dyn Capture,
         now: u64,
     ) -> Result<Status, WalletError> {
         let mut vault = self.vault()?;
         let challenge = client.challenge().await?;
-        let frames = frames_for(frames_dir, &challenge.actions)?;
+        let frames = capture.answer(&challenge.actions)?;
         let template = self.check_face(&challenge, &frames, now)?;
         let nonce = holder_auth_nonce(HolderAuthPurpose::Renew, &challenge.nonce);
         let presentation = self.presentation(

@@ -1,0 +1,307 @@
+//! The commands the web UI may call (each gated by `capabilities/main-window.json`). They
+//! only translate: arguments in, a wallet call, a result or a [`CommandError`] out. The UI
+//! gets what its screens show and nothing more: masked name and ID number for the card, the
+//! QR code and its expiry, times and tiers of past presentations.
+
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tauri::State;
+use tauri::ipc::Channel;
+use tessera_credential::claims::Tier;
+use tessera_wallet::client::IssuerClient;
+use tessera_wallet::lifecycle::State as WalletState;
+use tessera_wallet::wallet::RENEW_BEFORE;
+
+use crate::capture::{AppCapture, CaptureEvent, FramesMode};
+use crate::error::CommandError;
+use crate::state::{AppState, Settings, lock};
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What the UI shows about the running app.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    /// The product name.
+    pub name: &'static str,
+    /// The app's version (the workspace version).
+    pub version: &'static str,
+    /// The operating system, as Rust names it.
+    pub os: &'static str,
+    /// The CPU architecture.
+    pub arch: &'static str,
+    /// The issuer in use.
+    pub issuer_url: String,
+    /// Whether it is the embedded demo issuer.
+    pub demo_issuer: bool,
+    /// Where capture frames come from.
+    pub frames: FramesMode,
+    /// The system's locale (`LANG`-style, normalised to a BCP 47 tag), if known.
+    pub system_locale: Option<String>,
+}
+
+/// The system locale from the environment (Linux desktops set `LC_ALL`/`LC_MESSAGES`/`LANG`);
+/// the UI falls back to the webview's `navigator.language`.
+pub fn system_locale() -> Option<String> {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty() && v != "C" && v != "POSIX")
+        .map(|v| v.split(['.', '@']).next().unwrap_or_default().replace('_', "-"))
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    let (issuer_url, demo_issuer) = state.issuer_url().unwrap_or_default();
+    AppInfo {
+        name: "Tessera",
+        version: env!("CARGO_PKG_VERSION"),
+        os: std::env::consts::OS,
+        arch: std::env::consts::ARCH,
+        issuer_url,
+        demo_issuer,
+        frames: *lock(&state.frames),
+        system_locale: system_locale(),
+    }
+}
+
+/// What the home screen shows (`WalletStatus` in `ui/src/api.ts`).
+#[derive(Debug, Clone, Serialize)]
+pub struct WalletStatus {
+    state: WalletState,
+    tiers: Vec<&'static str>,
+    expires_at: Option<u64>,
+    pin_set: bool,
+    masked_name: Option<String>,
+    masked_id_number: Option<String>,
+    renew_before: u64,
+    now: u64,
+}
+
+fn status(state: &AppState) -> Result<WalletStatus> {
+    let wallet = state.wallet()?;
+    let now = now();
+    let s = wallet.status(now)?;
+    let holder = wallet.holder()?;
+    Ok(WalletStatus {
+        state: s.state,
+        tiers: s.tiers,
+        expires_at: s.expires_at,
+        pin_set: s.pin_set,
+        masked_name: holder.as_ref().map(|h| h.masked_name.clone()),
+        masked_id_number: holder.map(|h| h.masked_id_number),
+        renew_before: RENEW_BEFORE,
+        now,
+    })
+}
+
+#[tauri::command(async)]
+pub fn wallet_status(state: State<'_, AppState>) -> Result<WalletStatus> {
+    status(&state)
+}
+
+#[tauri::command]
+pub fn settings_get(state: State<'_, AppState>) -> Settings {
+    lock(&state.settings).clone()
+}
+
+#[tauri::command]
+pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Settings> {
+    let settings = settings.validated()?;
+    settings.save(&state.settings_path())?;
+    *lock(&state.settings) = settings.clone();
+    Ok(settings)
+}
+
+#[tauri::command]
+pub fn check_id_number(id_number: String) -> Option<CommandError> {
+    tessera_issuer::ids::IdNumber::parse(&id_number)
+        .err()
+        .map(|e| CommandError::new("invalid_id_number", e.to_string()))
+}
+
+#[tauri::command]
+pub fn use_demo_recording(state: State<'_, AppState>) -> AppInfo {
+    *lock(&state.frames) = FramesMode::DemoRecording;
+    app_info(state)
+}
+
+fn client(state: &AppState) -> Result<IssuerClient> {
+    let (url, _) = state.issuer_url()?;
+    IssuerClient::new(&url).map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
+}
+
+fn capture(state: &AppState, channel: Channel<CaptureEvent>) -> Result<AppCapture> {
+    state.cancel.store(false, Ordering::SeqCst);
+    Ok(AppCapture {
+        mode: *lock(&state.frames),
+        channel,
+        faces: state.faces()?,
+        cancel: state.cancel.clone(),
+    })
+}
+
+#[tauri::command]
+pub async fn enrol(
+    state: State<'_, AppState>,
+    id_number: String,
+    replace_existing: bool,
+    on_event: Channel<CaptureEvent>,
+) -> Result<WalletStatus> {
+    if let Some(e) = check_id_number(id_number.clone()) {
+        return Err(e);
+    }
+    let _one = state.capture_lock.lock().await;
+    let client = client(&state)?;
+    let mut capture = capture(&state, on_event)?;
+    state
+        .wallet()?
+        .enrol(&client, &id_number, &mut capture, replace_existing, now())
+        .await?;
+    status(&state)
+}
+
+#[tauri::command(async)]
+pub fn set_pin(state: State<'_, AppState>, pin: String) -> Result<WalletStatus> {
+    state.wallet()?.set_pin(&pin)?;
+    status(&state)
+}
+
+/// When an upgraded unlock ends (`UpgradedUnlock` in `ui/src/api.ts`).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnlockInfo {
+    valid_until: u64,
+}
+
+#[tauri::command]
+pub async fn unlock_upgraded(
+    state: State<'_, AppState>,
+    pin: String,
+    on_event: Channel<CaptureEvent>,
+) -> Result<UnlockInfo> {
+    let _one = state.capture_lock.lock().await;
+    let mut capture = capture(&state, on_event)?;
+    let unlock = state
+        .wallet()?
+        .unlock_upgraded(Some(&pin), Some(&mut capture), now())?;
+    *lock(&state.unlock) = Some(unlock);
+    Ok(UnlockInfo {
+        valid_until: unlock.face_verified_at + tessera_wallet::wallet::FACE_MATCH_VALIDITY,
+    })
+}
+
+/// A QR code to show (`ShownQr` in `ui/src/api.ts`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownQr {
+    tier: &'static str,
+    text: String,
+    svg: String,
+    expires_at: u64,
+    now: u64,
+}
+
+#[tauri::command(async)]
+pub fn show_qr(state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
+    let tier = match tier.as_str() {
+        "lightweight" => Tier::Lightweight,
+        "upgraded" => Tier::Upgraded,
+        other => {
+            return Err(CommandError::new(
+                "invalid_input",
+                format!("unknown tier {other:?}"),
+            ));
+        }
+    };
+    let unlock = *lock(&state.unlock);
+    let now = now();
+    let shown = state.wallet()?.show_unlocked(tier, unlock.as_ref(), now)?;
+    let qr = tessera_qr::encode(&shown.text)
+        .map_err(|e| CommandError::new("internal", format!("cannot draw the QR code: {e}")))?;
+    Ok(ShownQr {
+        tier: shown.tier,
+        svg: qr.to_svg(8),
+        text: shown.text,
+        expires_at: shown.expires_at,
+        now,
+    })
+}
+
+#[tauri::command]
+pub fn lock_upgraded(state: State<'_, AppState>) {
+    *lock(&state.unlock) = None;
+}
+
+#[tauri::command]
+pub async fn renew(
+    state: State<'_, AppState>,
+    on_event: Channel<CaptureEvent>,
+) -> Result<WalletStatus> {
+    let _one = state.capture_lock.lock().await;
+    let client = client(&state)?;
+    let mut capture = capture(&state, on_event)?;
+    state.wallet()?.renew(&client, &mut capture, now()).await?;
+    // The old device key is gone: an unlock made with it means nothing now.
+    *lock(&state.unlock) = None;
+    status(&state)
+}
+
+#[tauri::command]
+pub fn cancel_capture(state: State<'_, AppState>) {
+    state.cancel.store(true, Ordering::SeqCst);
+}
+
+/// One past presentation.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryItem {
+    at: u64,
+    tier: String,
+}
+
+#[tauri::command(async)]
+pub fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>> {
+    Ok(state
+        .wallet()?
+        .history()?
+        .into_iter()
+        .rev()
+        .map(|h| HistoryItem {
+            at: h.at,
+            tier: h.tier,
+        })
+        .collect())
+}
+
+#[tauri::command(async)]
+pub fn remove_id(state: State<'_, AppState>) -> Result<WalletStatus> {
+    state.wallet()?.reset()?;
+    *lock(&state.unlock) = None;
+    status(&state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_numbers_are_checked_before_anything_is_sent() {
+        assert_eq!(check_id_number("110101199003071524".into()), None);
+        let wrong = check_id_number("110101199003071525".into()).expect("refused");
+        assert_eq!(wrong.kind, "invalid_id_number");
+        assert!(check_id_number("abc".into()).is_some());
+    }
+
+    #[test]
+    fn the_system_locale_becomes_a_language_tag() {
+        // Only the shape: the variables belong to the machine running the test.
+        if let Some(tag) = system_locale() {
+            assert!(!tag.contains('.') && !tag.contains('_'), "{tag}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! What the app holds while it runs: the wallet over the OS keystore, the settings file, the
+//! face models (loaded once, in the background, shared with the embedded demo issuer), the
+//! issuer in use, and the upgraded-tier unlock (memory only, never stored).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use tessera_face::analysis::FaceAnalyzer;
+use tessera_wallet::keystore::OsKeystore;
+use tessera_wallet::wallet::{UpgradedUnlock, Wallet};
+
+use crate::capture::FramesMode;
+use crate::error::CommandError;
+
+/// The keystore service name the app's entries live under.
+pub const KEYSTORE_SERVICE: &str = "org.tessera.wallet";
+
+/// The person's choices, kept in `settings.json` in the app's data directory (nothing secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `zh-CN` or `en`; `None` follows the system.
+    pub language: Option<String>,
+    /// `None` uses the embedded demo issuer.
+    pub issuer_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads `path`; a missing or unreadable file gives the defaults (it holds preferences
+    /// only, and the UI shows what is in effect).
+    pub fn load(path: &Path) -> Settings {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Checks and normalises what the UI sends.
+    pub fn validated(mut self) -> Result<Settings, CommandError> {
+        if let Some(lang) = &self.language
+            && !matches!(lang.as_str(), "zh-CN" | "en")
+        {
+            return Err(CommandError::new(
+                "invalid_input",
+                format!("unsupported language {lang:?}: zh-CN or en"),
+            ));
+        }
+        self.issuer_url = self
+            .issuer_url
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &self.issuer_url
+            && !(url.starts_with("https://") || url.starts_with("http://127.0.0.1"))
+        {
+            return Err(CommandError::new(
+                "invalid_input",
+                "the issuer URL must start with https:// (plain http only on this device, 127.0.0.1)",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Writes the settings atomically (a temporary file renamed over the old one).
+    pub fn save(&self, path: &Path) -> Result<(), CommandError> {
+        let fail = |e: std::io::Error| {
+            CommandError::new("internal", format!("{}: {e}", path.display()))
+        };
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        std::fs::write(&tmp, bytes).map_err(fail)?;
+        std::fs::rename(&tmp, path).map_err(fail)
+    }
+}
+
+/// The embedded demo issuer, when no issuer URL is configured.
+#[derive(Debug, Clone)]
+pub struct DemoIssuer {
+    /// Its loopback URL.
+    pub url: String,
+}
+
+/// Everything the commands share.
+#[derive(Debug)]
+pub struct AppState {
+    /// The wallet, or why the keystore cannot be used (every wallet command then says so).
+    pub wallet: Result<Wallet, CommandError>,
+    /// The app's data directory (settings, history; the demo issuer's files).
+    pub data_dir: PathBuf,
+    /// The person's settings.
+    pub settings: Mutex<Settings>,
+    /// The demo issuer, if one was started.
+    pub demo_issuer: Option<DemoIssuer>,
+    /// `TESSERA_ISSUER_URL`, which wins over the demo issuer but not over the settings.
+    pub env_issuer_url: Option<String>,
+    /// Where capture frames come from.
+    pub frames: Mutex<FramesMode>,
+    /// The upgraded tier's unlock, while fresh.
+    pub unlock: Mutex<Option<UpgradedUnlock>>,
+    /// Set to stop the running capture.
+    pub cancel: Arc<AtomicBool>,
+    /// One capture at a time.
+    pub capture_lock: tokio::sync::Mutex<()>,
+    faces: OnceLock<Result<Arc<FaceAnalyzer>, String>>,
+}
+
+impl AppState {
+    /// The app's state over `data_dir`, the keystore under `service`.
+    pub fn new(
+        data_dir: PathBuf,
+        service: &str,
+        frames: FramesMode,
+        demo_issuer: Option<DemoIssuer>,
+        env_issuer_url: Option<String>,
+    ) -> AppState {
+        let settings = Settings::load(&data_dir.join("settings.json"));
+        let wallet = OsKeystore::open(service)
+            .map_err(CommandError::from)
+            .and_then(|store| {
+                Wallet::open(Box::new(store), &data_dir).map_err(CommandError::from)
+            });
+        AppState {
+            wallet,
+            data_dir,
+            settings: Mutex::new(settings),
+            demo_issuer,
+            env_issuer_url,
+            frames: Mutex::new(frames),
+            unlock: Mutex::new(None),
+            cancel: Arc::new(AtomicBool::new(false)),
+            capture_lock: tokio::sync::Mutex::new(()),
+            faces: OnceLock::new(),
+        }
+    }
+
+    /// The wallet, or the keystore error.
+    pub fn wallet(&self) -> Result<&Wallet, CommandError> {
+        self.wallet.as_ref().map_err(Clone::clone)
+    }
+
+    /// The face models, loading them on first use (other callers wait for the same load).
+    pub fn faces(&self) -> Result<Arc<FaceAnalyzer>, CommandError> {
+        let loaded = self.faces.get_or_init(|| {
+            FaceAnalyzer::load()
+                .map(Arc::new)
+                .map_err(|e| format!("the face models cannot be loaded: {e}"))
+        });
+        let faces = loaded
+            .clone()
+            .map_err(|e| CommandError::new("internal", e))?;
+        if let Ok(w) = &self.wallet {
+            w.share_faces(faces.clone());
+        }
+        Ok(faces)
+    }
+
+    /// The issuer in use: the settings' URL, else `TESSERA_ISSUER_URL`, else the demo issuer.
+    pub fn issuer_url(&self) -> Result<(String, bool), CommandError> {
+        let configured = lock(&self.settings).issuer_url.clone();
+        if let Some(url) = configured.or_else(|| self.env_issuer_url.clone()) {
+            return Ok((url, false));
+        }
+        self.demo_issuer
+            .as_ref()
+            .map(|d| (d.url.clone(), true))
+            .ok_or_else(|| {
+                CommandError::new(
+                    "issuer_unreachable",
+                    "no issuer is configured and the demo issuer did not start: set the issuer URL in the settings",
+                )
+            })
+    }
+
+    /// The settings file.
+    pub fn settings_path(&self) -> PathBuf {
+        self.data_dir.join("settings.json")
+    }
+}
+
+/// Locks `m`, recovering from a panic in another holder (the data are plain values).
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_validated_and_normalised() {
+        let s = Settings {
+            language: Some("en".into()),
+            issuer_url: Some(" https://id.example.gov/ ".into()),
+        }
+        .validated()
+        .expect("valid");
+        assert_eq!(s.issuer_url.as_deref(), Some("https://id.example.gov"));
+        let blank = Settings {
+            language: None,
+            issuer_url: Some("  ".into()),
+        }
+        .validated()
+        .expect("valid");
+        assert_eq!(blank.issuer_url, None);
+        for bad in [
+            Settings {
+                language: Some("fr".into()),
+                issuer_url: None,
+            },
+            Settings {
+                language: None,
+                issuer_url: Some("http://id.example.gov".into()),
+            },
+        ] {
+            assert_eq!(bad.validated().expect_err("refused").kind, "invalid_input");
+        }
+    }
+
+    #[test]
+    fn settings_round_trip_through_the_file_and_damage_gives_defaults() {
+        let dir = std::env::temp_dir().join(format!("tessera-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("settings.json");
+        let s = Settings {
+            language: Some("zh-CN".into()),
+            issuer_url: None,
+        };
+        s.save(&path).expect("saved");
+        assert_eq!(Settings::load(&path), s);
+        std::fs::write(&path, b"{not json").expect("write");
+        assert_eq!(Settings::load(&path), Settings::default());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

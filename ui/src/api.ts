@@ -1,0 +1,186 @@
+// The app's commands, as the Rust side (`src-tauri/src/commands.rs`) defines them.
+// Every screen talks to Rust through these functions and nothing else, so the UI tests can
+// replace Rust with `mockIPC` command by command.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+/** Life-cycle states of the wallet (crates/wallet/src/lifecycle.rs). */
+export type WalletState =
+  | "not_enrolled"
+  | "enrolling"
+  | "active"
+  | "renewal_due"
+  | "renewing"
+  | "expired"
+  | "revoked";
+
+export type Tier = "lightweight" | "upgraded";
+
+/** Liveness actions, in the issuer's words. */
+export type Action = "front" | "left" | "right" | "blink";
+
+/** Quality guidance codes from the face crate (crates/face/src/quality.rs). */
+export type Guidance =
+  | "no_face"
+  | "multiple_faces"
+  | "too_far"
+  | "too_close"
+  | "off_centre"
+  | "too_dark"
+  | "too_bright"
+  | "blurry"
+  | "turned_away";
+
+/** What `wallet_status` returns: everything the home screen shows, nothing more. */
+export interface WalletStatus {
+  state: WalletState;
+  /** Tiers that can be shown now (empty unless active / renewal due / renewing). */
+  tiers: Tier[];
+  /** Unix seconds; null when nothing is enrolled. */
+  expires_at: number | null;
+  pin_set: boolean;
+  /** Masked as the lightweight QR shows them (e.g. "王*红", "110***********24"); null before enrolment. */
+  masked_name: string | null;
+  masked_id_number: string | null;
+  /** Seconds before expiry at which renewal is offered. */
+  renew_before: number;
+  /** Unix seconds on the app's clock (the UI counts down from `expires_at - now`). */
+  now: number;
+}
+
+/** What `settings_get` returns and `settings_set` takes. */
+export interface Settings {
+  /** "zh-CN" or "en"; null follows the system locale. */
+  language: "zh-CN" | "en" | null;
+  /** null uses the embedded demo issuer. */
+  issuer_url: string | null;
+}
+
+/** What `app_info` returns. */
+export interface AppInfo {
+  name: string;
+  version: string;
+  os: string;
+  arch: string;
+  /** The issuer in use: the configured URL, or the embedded demo issuer's loopback URL. */
+  issuer_url: string;
+  /** True when the embedded demo issuer is in use. */
+  demo_issuer: boolean;
+  /** Where frames come from: a camera, the bundled demo recording, or nothing. */
+  frames: "camera" | "demo_recording" | "none";
+  /** The system locale as the OS reports it (e.g. "zh-CN", "en-US"), or null. */
+  system_locale: string | null;
+}
+
+/** Streamed over a Channel while the camera is in use (enrol, renew, upgraded unlock). */
+export type CaptureEvent =
+  /** The actions the user must do, in order. */
+  | { event: "challenge"; actions: Action[] }
+  /** A preview frame (JPEG, base64) and the quality gates' verdict on it. */
+  | { event: "frame"; jpeg: string; step: number; guidance: Guidance[] }
+  /** Action number `step` (0-based) is now asked; `done` counts completed actions. */
+  | { event: "step"; step: number; action: Action; done: number; total: number }
+  /** All frames taken; checking on the device and (enrol/renew) sending to the issuer. */
+  | { event: "checking" }
+  | { event: "submitting" };
+
+/** Every command failure: a stable kind the UI translates, plus an English detail. */
+export interface CommandError {
+  kind:
+    | "no_camera"
+    | "camera"
+    | "issuer_unreachable"
+    | "face_mismatch"
+    | "liveness_failed"
+    | "quality"
+    | "wrong_pin"
+    | "pin_locked"
+    | "pin_format"
+    | "pin_not_set"
+    | "invalid_id_number"
+    | "unknown_id_number"
+    | "already_enrolled"
+    | "rate_limited"
+    | "challenge_expired"
+    | "revoked"
+    | "not_enrolled"
+    | "unlock_expired"
+    | "keystore"
+    | "issuer_refused"
+    | "invalid_input"
+    | "internal";
+  /** English, for the details line; the UI shows its own words for `kind`. */
+  message: string;
+  /** wrong_pin: tries left before a wait. pin_locked: seconds to wait. */
+  remaining?: number;
+  seconds?: number;
+  /** quality: the guidance codes of the first frame. */
+  guidance?: Guidance[];
+}
+
+export function isCommandError(e: unknown): e is CommandError {
+  return typeof e === "object" && e !== null && typeof (e as { kind?: unknown }).kind === "string";
+}
+
+/** A QR code to show: `svg` is a complete SVG document (render it as an image). */
+export interface ShownQr {
+  tier: Tier;
+  text: string;
+  svg: string;
+  /** Unix seconds: the proof's expiry (60 s after issue). */
+  expires_at: number;
+  /** Unix seconds on the app's clock when made; the UI regenerates 30 s after this. */
+  now: number;
+}
+
+export interface HistoryEntry {
+  at: number;
+  tier: Tier;
+}
+
+export interface UpgradedUnlock {
+  /** Unix seconds until which the upgraded tier can be shown without unlocking again. */
+  valid_until: number;
+}
+
+export const appInfo = (): Promise<AppInfo> => invoke("app_info");
+export const walletStatus = (): Promise<WalletStatus> => invoke("wallet_status");
+export const settingsGet = (): Promise<Settings> => invoke("settings_get");
+export const settingsSet = (settings: Settings): Promise<Settings> =>
+  invoke("settings_set", { settings });
+/** Checks an ID number's format and check digit locally; resolves to null or an error. */
+export const checkIdNumber = (idNumber: string): Promise<CommandError | null> =>
+  invoke("check_id_number", { idNumber });
+/** Uses the bundled demo recording instead of a camera (demo use only). */
+export const useDemoRecording = (): Promise<AppInfo> => invoke("use_demo_recording");
+export const enrol = (
+  idNumber: string,
+  replaceExisting: boolean,
+  onEvent: (e: CaptureEvent) => void,
+): Promise<WalletStatus> => {
+  const channel = new Channel<CaptureEvent>();
+  channel.onmessage = onEvent;
+  return invoke("enrol", { idNumber, replaceExisting, onEvent: channel });
+};
+export const setPin = (pin: string): Promise<WalletStatus> => invoke("set_pin", { pin });
+export const unlockUpgraded = (
+  pin: string,
+  onEvent: (e: CaptureEvent) => void,
+): Promise<UpgradedUnlock> => {
+  const channel = new Channel<CaptureEvent>();
+  channel.onmessage = onEvent;
+  return invoke("unlock_upgraded", { pin, onEvent: channel });
+};
+/** A fresh QR for `tier` (upgraded needs a live unlock). Records the presentation. */
+export const showQr = (tier: Tier): Promise<ShownQr> => invoke("show_qr", { tier });
+/** Forgets the upgraded unlock (when the QR screen closes). */
+export const lockUpgraded = (): Promise<void> => invoke("lock_upgraded");
+export const renew = (onEvent: (e: CaptureEvent) => void): Promise<WalletStatus> => {
+  const channel = new Channel<CaptureEvent>();
+  channel.onmessage = onEvent;
+  return invoke("renew", { onEvent: channel });
+};
+export const cancelCapture = (): Promise<void> => invoke("cancel_capture");
+export const history = (): Promise<HistoryEntry[]> => invoke("history");
+/** Removes the ID from this device (keystore entries and history). */
+export const removeId = (): Promise<WalletStatus> => invoke("remove_id");
