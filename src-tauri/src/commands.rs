@@ -53,8 +53,9 @@ pub fn system_locale() -> Option<String> {
     ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.is_empty() && v != "C" && v != "POSIX")
+        .find(|v| !v.is_empty())
         .map(|v| v.split(['.', '@']).next().unwrap_or_default().replace('_', "-"))
+        .filter(|tag| !tag.is_empty() && tag != "C" && tag != "POSIX")
 }
 
 #[tauri::command]

@@ -1,49 +1,60 @@
-import { invoke } from "@tauri-apps/api/core";
+// Start-up: load settings, app info and wallet status, pick the language and the screen.
 
-/** What the `app_info` command returns (see `src-tauri/src/lib.rs`). */
-export interface AppInfo {
-  name: string;
-  version: string;
-  os: string;
-  arch: string;
-}
+import { appInfo, settingsGet, walletStatus } from "./api";
+import { ctx, screenFor } from "./app";
+import { chosenLang, renderChrome } from "./chrome";
+import { button, h, replace } from "./dom";
+import { errorBox } from "./errors";
+import { langFromLocale, setLang, t } from "./i18n";
+import { go, register } from "./router";
+import { enrol } from "./screens/enrol";
+import { history } from "./screens/history";
+import { home } from "./screens/home";
+import { pin } from "./screens/pin";
+import { renew } from "./screens/renew";
+import { settings } from "./screens/settings";
+import { showScreen } from "./screens/show";
+import { welcome } from "./screens/welcome";
 
-function isAppInfo(value: unknown): value is AppInfo {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.name === "string" &&
-    typeof v.version === "string" &&
-    typeof v.os === "string" &&
-    typeof v.arch === "string"
-  );
-}
+register("welcome", welcome);
+register("enrol", enrol);
+register("pin", pin);
+register("home", home);
+register("show", showScreen);
+register("renew", renew);
+register("history", history);
+register("settings", settings);
 
-/** Text for the version line; never HTML. */
-export function versionLine(info: AppInfo): string {
-  return `${info.name} ${info.version} · ${info.os} (${info.arch})`;
-}
-
-async function showVersion(target: HTMLElement): Promise<void> {
+async function start(): Promise<void> {
+  const main = document.getElementById("main");
+  if (!main) return;
   try {
-    const info: unknown = await invoke("app_info");
-    if (!isAppInfo(info)) throw new Error("unexpected app_info reply");
-    target.textContent = versionLine(info);
-    target.dataset.state = "ready";
+    const [settingsNow, info, status] = await Promise.all([settingsGet(), appInfo(), walletStatus()]);
+    ctx.settings = settingsNow;
+    ctx.info = info;
+    ctx.status = status;
+    setLang(chosenLang());
+    renderChrome();
+    go(screenFor(status));
+    document.body.dataset.ready = "true";
   } catch (err) {
-    console.error("app_info failed", err);
-    target.textContent = "Version unavailable";
-    target.dataset.state = "error";
+    // Nothing loaded: use the webview's language to say so, and offer a retry.
+    setLang(langFromLocale(navigator.language));
+    replace(
+      main,
+      h(
+        "section",
+        { class: "screen", "data-screen": "startup-error" },
+        h("h1", { tabindex: -1 }, t("app.startFailed")),
+        errorBox(err),
+        button({ id: "startup-retry", class: "btn btn-primary" }, t("app.retry"), () => void start()),
+      ),
+    );
   }
 }
 
-function start(): void {
-  const target = document.getElementById("app-version");
-  if (target) void showVersion(target);
-}
-
 if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", start, { once: true });
+  document.addEventListener("DOMContentLoaded", () => void start(), { once: true });
 } else {
-  start();
+  void start();
 }

@@ -1,0 +1,195 @@
+//! The real app, end to end: the `tessera-app` binary in a real window (Xvfb), driven by
+//! WebKitWebDriver, over the real Secret Service (run under `scripts/with-keyring.sh`), with
+//! its embedded demo issuer and the built-in demo recording as the camera.
+//!
+//! enrol → PIN → home → lightweight QR read back from a screenshot of the window and verified
+//! with `tessera-verify` against the issuer's trust and status lists → wrong PIN refused →
+//! upgraded QR after PIN and face → renewal, after which the first QR reads as revoked →
+//! history → remove the ID.
+//!
+//! Set `TESSERA_E2E_SCREENSHOTS=DIR` to keep a PNG of each screen.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::json;
+use tessera_credential::claims::Tier;
+use tessera_credential::status_list::StatusLists;
+use tessera_credential::verify::{StatusOutcome, VerifyOptions};
+
+use common::webdriver::Session;
+use common::{QUICK, SLOW, now};
+
+const APP: &str = env!("CARGO_BIN_EXE_tessera-app");
+const PIN: &str = "246810";
+
+fn curl(url: &str) -> Vec<u8> {
+    let out = Command::new("curl")
+        .args(["-sf", "--max-time", "60", url])
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "GET {url} failed");
+    out.stdout
+}
+
+/// `tessera-verify`'s own loading and checking, with the lists the demo issuer serves now.
+fn verify(issuer: &str, qr: &str, tier: Tier) -> Result<(StatusOutcome, serde_json::Value), String> {
+    let pem = String::from_utf8(curl(&format!("{issuer}/v1/trust-list-key"))).expect("PEM");
+    let trust = tessera_verify::load_trust(
+        "trust-list",
+        &curl(&format!("{issuer}/v1/trust-list")),
+        Some(&pem),
+    )
+    .expect("the issuer's trust list verifies");
+    let mut lists = StatusLists::default();
+    tessera_verify::load_status_list(
+        &mut lists,
+        "status-1",
+        &curl(&format!("{issuer}/v1/status/1")),
+        &trust,
+        now(),
+    )
+    .expect("the status list verifies");
+    let mut options = VerifyOptions::at(now());
+    options.required_tier = Some(tier);
+    options.require_status = true;
+    match tessera_verify::check_text(qr, &trust, &options, &lists) {
+        tessera_verify::Report::Valid { verdict, .. } => Ok((
+            verdict.status,
+            serde_json::to_value(&verdict).expect("verdict JSON"),
+        )),
+        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
+    }
+}
+
+struct Shots(Option<PathBuf>);
+
+impl Shots {
+    fn keep(&self, session: &Session, name: &str) -> Vec<u8> {
+        let png = session.screenshot();
+        if let Some(dir) = &self.0 {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+            std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot");
+        }
+        png
+    }
+}
+
+/// Waits for the QR image to be drawn, then reads it back from a screenshot of the window.
+fn read_qr(session: &Session, shots: &Shots, name: &str) -> String {
+    session.wait_for("img#qr", SLOW);
+    session.wait_until(
+        "the QR image is drawn",
+        "const q = document.querySelector('img#qr'); return !!q && q.complete && q.naturalWidth > 0",
+        QUICK,
+    );
+    let png = shots.keep(session, name);
+    tessera_qr::decode_image(&png).unwrap_or_else(|e| {
+        let path = std::env::temp_dir().join(format!("tessera-e2e-{name}.png"));
+        let _ = std::fs::write(&path, &png);
+        panic!("no QR code read from the window ({e}); screenshot in {}", path.display())
+    })
+}
+
+fn home(session: &Session) {
+    session.click("#nav-home");
+    session.wait_for("[data-screen=\"home\"]", QUICK);
+}
+
+#[test]
+fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no D-Bus session: run under scripts/with-keyring.sh (the app keeps its keys in the Secret Service)"
+    );
+    let shots = Shots(std::env::var_os("TESSERA_E2E_SCREENSHOTS").map(PathBuf::from));
+    let app = common::launch(APP, &[("TESSERA_DEMO_VALIDITY_DAYS", "20")]);
+    let session = &app.session;
+    let issuer = app.issuer.clone();
+
+    // Welcome → enrolment with the demo person's ID number and the demo recording.
+    session.wait_for("[data-screen=\"welcome\"]", QUICK);
+    shots.keep(session, "welcome");
+    common::enrol(session, PIN, &mut |s| {
+        shots.keep(s, "enrol-capture");
+    });
+    let name = session.text("#card-name");
+    assert!(name.contains("王*红"), "the card shows the masked name: {name:?}");
+    assert!(session.try_find("#renewal-banner").is_some(), "renewal is due (20-day validity)");
+    shots.keep(session, "home");
+
+    // Lightweight QR, read from the window and verified as a desk would.
+    session.click("#show-id");
+    session.wait_for("[data-screen=\"show\"]", QUICK);
+    session.click("#tier-lightweight");
+    let first_qr = read_qr(session, &shots, "show-lightweight");
+    let (status, verdict) =
+        verify(&issuer, &first_qr, Tier::Lightweight).expect("the lightweight QR verifies");
+    assert_eq!(status, StatusOutcome::Valid);
+    assert_eq!(verdict["claims"]["masked_name"], "王*红", "{verdict}");
+    assert!(
+        !verdict.to_string().contains("王小红"),
+        "the lightweight tier must not disclose the full name"
+    );
+    let countdown = session.text("#qr-countdown");
+    assert!(countdown.chars().any(|c| c.is_ascii_digit()), "{countdown:?}");
+    session.click("#qr-close");
+
+    // Upgraded: a wrong PIN is refused, the right one plus a face check unlocks.
+    session.click("#show-id");
+    session.click("#tier-upgraded");
+    session.type_into("#unlock-pin", "999999");
+    session.click("#unlock-submit");
+    session.wait_for("[role=\"alert\"][data-error-kind=\"wrong_pin\"]", SLOW);
+    shots.keep(session, "show-upgraded-wrong-pin");
+    session.type_into("#unlock-pin", PIN);
+    session.click("#unlock-submit");
+    let upgraded_qr = read_qr(session, &shots, "show-upgraded");
+    let (status, verdict) =
+        verify(&issuer, &upgraded_qr, Tier::Upgraded).expect("the upgraded QR verifies");
+    assert_eq!(status, StatusOutcome::Valid);
+    assert_eq!(verdict["claims"]["full_name"], "王小红", "{verdict}");
+    assert_eq!(verdict["claims"]["id_number"], "110101199003071524");
+    session.click("#qr-close");
+
+    // Renewal: new key and batch; the old batch is revoked at the issuer.
+    home(session);
+    session.click("#renew-start");
+    session.click("#renew-confirm");
+    session.wait_for("#renew-result", SLOW);
+    shots.keep(session, "renewed");
+    assert_eq!(
+        verify(&issuer, &first_qr, Tier::Lightweight).map(|v| v.0),
+        Err("revoked".to_owned()),
+        "the credential shown before renewal is revoked"
+    );
+    home(session);
+    session.click("#show-id");
+    session.click("#tier-lightweight");
+    let renewed_qr = read_qr(session, &shots, "show-after-renewal");
+    assert_ne!(renewed_qr, first_qr);
+    verify(&issuer, &renewed_qr, Tier::Lightweight).expect("the renewed credential verifies");
+    session.click("#qr-close");
+
+    // History: the three codes shown, newest first, time and tier only.
+    session.click("#nav-history");
+    session.wait_for("#history-list li", QUICK);
+    let entries = session.script(
+        "return Array.from(document.querySelectorAll('#history-list li')).length",
+        json!([]),
+    );
+    let entries = entries.as_u64().unwrap_or_default();
+    // Three codes were asked for; a screen left open past 30 s regenerates (and records) more.
+    assert!(entries >= 3, "history entries: {entries}");
+    shots.keep(session, "history");
+
+    // Settings: remove the ID; the app is back at the welcome screen and the keystore empty.
+    session.click("#nav-settings");
+    shots.keep(session, "settings");
+    session.click("#remove-id");
+    session.click("#remove-confirm");
+    session.wait_for("[data-screen=\"welcome\"]", QUICK);
+    app.end();
+}

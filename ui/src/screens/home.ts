@@ -1,0 +1,100 @@
+// The ID card, its state in words, renewal banner, and the way to show the ID.
+
+import { ctx } from "../app";
+import { button, h } from "../dom";
+import { type Key, formatDate, t } from "../i18n";
+import { type Screen, go } from "../router";
+
+function row(label: string, value: HTMLElement): HTMLElement {
+  return h("div", { class: "card-row" }, h("dt", {}, label), h("dd", {}, value));
+}
+
+export function home(): Screen {
+  const s = ctx.status;
+  const expiry = s.expires_at;
+  const daysLeft = expiry === null ? null : Math.max(0, Math.ceil((expiry - s.now) / 86400));
+
+  const card = h(
+    "article",
+    { class: "id-card", "data-state": s.state, "aria-labelledby": "card-label" },
+    h(
+      "div",
+      { class: "id-card-top" },
+      h("span", { id: "card-label", class: "id-card-label" }, t("home.cardLabel")),
+      h("img", { class: "id-card-mark", src: "/favicon.svg", alt: "", width: 32, height: 32 }),
+    ),
+    h("p", { id: "card-name", class: "id-card-name", "aria-label": `${t("home.name")}: ${s.masked_name ?? ""}` }, s.masked_name ?? "—"),
+    h("p", { id: "card-id", class: "id-card-number", "aria-label": `${t("home.idNumber")}: ${s.masked_id_number ?? ""}` }, s.masked_id_number ?? "—"),
+    h(
+      "dl",
+      { class: "id-card-facts" },
+      row(t("home.state"), h("span", { id: "card-state", class: "state-pill", "data-state": s.state }, t(`state.${s.state}` as Key))),
+      expiry === null
+        ? null
+        : row(
+            t("home.expires"),
+            h(
+              "span",
+              { id: "card-expiry" },
+              formatDate(expiry),
+              daysLeft !== null && (s.state === "active" || s.state === "renewal_due")
+                ? h("span", { class: "days-left" }, ` · ${t("home.daysLeft", { n: daysLeft })}`)
+                : null,
+            ),
+          ),
+    ),
+  );
+
+  let banner: HTMLElement | null = null;
+  if ((s.state === "renewal_due" || s.state === "expired") && expiry !== null) {
+    banner = h(
+      "div",
+      { id: "renewal-banner", class: `notice ${s.state === "expired" ? "notice-danger" : "notice-warn"}`, role: "status" },
+      h("p", {}, t(s.state === "expired" ? "home.expiredBanner" : "home.renewDue", { date: formatDate(expiry) })),
+      button({ id: "renew-start", class: "btn btn-primary btn-block" }, t("home.renew"), () => go("renew")),
+    );
+  }
+
+  let stateNote: HTMLElement | null = null;
+  if (s.state === "enrolling") {
+    stateNote = h(
+      "div",
+      { class: "notice" },
+      h("p", {}, t("home.enrolling")),
+      button({ id: "continue-enrol", class: "btn btn-primary btn-block" }, t("home.continueEnrol"), () => go("enrol")),
+    );
+  } else if (s.state === "revoked") {
+    stateNote = h(
+      "div",
+      { class: "notice notice-danger" },
+      h("p", {}, t("home.revoked")),
+      button({ id: "enrol-again", class: "btn btn-primary btn-block" }, t("home.enrolAgain"), () => go("enrol")),
+    );
+  } else if (s.state === "renewing") {
+    stateNote = h(
+      "div",
+      { class: "notice" },
+      h("p", {}, t("home.renewing")),
+      button({ id: "continue-renew", class: "btn btn-secondary btn-block" }, t("home.continueRenew"), () => go("renew")),
+    );
+  }
+
+  const canShow = s.tiers.length > 0;
+  const showBtn = button(
+    { id: "show-id", class: "btn btn-primary btn-block btn-large", disabled: !canShow, "aria-describedby": canShow ? null : "no-tiers" },
+    t("home.show"),
+    () => go("show"),
+  );
+
+  const el = h(
+    "section",
+    { class: "screen", "aria-labelledby": "home-title" },
+    h("h1", { id: "home-title" }, t("home.title")),
+    card,
+    banner,
+    stateNote,
+    showBtn,
+    canShow ? null : h("p", { id: "no-tiers", class: "hint" }, t("home.noTiers")),
+  );
+  return { el };
+}

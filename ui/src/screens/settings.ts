@@ -1,0 +1,178 @@
+// Language (applied at once), issuer address, removing the ID, and the version.
+
+import { appInfo, removeId, settingsSet } from "../api";
+import { ctx } from "../app";
+import { applyLanguage } from "../chrome";
+import { button, h, replace, show } from "../dom";
+import { errorBox } from "../errors";
+import { t } from "../i18n";
+import { type Screen, go } from "../router";
+
+function validIssuer(url: string): boolean {
+  if (url === "") return true;
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || u.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+export function settings(): Screen {
+  let left = false;
+
+  // --- language ---
+  const langSelect = h(
+    "select",
+    { id: "lang-select", class: "input" },
+    h("option", { value: "" }, t("settings.langSystem")),
+    h("option", { value: "zh-CN", lang: "zh-CN" }, t("settings.langZh")),
+    h("option", { value: "en", lang: "en" }, t("settings.langEn")),
+  );
+  langSelect.value = ctx.settings.language ?? "";
+  langSelect.addEventListener("change", () => {
+    const v = langSelect.value;
+    const language = v === "zh-CN" || v === "en" ? v : null;
+    const before = ctx.settings;
+    ctx.settings = { ...ctx.settings, language };
+    applyLanguage(); // rebuilds this screen in the new language
+    document.getElementById("lang-select")?.focus();
+    settingsSet(ctx.settings).catch((err: unknown) => {
+      ctx.settings = before;
+      // This screen was rebuilt by applyLanguage; show the error in the new one.
+      const where = document.querySelector("[data-screen=settings] .lang-errors");
+      if (where) replace(where, errorBox(err));
+    });
+  });
+
+  // --- issuer ---
+  const issuer = h("input", {
+    id: "issuer-url",
+    class: "input",
+    type: "url",
+    inputmode: "url",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "https://",
+    "aria-describedby": "issuer-hint issuer-now",
+  });
+  issuer.value = ctx.settings.issuer_url ?? "";
+  const issuerNow = h("p", { id: "issuer-now", class: "hint break" });
+  const renderIssuerNow = (): void => {
+    replace(
+      issuerNow,
+      t("settings.issuerNow", { url: ctx.info.issuer_url }),
+      ctx.info.demo_issuer ? h("span", { class: "demo-badge demo-inline", id: "issuer-demo" }, t("settings.issuerDemo")) : null,
+    );
+  };
+  renderIssuerNow();
+  const saveStatus = h("div", { class: "errors", role: "status" });
+  const save = h("button", { id: "settings-save", type: "submit", class: "btn btn-primary" }, t("settings.save"));
+  const form = h(
+    "form",
+    { class: "form", novalidate: true },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "lang-select" }, t("settings.language")),
+      langSelect,
+      h("div", { class: "errors lang-errors" }),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "issuer-url" }, t("settings.issuer")),
+      issuer,
+      h("p", { id: "issuer-hint", class: "hint" }, t("settings.issuerHint")),
+      issuerNow,
+    ),
+    saveStatus,
+    save,
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const url = issuer.value.trim();
+    if (!validIssuer(url)) {
+      issuer.setAttribute("aria-invalid", "true");
+      const box = errorBox({ kind: "invalid_input", message: "" });
+      box.querySelector(".alert-text")!.textContent = t("settings.issuerInvalid");
+      replace(saveStatus, box);
+      issuer.focus();
+      return;
+    }
+    issuer.removeAttribute("aria-invalid");
+    save.disabled = true;
+    settingsSet({ language: ctx.settings.language, issuer_url: url === "" ? null : url })
+      .then(async (saved) => {
+        ctx.settings = saved;
+        ctx.info = await appInfo(); // the issuer in use may have changed
+        if (left) return;
+        renderIssuerNow();
+        replace(saveStatus, h("p", { class: "saved" }, t("settings.saved")));
+      })
+      .catch((err: unknown) => {
+        if (!left) replace(saveStatus, errorBox(err));
+      })
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+
+  // --- remove ---
+  const removeErrors = h("div", { class: "errors" });
+  const confirmBox = h(
+    "div",
+    { class: "notice notice-danger", id: "remove-confirm-box" },
+    h("p", { id: "remove-explain", tabindex: -1 }, t("settings.removeExplain")),
+    h(
+      "div",
+      { class: "row" },
+      button({ id: "remove-confirm", class: "btn btn-danger" }, t("settings.removeConfirm"), () => {
+        removeId()
+          .then((status) => {
+            ctx.status = status;
+            go("welcome");
+          })
+          .catch((err: unknown) => {
+            if (!left) replace(removeErrors, errorBox(err));
+          });
+      }),
+      button({ id: "remove-cancel", class: "btn btn-ghost" }, t("settings.removeCancel"), () => {
+        show(confirmBox, false);
+        removeBtn.focus();
+      }),
+    ),
+  );
+  show(confirmBox, false);
+  const removeBtn = button({ id: "remove-id", class: "btn btn-danger-outline btn-block" }, t("settings.remove"), () => {
+    show(confirmBox, true);
+    confirmBox.querySelector<HTMLElement>("#remove-explain")?.focus();
+  });
+  const removeSection =
+    ctx.status.state === "not_enrolled"
+      ? null
+      : h(
+          "section",
+          { class: "panel", "aria-labelledby": "remove-title" },
+          h("h2", { id: "remove-title" }, t("settings.removeTitle")),
+          removeBtn,
+          confirmBox,
+          removeErrors,
+        );
+
+  const i = ctx.info;
+  const el = h(
+    "section",
+    { class: "screen", "aria-labelledby": "settings-title" },
+    h("h1", { id: "settings-title" }, t("settings.title")),
+    form,
+    removeSection,
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "about-title" },
+      h("h2", { id: "about-title" }, t("settings.about")),
+      h("p", { id: "about-version", class: "hint" }, t("settings.version", { name: i.name, version: i.version, os: i.os, arch: i.arch })),
+    ),
+  );
+  return { el, dispose: () => (left = true) };
+}

@@ -1,0 +1,248 @@
+// Showing the ID: pick a tier; the upgraded tier needs the PIN and a face check first. The QR
+// is regenerated every 30 s while the screen is open. Nothing here touches the network.
+
+import { type Tier, cancelCapture, lockUpgraded, showQr, unlockUpgraded } from "../api";
+import { ctx } from "../app";
+import { createCapture } from "../capture";
+import { button, h, replace, show } from "../dom";
+import { errorBox, toUiError } from "../errors";
+import { t } from "../i18n";
+import { REFRESH_SECONDS, svgDataUrl } from "../qr";
+import { type Screen, focusHeading, go } from "../router";
+
+export function showScreen(): Screen {
+  let tier: Tier | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let capturing = false;
+  let left = false;
+
+  const tierButton = (id: Tier, desc: string): HTMLButtonElement =>
+    button(
+      {
+        id: `tier-${id}`,
+        class: "tier",
+        disabled: !ctx.status.tiers.includes(id),
+        "aria-describedby": `tier-${id}-desc`,
+      },
+      [h("span", { class: "tier-name" }, t(`tier.${id}`)), h("span", { id: `tier-${id}-desc`, class: "tier-desc" }, desc)],
+      () => (id === "lightweight" ? startQr("lightweight") : openUnlock()),
+    );
+
+  const pickView = h(
+    "div",
+    { class: "stack" },
+    h("p", { class: "lead" }, t("show.lead")),
+    h(
+      "div",
+      { class: "tiers", role: "group", "aria-label": t("show.pickLabel") },
+      tierButton("lightweight", t("show.lightweightDesc")),
+      tierButton("upgraded", t("show.upgradedDesc")),
+    ),
+    button({ id: "show-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => go("home")),
+  );
+
+  // --- unlocking the upgraded tier: PIN, then face check ---
+  const pinInput = h("input", {
+    id: "unlock-pin",
+    class: "input input-pin",
+    type: "password",
+    inputmode: "numeric",
+    autocomplete: "current-password",
+    maxlength: 6,
+    pattern: "[0-9]{6}",
+    required: true,
+  });
+  const unlockErrors = h("div", { class: "errors" });
+  const unlockSubmit = h("button", { id: "unlock-submit", type: "submit", class: "btn btn-primary btn-block" }, t("show.unlock"));
+  const unlockForm = h(
+    "form",
+    { class: "form", novalidate: true },
+    h("div", { class: "field" }, h("label", { for: "unlock-pin" }, t("show.pinLabel")), pinInput),
+    unlockSubmit,
+    button({ id: "unlock-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => view(pickView)),
+  );
+  const captureHolder = h("div", {});
+  const unlockView = h(
+    "div",
+    { class: "stack" },
+    h("h2", { id: "unlock-title" }, t("show.unlockTitle")),
+    h("p", { class: "lead" }, t("show.unlockLead")),
+    unlockErrors,
+    unlockForm,
+    captureHolder,
+  );
+
+  // --- the QR ---
+  const qrImg = h("img", { id: "qr", class: "qr-img", alt: "", width: 320, height: 320 });
+  const qrTitle = h("h2", { id: "qr-title" });
+  const countdown = h("p", { id: "qr-countdown", class: "countdown", "aria-live": "off" }, t("show.making"));
+  // Announces a new code once per regeneration; the per-second countdown stays silent.
+  const announce = h("p", { id: "qr-announce", class: "sr-only", "aria-live": "polite" });
+  const qrErrors = h("div", { class: "errors" });
+  const qrFrame = h("div", { class: "qr-frame" }, qrImg);
+  const qrView = h(
+    "div",
+    { class: "stack qr-view" },
+    qrTitle,
+    qrFrame,
+    h("p", { class: "hint center" }, t("show.qrHelp")),
+    countdown,
+    announce,
+    qrErrors,
+    button({ id: "qr-close", class: "btn btn-secondary btn-block" }, t("show.close"), () => close()),
+  );
+
+  const views = [pickView, unlockView, qrView];
+  const view = (which: HTMLElement): void => {
+    for (const v of views) show(v, v === which);
+    focusHeading(which.querySelector("h2") ? which : el);
+  };
+
+  const stopTimer = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+
+  const fail = (where: HTMLElement, err: unknown): HTMLElement => {
+    const box = errorBox(err);
+    replace(where, box);
+    box.focus();
+    return box;
+  };
+
+  // Regenerates REFRESH_SECONDS after the QR was made. ShownQr.now is on the app's clock,
+  // which may differ from the webview's, so the interval is measured locally from receipt.
+  const schedule = (): void => {
+    const refreshAt = Date.now() + REFRESH_SECONDS * 1000;
+    const tick = (): void => {
+      const left = Math.ceil((refreshAt - Date.now()) / 1000);
+      if (left <= 0) {
+        void makeQr(true);
+        return;
+      }
+      countdown.textContent = t("show.countdown", { n: left });
+      timer = setTimeout(tick, 1000);
+    };
+    tick();
+  };
+
+  const makeQr = async (again: boolean): Promise<void> => {
+    stopTimer();
+    const want = tier;
+    if (!want) return;
+    try {
+      const qr = await showQr(want);
+      if (left || tier !== want) return;
+      qrImg.src = svgDataUrl(qr.svg);
+      qrImg.alt = t("show.qrAlt", { tier: t(`tier.${want}`) });
+      qrFrame.dataset.ready = "true";
+      replace(qrErrors);
+      if (again) {
+        announce.textContent = "";
+        announce.textContent = t("show.regenerated");
+      }
+      schedule();
+    } catch (err) {
+      if (left) return;
+      const e = toUiError(err);
+      qrFrame.dataset.ready = "false";
+      qrImg.removeAttribute("src");
+      countdown.textContent = "";
+      if (want === "upgraded" && (e.kind === "unlock_expired" || e.kind === "wrong_pin" || e.kind === "pin_locked")) {
+        // The unlock lapsed: back to the PIN, with the reason shown there.
+        openUnlock();
+        fail(unlockErrors, e);
+        return;
+      }
+      const box = fail(qrErrors, e);
+      box.appendChild(button({ id: "qr-retry", class: "btn btn-secondary" }, t("app.retry"), () => void makeQr(false)));
+    }
+  };
+
+  const startQr = (which: Tier): void => {
+    tier = which;
+    qrTitle.textContent = t(`tier.${which}`);
+    countdown.textContent = t("show.making");
+    view(qrView);
+    void makeQr(false);
+  };
+
+  function openUnlock(): void {
+    stopTimer();
+    tier = null;
+    pinInput.value = "";
+    replace(unlockErrors);
+    replace(captureHolder);
+    show(unlockForm, true);
+    view(unlockView);
+    pinInput.focus();
+  }
+
+  unlockForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const pin = pinInput.value;
+    if (!/^\d{6}$/.test(pin)) {
+      fail(unlockErrors, { kind: "pin_format", message: "" });
+      return;
+    }
+    replace(unlockErrors);
+    capturing = true;
+    let cancelled = false;
+    unlockSubmit.disabled = true;
+    const capture = createCapture(() => {
+      cancelled = true;
+      cancelCapture().catch(() => undefined);
+    });
+    replace(captureHolder, capture.el);
+    show(unlockForm, false);
+    focusHeading(captureHolder);
+    unlockUpgraded(pin, capture.onEvent)
+      .then(() => {
+        if (!left) startQr("upgraded");
+      })
+      .catch((err: unknown) => {
+        if (left) return;
+        replace(captureHolder);
+        show(unlockForm, true);
+        pinInput.value = "";
+        if (cancelled) pinInput.focus();
+        else fail(unlockErrors, err);
+      })
+      .finally(() => {
+        capturing = false;
+        unlockSubmit.disabled = false;
+      });
+  });
+
+  const lockIfUpgraded = (): void => {
+    if (tier === "upgraded") lockUpgraded().catch(() => undefined);
+  };
+
+  const close = (): void => {
+    stopTimer();
+    lockIfUpgraded();
+    tier = null;
+    go("home");
+  };
+
+  const el = h(
+    "section",
+    { class: "screen", "aria-labelledby": "show-title" },
+    h("h1", { id: "show-title" }, t("show.title")),
+    pickView,
+    unlockView,
+    qrView,
+  );
+  show(unlockView, false);
+  show(qrView, false);
+
+  return {
+    el,
+    dispose: () => {
+      left = true;
+      stopTimer();
+      lockIfUpgraded();
+      if (capturing) cancelCapture().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,641 @@
+// End-to-end tests of the built UI in Chromium, with the Rust side replaced by mockIPC.
+// Run with `npm test` (builds first).
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  BAD_CHECK_ID,
+  VALID_ID,
+  calls,
+  dictionaryKeys,
+  info,
+  launch,
+  openApp,
+  screenHeading,
+  serve,
+  status,
+} from "./harness.mjs";
+
+let browser;
+let server;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens the app, runs fn, then checks no page error or CSP violation happened. */
+async function withApp(mock, fn, opts) {
+  const app = await openApp(browser, server, mock, opts);
+  try {
+    await fn(app.page);
+    assert.deepEqual(app.problems, [], "page errors or CSP violations");
+  } finally {
+    await app.context.close();
+  }
+}
+
+const alertText = (page, kind) => page.textContent(`[role=alert][data-error-kind="${kind}"] .alert-text`);
+
+const HEADINGS = {
+  en: {
+    welcome: "Welcome to Tessera",
+    enrol: "Add your ID",
+    pin: "Set a PIN",
+    home: "My ID",
+    show: "Show my ID",
+    renew: "Renew my ID",
+    history: "History",
+    settings: "Settings",
+  },
+  "zh-CN": {
+    welcome: "欢迎使用 Tessera",
+    enrol: "添加您的证件",
+    pin: "设置 PIN 码",
+    home: "我的证件",
+    show: "出示证件",
+    renew: "更新证件",
+    history: "出示记录",
+    settings: "设置",
+  },
+};
+
+const KEYS = dictionaryKeys();
+
+async function assertNoRawKeys(page) {
+  const text = await page.evaluate(() => {
+    const labels = [...document.querySelectorAll("[aria-label],[alt]")].map(
+      (e) => `${e.getAttribute("aria-label") ?? ""} ${e.getAttribute("alt") ?? ""}`,
+    );
+    return `${document.body.innerText}\n${labels.join("\n")}\n${document.title}`;
+  });
+  const raw = KEYS.filter((k) => text.includes(k));
+  assert.deepEqual(raw, [], "dictionary keys shown raw");
+}
+
+describe("screens", () => {
+  test("dictionaries are read from source (sanity)", () => {
+    assert.ok(KEYS.length > 100, `only ${KEYS.length} keys found`);
+    assert.ok(KEYS.includes("welcome.title"));
+  });
+
+  for (const lang of ["en", "zh-CN"]) {
+    test(`every screen renders in ${lang}`, async () => {
+      const H = HEADINGS[lang];
+      const settings = { language: lang, issuer_url: null };
+      // welcome → enrol
+      await withApp({ settings, status: status("not_enrolled") }, async (page) => {
+        assert.equal(await page.getAttribute("html", "lang"), lang);
+        assert.equal(await screenHeading(page, "welcome"), H.welcome);
+        await assertNoRawKeys(page);
+        assert.equal(await page.isVisible("#nav"), false, "no nav before enrolment");
+        await page.click("#start-enrol");
+        assert.equal(await screenHeading(page, "enrol"), H.enrol);
+        await assertNoRawKeys(page);
+      });
+      // pin (enrolled, no PIN yet)
+      await withApp({ settings, status: status("active", { pin_set: false }) }, async (page) => {
+        assert.equal(await screenHeading(page, "pin"), H.pin);
+        await assertNoRawKeys(page);
+      });
+      // home, show (both tiers), renew, history, settings
+      const history = [
+        { at: 1794900000, tier: "lightweight" },
+        { at: 1794990000, tier: "upgraded" },
+      ];
+      await withApp({ settings, status: status("renewal_due"), history }, async (page) => {
+        assert.equal(await screenHeading(page, "home"), H.home);
+        assert.equal(await page.textContent("#card-name"), "王*红");
+        assert.equal(await page.textContent("#card-id"), "110***********24");
+        assert.equal(await page.textContent("#card-state"), lang === "en" ? "Renewal due" : "即将到期");
+        assert.ok(await page.isVisible("#renewal-banner"));
+        await assertNoRawKeys(page);
+
+        await page.click("#show-id");
+        assert.equal(await screenHeading(page, "show"), H.show);
+        await assertNoRawKeys(page);
+        await page.click("#tier-lightweight");
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        await assertNoRawKeys(page);
+        await page.click("#qr-close");
+        await screenHeading(page, "home");
+        await page.click("#show-id");
+        await page.click("#tier-upgraded");
+        await page.waitForSelector("#unlock-pin");
+        assert.equal(await page.textContent("#unlock-title"), lang === "en" ? "Unlock full details" : "解锁完整信息");
+        await assertNoRawKeys(page);
+
+        await page.click("#nav-home");
+        await page.click("#renew-start");
+        assert.equal(await screenHeading(page, "renew"), H.renew);
+        await assertNoRawKeys(page);
+
+        await page.click("#nav-history");
+        assert.equal(await screenHeading(page, "history"), H.history);
+        await page.waitForSelector("#history-list li");
+        assert.equal(await page.locator("#history-list li").count(), 2);
+        await assertNoRawKeys(page);
+
+        await page.click("#nav-settings");
+        assert.equal(await screenHeading(page, "settings"), H.settings);
+        await assertNoRawKeys(page);
+      });
+    });
+  }
+
+  test("language follows the system when unset, and switches live in settings", async () => {
+    await withApp(
+      { settings: { language: null, issuer_url: null }, info: info({ system_locale: "zh-Hans-CN" }) },
+      async (page) => {
+        assert.equal(await screenHeading(page, "home"), HEADINGS["zh-CN"].home);
+        assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+        await page.click("#nav-settings");
+        await screenHeading(page, "settings");
+        await page.selectOption("#lang-select", "en");
+        assert.equal(await screenHeading(page, "settings"), "Settings");
+        assert.equal(await page.getAttribute("html", "lang"), "en");
+        assert.equal(await page.textContent("#nav-home"), "My ID");
+        const set = await calls(page, "settings_set");
+        assert.equal(set.at(-1).args.settings.language, "en");
+        await assertNoRawKeys(page);
+      },
+    );
+  });
+
+  test("history empty state", async () => {
+    await withApp({ history: [] }, async (page) => {
+      await page.click("#nav-history");
+      await page.waitForSelector("#history-empty");
+      assert.equal(await page.textContent("#history-empty"), "You have not shown your ID yet.");
+    });
+  });
+});
+
+describe("show ID", () => {
+  test("the QR regenerates every 30 s", async () => {
+    await withApp(
+      {},
+      async (page) => {
+        await page.click("#show-id");
+        await page.click("#tier-lightweight");
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        const first = await page.getAttribute("#qr", "src");
+        assert.equal((await calls(page, "show_qr")).length, 1);
+        assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 30 s");
+        assert.equal(await page.getAttribute("#qr-countdown", "aria-live"), "off");
+        // The QR is really the mock's SVG, UTF-8-safely base64-encoded.
+        const svg = Buffer.from(first.split(",")[1], "base64").toString("utf8");
+        assert.match(svg, /<svg[\s\S]*<!-- 1 --><\/svg>/);
+
+        await page.clock.runFor(3000);
+        assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 27 s");
+        assert.equal((await calls(page, "show_qr")).length, 1, "no regeneration before 30 s");
+
+        await page.clock.runFor(27000);
+        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 2);
+        await page.waitForFunction((src) => document.querySelector("#qr").getAttribute("src") !== src, first);
+        const second = await calls(page, "show_qr");
+        assert.equal(second[1].args.tier, "lightweight");
+        assert.equal(await page.textContent("#qr-announce"), "New QR code ready.");
+        assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 30 s");
+
+        await page.clock.runFor(30000);
+        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 3);
+      },
+      { clock: true },
+    );
+  });
+
+  test("upgraded: PIN, face check, QR; closing locks", async () => {
+    await withApp({}, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "123456");
+      await page.click("#unlock-submit");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+      const unlock = await calls(page, "unlock_upgraded");
+      assert.equal(unlock[0].args.pin, "123456");
+      assert.match(unlock[0].args.onEvent, /^__CHANNEL__:\d+$/);
+      assert.equal((await calls(page, "show_qr"))[0].args.tier, "upgraded");
+      assert.equal(await page.getAttribute("#qr", "alt"), "QR code with your ID: Full details");
+      await page.click("#qr-close");
+      await screenHeading(page, "home");
+      assert.equal((await calls(page, "lock_upgraded")).length, 1);
+    });
+  });
+
+  test("wrong PIN shows the tries left; locked PIN shows seconds", async () => {
+    const overrides = {
+      unlock_upgraded: [
+        { error: { kind: "wrong_pin", message: "wrong PIN", remaining: 2 } },
+        { error: { kind: "pin_locked", message: "locked", seconds: 300 } },
+      ],
+    };
+    await withApp({ overrides }, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "000000");
+      await page.press("#unlock-pin", "Enter");
+      await page.waitForSelector('[role=alert][data-error-kind="wrong_pin"]');
+      assert.equal(await alertText(page, "wrong_pin"), "Wrong PIN. 2 tries left before you must wait.");
+      assert.equal(await page.textContent('[data-error-kind="wrong_pin"] .alert-detail'), "Details: wrong PIN");
+      assert.equal(await page.inputValue("#unlock-pin"), "", "PIN field cleared");
+      await page.fill("#unlock-pin", "111111");
+      await page.click("#unlock-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_locked"]');
+      assert.equal(await alertText(page, "pin_locked"), "Too many wrong PINs. Wait 300 seconds, then try again.");
+      assert.equal((await calls(page, "show_qr")).length, 0);
+    });
+  });
+
+  test("wrong PIN in Chinese", async () => {
+    const overrides = { unlock_upgraded: [{ error: { kind: "wrong_pin", message: "wrong PIN", remaining: 1 } }] };
+    await withApp({ overrides, settings: { language: "zh-CN", issuer_url: null } }, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "000000");
+      await page.click("#unlock-submit");
+      await page.waitForSelector('[data-error-kind="wrong_pin"]');
+      assert.equal(await alertText(page, "wrong_pin"), "PIN 码错误。还可尝试 1 次，之后需要等待。");
+    });
+  });
+
+  test("when the unlock has lapsed the QR screen goes back to the PIN", async () => {
+    const overrides = { show_qr: [{ error: { kind: "unlock_expired", message: "unlock expired" } }] };
+    await withApp({ overrides }, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "123456");
+      await page.click("#unlock-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="unlock_expired"]');
+      assert.ok(await page.isVisible("#unlock-pin"));
+      assert.equal(await page.isVisible("#qr-view, .qr-view"), false);
+    });
+  });
+
+  test("show is disabled without showable tiers", async () => {
+    await withApp({ status: status("expired") }, async (page) => {
+      await screenHeading(page, "home");
+      assert.equal(await page.isDisabled("#show-id"), true);
+      assert.ok(await page.isVisible("#renewal-banner"));
+      assert.ok(await page.isVisible("#renew-start"));
+    });
+  });
+});
+
+describe("enrolment", () => {
+  test("challenge → steps → frames → success → PIN → home", async () => {
+    const overrides = { enrol: [{ manual: true }] };
+    await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
+      await page.click("#start-enrol");
+      await page.fill("#id-number", VALID_ID);
+      assert.equal(await page.textContent("#id-number-status"), "The number looks right.");
+      await page.click("#enrol-submit");
+      await page.waitForSelector("#camera-preview", { state: "attached" });
+      assert.equal((await calls(page, "check_id_number"))[0].args.idNumber, VALID_ID);
+      const enrol = (await calls(page, "enrol"))[0].args;
+      assert.equal(enrol.idNumber, VALID_ID);
+      assert.equal(enrol.replaceExisting, false);
+
+      const next = (n) => page.evaluate((k) => window.__mock.next(k), n);
+      const states = () => page.$$eval("#challenge-steps li", (lis) => lis.map((li) => li.dataset.state));
+      await next(2); // challenge, step 0
+      assert.deepEqual(
+        await page.$$eval("#challenge-steps li .step-text", (l) => l.map((e) => e.textContent)),
+        ["Look straight at the camera", "Turn your head to your left", "Blink"],
+      );
+      assert.deepEqual(await states(), ["current", "pending", "pending"]);
+      assert.equal(await page.textContent("#capture-status"), "Step 1 of 3");
+      await next(1); // frame with guidance
+      assert.match(await page.getAttribute("#camera-preview", "src"), /^data:image\/jpeg;base64,\/9j\//);
+      assert.equal(await page.textContent("#capture-guidance"), "Move closer");
+      assert.equal(await page.getAttribute("#capture-guidance", "aria-live"), "polite");
+      await next(1); // good frame
+      assert.equal(await page.textContent("#capture-guidance"), "Look straight at the camera");
+      await next(2); // step 1, frame
+      assert.deepEqual(await states(), ["done", "current", "pending"]);
+      assert.equal(await page.textContent("#capture-guidance"), "Turn your head to your left");
+      await next(2); // step 2, frame
+      assert.deepEqual(await states(), ["done", "done", "current"]);
+      await next(1); // checking
+      assert.deepEqual(await states(), ["done", "done", "done"]);
+      assert.equal(await page.textContent("#capture-status"), "Checking the pictures on this device…");
+      await next(1);
+      assert.equal(await page.textContent("#capture-status"), "Sending to the issuer…");
+      await page.evaluate(() => window.__mock.finish());
+
+      await page.waitForSelector("#enrol-result");
+      assert.equal(await page.textContent("#enrol-result h2"), "Your ID is on this device");
+      await page.click("#enrol-continue");
+      await screenHeading(page, "pin");
+      await page.fill("#pin-new", "123456");
+      await page.fill("#pin-confirm", "123455");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_mismatch"]');
+      assert.equal((await calls(page, "set_pin")).length, 0);
+      await page.fill("#pin-new", "12345");
+      await page.fill("#pin-confirm", "12345");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_format"]');
+      await page.fill("#pin-new", "123456");
+      await page.fill("#pin-confirm", "123456");
+      await page.click("#pin-save");
+      await screenHeading(page, "home");
+      assert.equal((await calls(page, "set_pin"))[0].args.pin, "123456");
+      assert.equal(await page.textContent("#card-name"), "王*红");
+      assert.equal(await page.textContent("#card-state"), "Valid");
+      assert.ok(await page.isVisible("#nav-home"));
+    });
+  });
+
+  test("a wrong check digit is refused before any command", async () => {
+    await withApp({ status: status("not_enrolled") }, async (page) => {
+      await page.click("#start-enrol");
+      await page.fill("#id-number", BAD_CHECK_ID);
+      assert.equal(
+        await page.textContent("#id-number-status"),
+        "This number's last character does not match. Check the number on your ID card.",
+      );
+      assert.equal(await page.getAttribute("#id-number", "aria-invalid"), "true");
+      await page.click("#enrol-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="invalid_id_number"]');
+      const cmds = (await calls(page)).map((c) => c.cmd);
+      assert.deepEqual([...cmds].sort(), ["app_info", "settings_get", "wallet_status"]);
+      await page.fill("#id-number", "11010119900307152");
+      assert.equal(await page.textContent("#id-number-status"), "17 of 18 characters");
+      await page.fill("#id-number", "1101011990030715A4");
+      assert.equal(await page.textContent("#id-number-status"), "Only digits, and X as the last character.");
+      await page.fill("#id-number", "11010519491231002x"); // lower-case x check digit is fine
+      assert.equal(await page.textContent("#id-number-status"), "The number looks right.");
+    });
+  });
+
+  test("the enrol form works with the keyboard only", async () => {
+    await withApp({ status: status("not_enrolled") }, async (page) => {
+      await screenHeading(page, "welcome");
+      const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+      assert.equal(await focused(), "welcome-title", "focus starts on the heading");
+      for (let i = 0; i < 10 && (await focused()) !== "start-enrol"; i++) await page.keyboard.press("Tab");
+      assert.equal(await focused(), "start-enrol");
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      assert.equal(outline, "solid", "visible focus ring");
+      await page.keyboard.press("Enter");
+      await screenHeading(page, "enrol");
+      assert.equal(await focused(), "enrol-title", "focus moves to the new screen's heading");
+      for (let i = 0; i < 10 && (await focused()) !== "id-number"; i++) await page.keyboard.press("Tab");
+      assert.equal(await focused(), "id-number");
+      await page.keyboard.type(VALID_ID);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#enrol-result");
+      assert.equal((await calls(page, "enrol")).length, 1);
+      assert.equal(await focused(), "H2", "focus on the result heading");
+      await page.keyboard.press("Tab");
+      assert.equal(await focused(), "enrol-continue");
+      await page.keyboard.press("Enter");
+      await screenHeading(page, "pin");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("654321");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("654321");
+      await page.keyboard.press("Enter");
+      await screenHeading(page, "home");
+      assert.equal((await calls(page, "set_pin"))[0].args.pin, "654321");
+    });
+  });
+
+  test("no camera: the demo option appears, and continues the enrolment", async () => {
+    await withApp({ status: status("not_enrolled"), info: info({ frames: "none" }) }, async (page) => {
+      await page.click("#start-enrol");
+      assert.ok(await page.isVisible("#no-camera"));
+      assert.equal(await page.textContent("#use-demo"), "Use the demo recording — for demonstration only");
+      await page.fill("#id-number", VALID_ID);
+      await page.click("#enrol-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="no_camera"]');
+      assert.equal((await calls(page, "enrol")).length, 0);
+      await page.click("#use-demo");
+      await page.waitForSelector("#enrol-result");
+      assert.equal((await calls(page, "use_demo_recording")).length, 1);
+      assert.equal((await calls(page, "enrol")).length, 1);
+      assert.equal(await page.isVisible("#no-camera"), false);
+    });
+  });
+
+  test("no camera in Chinese", async () => {
+    await withApp(
+      { status: status("not_enrolled"), info: info({ frames: "none" }), settings: { language: "zh-CN", issuer_url: null } },
+      async (page) => {
+        await page.click("#start-enrol");
+        assert.equal(await page.textContent("#use-demo"), "使用演示录像——仅供演示");
+        assert.equal(await page.textContent("#no-camera .notice-title"), "本设备未找到摄像头，无法进行人脸核验。");
+      },
+    );
+  });
+
+  const ENROL_ERRORS = [
+    ["no_camera", {}, "No camera was found. Connect a camera, or use the demo recording."],
+    ["issuer_unreachable", {}, "The issuer cannot be reached. Check your internet connection and try again."],
+    ["face_mismatch", {}, "Your face did not match the photo on record. Try again in good light, without glasses or a mask."],
+    ["liveness_failed", {}, "The face check was not completed. Try again and follow each step on the screen."],
+    ["quality", { guidance: ["too_dark", "blurry"] }, "The pictures were not clear enough: More light, please, Hold still — the picture is blurry. Try again."],
+    ["unknown_id_number", {}, "The issuer has no record of this ID number. Check it, or contact the issuing office."],
+    ["rate_limited", {}, "Too many attempts. Wait a few minutes and try again."],
+    ["challenge_expired", {}, "The face check took too long. Start again."],
+    ["keystore", {}, "The secure storage on this device could not be used. Restart the device and try again."],
+    ["internal", {}, "Something went wrong in Tessera. Try again; if it keeps happening, restart the app."],
+  ];
+  for (const [kind, extra, text] of ENROL_ERRORS) {
+    test(`enrol error: ${kind}`, async () => {
+      const error = { kind, message: `${kind} detail`, ...extra };
+      // Fails after the challenge, as a real liveness/face failure would.
+      const overrides = { enrol: [{ events: [{ event: "challenge", actions: ["front"] }], error }] };
+      await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
+        await page.click("#start-enrol");
+        await page.fill("#id-number", VALID_ID);
+        await page.click("#enrol-submit");
+        await page.waitForSelector(`[role=alert][data-error-kind="${kind}"]`);
+        assert.equal(await alertText(page, kind), text);
+        assert.equal(await page.textContent(`[data-error-kind="${kind}"] .alert-detail`), `Details: ${kind} detail`);
+        assert.ok(await page.isVisible("#enrol-submit"), "can try again");
+        assert.equal(await page.isVisible("#use-demo"), kind === "no_camera");
+      });
+    });
+  }
+
+  test("already enrolled → replace on this device", async () => {
+    const overrides = { enrol: [{ error: { kind: "already_enrolled", message: "already enrolled elsewhere" } }] };
+    await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
+      await page.click("#start-enrol");
+      await page.fill("#id-number", VALID_ID);
+      await page.click("#enrol-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="already_enrolled"]');
+      assert.ok(await page.isVisible("#replace-existing"));
+      assert.match(await page.textContent("#replace-box"), /other device stops working/);
+      await page.click("#replace-existing");
+      await page.waitForSelector("#enrol-result");
+      const enrols = await calls(page, "enrol");
+      assert.deepEqual(
+        enrols.map((c) => c.args.replaceExisting),
+        [false, true],
+      );
+    });
+  });
+
+  test("cancelling the face check returns to the form without an error", async () => {
+    const overrides = { enrol: [{ manual: true }] };
+    await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
+      await page.click("#start-enrol");
+      await page.fill("#id-number", VALID_ID);
+      await page.click("#enrol-submit");
+      await page.waitForSelector("#capture-cancel");
+      await page.evaluate(() => window.__mock.next(3));
+      await page.click("#capture-cancel");
+      await page.waitForSelector("#enrol-submit", { state: "visible" });
+      assert.equal((await calls(page, "cancel_capture")).length, 1);
+      assert.equal(await page.locator("[role=alert]").count(), 0);
+      assert.equal(await page.inputValue("#id-number"), VALID_ID);
+    });
+  });
+
+  test("checkIdNumber's verdict stops the enrolment", async () => {
+    const overrides = { check_id_number: [{ ok: { kind: "invalid_id_number", message: "bad region code" } }] };
+    await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
+      await page.click("#start-enrol");
+      await page.fill("#id-number", VALID_ID);
+      await page.click("#enrol-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="invalid_id_number"]');
+      assert.equal((await calls(page, "enrol")).length, 0);
+    });
+  });
+});
+
+describe("renew and settings", () => {
+  test("renewal with a face check", async () => {
+    await withApp({ status: status("renewal_due") }, async (page) => {
+      await page.click("#renew-start");
+      await page.click("#renew-confirm");
+      await page.waitForSelector("#renew-result.result-ok");
+      assert.match(await page.textContent("#renew-result"), /Your ID is renewed\. Valid until /);
+      await page.click("#renew-home");
+      assert.equal(await page.textContent("#card-state"), "Valid");
+      assert.equal(await page.isVisible("#renewal-banner"), false);
+    });
+  });
+
+  test("renewal failure shows the reason in the result", async () => {
+    const overrides = { renew: [{ error: { kind: "issuer_unreachable", message: "connect refused" } }] };
+    await withApp({ status: status("renewal_due"), overrides }, async (page) => {
+      await page.click("#renew-start");
+      await page.click("#renew-confirm");
+      await page.waitForSelector('#renew-result [role=alert][data-error-kind="issuer_unreachable"]');
+      assert.ok(await page.isVisible("#renew-confirm"), "can try again");
+    });
+  });
+
+  test("issuer address is saved; removing needs confirmation", async () => {
+    await withApp({}, async (page) => {
+      await page.click("#nav-settings");
+      assert.match(await page.textContent("#issuer-now"), /http:\/\/127\.0\.0\.1:47110/);
+      assert.ok(await page.isVisible("#issuer-demo"));
+      await page.fill("#issuer-url", "not a url");
+      await page.click("#settings-save");
+      await page.waitForSelector('[role=alert][data-error-kind="invalid_input"]');
+      assert.equal((await calls(page, "settings_set")).length, 0);
+      await page.fill("#issuer-url", "https://id.example.gov.cn");
+      await page.click("#settings-save");
+      await page.waitForSelector(".saved");
+      assert.equal((await calls(page, "settings_set"))[0].args.settings.issuer_url, "https://id.example.gov.cn");
+      assert.match(await page.textContent("#about-version"), /Tessera 0\.1\.0/);
+
+      assert.equal(await page.isVisible("#remove-confirm"), false);
+      await page.click("#remove-id");
+      assert.ok(await page.isVisible("#remove-confirm"));
+      assert.equal((await calls(page, "remove_id")).length, 0);
+      await page.click("#remove-confirm");
+      await screenHeading(page, "welcome");
+      assert.equal((await calls(page, "remove_id")).length, 1);
+      assert.equal(await page.isVisible("#nav"), false);
+    });
+  });
+
+  test("revoked and enrolling states offer the way forward", async () => {
+    await withApp({ status: status("revoked") }, async (page) => {
+      await screenHeading(page, "home");
+      assert.equal(await page.textContent("#card-state"), "Revoked");
+      await page.click("#enrol-again");
+      await screenHeading(page, "enrol");
+    });
+    await withApp({ status: status("enrolling") }, async (page) => {
+      await screenHeading(page, "home");
+      await page.click("#continue-enrol");
+      await screenHeading(page, "enrol");
+    });
+  });
+});
+
+describe("200 % zoom (240 × 380 CSS px)", () => {
+  const noHScroll = async (page, where) => {
+    const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(sw <= cw, `${where}: scrollWidth ${sw} > ${cw}`);
+  };
+  for (const lang of ["en", "zh-CN"]) {
+    test(`no screen scrolls sideways (${lang})`, async () => {
+      const viewport = { width: 240, height: 380 };
+      const settings = { language: lang, issuer_url: null };
+      const history = [{ at: 1794900000, tier: "upgraded" }];
+      await withApp(
+        { settings, status: status("not_enrolled"), info: info({ frames: "none" }) },
+        async (page) => {
+          await screenHeading(page, "welcome");
+          await noHScroll(page, "welcome");
+          await page.click("#start-enrol");
+          await page.fill("#id-number", BAD_CHECK_ID);
+          await page.click("#enrol-submit");
+          await page.waitForSelector("[role=alert]");
+          await noHScroll(page, "enrol form");
+        },
+        { viewport },
+      );
+      await withApp(
+        { settings, status: status("not_enrolled"), overrides: { enrol: [{ manual: true }] } },
+        async (page) => {
+          await page.click("#start-enrol");
+          await page.fill("#id-number", VALID_ID);
+          await page.click("#enrol-submit");
+          await page.waitForSelector("#camera-preview", { state: "attached" });
+          await page.evaluate(() => window.__mock.next(3));
+          await noHScroll(page, "capture");
+        },
+        { viewport },
+      );
+      await withApp({ settings, status: status("active", { pin_set: false }) }, async (page) => {
+        await screenHeading(page, "pin");
+        await noHScroll(page, "pin");
+      }, { viewport });
+      await withApp({ settings, status: status("renewal_due"), history }, async (page) => {
+        await screenHeading(page, "home");
+        await noHScroll(page, "home");
+        await page.click("#show-id");
+        await noHScroll(page, "show");
+        await page.click("#tier-lightweight");
+        await page.waitForSelector("#qr[src]");
+        await noHScroll(page, "qr");
+        await page.click("#qr-close");
+        await page.click("#show-id");
+        await page.click("#tier-upgraded");
+        await noHScroll(page, "unlock");
+        await page.click("#nav-home");
+        await page.click("#renew-start");
+        await noHScroll(page, "renew");
+        await page.click("#nav-history");
+        await page.waitForSelector("#history-list li");
+        await noHScroll(page, "history");
+        await page.click("#nav-settings");
+        await page.click("#remove-id");
+        await noHScroll(page, "settings");
+      }, { viewport });
+    });
+  }
+});

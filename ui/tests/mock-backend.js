@@ -1,0 +1,149 @@
+// Runs inside the page (injected by harness.mjs before the app loads). A fake wallet behind
+// the real mockIPC from @tauri-apps/api/mocks. Capture commands stream CaptureEvents over the
+// command's real Channel via __TAURI_INTERNALS__.runCallback, the same path Rust's messages take.
+// Config: window.__TESSERA_MOCK_CONFIG__ (see harness.mjs). Test hooks: window.__mock.
+(() => {
+  const cfg = window.__TESSERA_MOCK_CONFIG__;
+  const { mockIPC } = window.__TAURI_MOCKS__;
+  const overrides = JSON.parse(JSON.stringify(cfg.overrides || {}));
+  const state = {
+    info: cfg.info,
+    settings: cfg.settings,
+    status: cfg.status,
+    history: cfg.history || [],
+    calls: [],
+    qrCount: 0,
+    pending: null,
+  };
+
+  // Emits one event on a Channel, with the index Channel uses to keep order.
+  function send(pending) {
+    const message = pending.events[pending.index];
+    window.__TAURI_INTERNALS__.runCallback(pending.channelId, { index: pending.index, message });
+    pending.index += 1;
+  }
+
+  function channelId(arg) {
+    // The Channel object itself reaches the mock (no serialisation); its id is the callback id.
+    return arg && typeof arg.id === "number" ? arg.id : null;
+  }
+
+  // Streams `events`, then resolves with complete(). With manual, the test drives it.
+  function capture(args, events, complete, manual) {
+    const pending = { channelId: channelId(args.onEvent), events, index: 0 };
+    if (pending.channelId === null) throw { kind: "internal", message: "mock: no onEvent channel" };
+    return new Promise((resolve, reject) => {
+      pending.resolve = () => {
+        try {
+          resolve(complete());
+        } catch (e) {
+          reject(e);
+        }
+      };
+      pending.reject = reject;
+      if (manual) {
+        state.pending = pending;
+        return;
+      }
+      const delay = cfg.eventDelay ?? 5;
+      const step = () => {
+        if (pending.index < events.length) {
+          send(pending);
+          setTimeout(step, delay);
+        } else {
+          pending.resolve();
+        }
+      };
+      setTimeout(step, delay);
+    });
+  }
+
+  const defaults = {
+    app_info: () => state.info,
+    settings_get: () => state.settings,
+    settings_set: (a) => (state.settings = a.settings),
+    wallet_status: () => state.status,
+    check_id_number: () => null,
+    use_demo_recording: () => (state.info = { ...state.info, frames: "demo_recording" }),
+    enrol: (a, spec) =>
+      capture(a, cfg.captureEvents, () => (state.status = { ...cfg.enrolledStatus }), spec.manual),
+    set_pin: () => (state.status = { ...state.status, pin_set: true }),
+    unlock_upgraded: (a, spec) =>
+      capture(a, cfg.captureEvents, () => ({ valid_until: state.status.now + 300 }), spec.manual),
+    show_qr: (a) => {
+      state.qrCount += 1;
+      const n = state.qrCount;
+      const now = state.status.now + (n - 1) * 30;
+      // A comment per call so each QR's bytes differ, as real (fresh-nonce) QRs do.
+      const svg = cfg.qrVary ? cfg.qrSvg.replace("</svg>", `<!-- ${n} --></svg>`) : cfg.qrSvg;
+      return { tier: a.tier, text: `TESSERA1:${a.tier}:${n}`, svg, expires_at: now + 60, now };
+    },
+    lock_upgraded: () => null,
+    renew: (a, spec) =>
+      capture(
+        a,
+        cfg.captureEvents,
+        () =>
+          (state.status = {
+            ...state.status,
+            state: "active",
+            tiers: ["lightweight", "upgraded"],
+            expires_at: state.status.now + 365 * 86400,
+          }),
+        spec.manual,
+      ),
+    cancel_capture: () => {
+      if (state.pending) state.pending.reject({ kind: "internal", message: "cancelled" });
+      state.pending = null;
+      return null;
+    },
+    history: () => state.history,
+    remove_id: () =>
+      (state.status = {
+        ...state.status,
+        state: "not_enrolled",
+        tiers: [],
+        expires_at: null,
+        masked_name: null,
+        masked_id_number: null,
+      }),
+  };
+
+  mockIPC(async (cmd, args) => {
+    state.calls.push({ cmd, args: args ? JSON.parse(JSON.stringify(args)) : null });
+    const queue = overrides[cmd];
+    const spec = (queue && queue.length ? queue.shift() : null) || {};
+    if (spec.events) {
+      const id = channelId(args && args.onEvent);
+      for (let i = 0; i < spec.events.length; i++) {
+        await new Promise((r) => setTimeout(r, cfg.eventDelay ?? 5));
+        window.__TAURI_INTERNALS__.runCallback(id, { index: i, message: spec.events[i] });
+      }
+    }
+    if (spec.hang) return new Promise(() => {});
+    if (spec.error) throw spec.error;
+    if ("ok" in spec) return spec.ok;
+    const fn = defaults[cmd];
+    if (!fn) throw { kind: "internal", message: `mock: unknown command ${cmd}` };
+    return fn(args || {}, spec);
+  });
+
+  window.__mock = {
+    state,
+    calls: (cmd) => state.calls.filter((c) => !cmd || c.cmd === cmd),
+    /** Sends the next n events of a manual capture. */
+    next(n = 1) {
+      for (let i = 0; i < n && state.pending && state.pending.index < state.pending.events.length; i++) {
+        send(state.pending);
+      }
+    },
+    /** Sends what is left and completes the manual capture. */
+    finish() {
+      const p = state.pending;
+      if (!p) throw new Error("no manual capture pending");
+      while (p.index < p.events.length) send(p);
+      state.pending = null;
+      p.resolve();
+    },
+  };
+})();
