@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test of the project, as CI runs it: formatting, lints, the UI type check, and the
-# whole workspace's tests against a real Secret Service.
+# Every test of the project, as CI runs it: formatting, lints, the UI's type check and
+# browser tests, and the whole workspace's tests against a real Secret Service (the app's
+# end-to-end test starts its own Xvfb when there is no display).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -10,9 +11,9 @@ export CARGO_TERM_COLOR=never
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "UI: type check and build (the app embeds ui/dist)"
+step "UI: type check, build (the app embeds ui/dist), and the screens in headless Chromium"
 npm --prefix ui run check
-npm --prefix ui run build
+npm --prefix ui test
 
 step "cargo fmt"
 cargo fmt --all --check

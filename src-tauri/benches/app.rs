@@ -33,10 +33,12 @@ fn tree_rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
                 .unwrap_or(0);
         }
-        if let Ok(children) =
-            std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
-        {
-            stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
         }
     }
     total
@@ -58,7 +60,10 @@ fn cold_start(display: &str) -> (f64, u64) {
         .env("DISPLAY", display)
         .env("TESSERA_DATA_DIR", &data)
         .env("TESSERA_FRAMES", "demo")
-        .env("TESSERA_DEMO_ISSUER_LISTEN", format!("127.0.0.1:{}", common::free_port()))
+        .env(
+            "TESSERA_DEMO_ISSUER_LISTEN",
+            format!("127.0.0.1:{}", common::free_port()),
+        )
         .env("TESSERA_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -131,7 +136,11 @@ fn main() {
         );
     };
     row("launch → window mapped", &windows, "ms");
-    row("RSS of app + WebKit processes, 5 s after start", &rss, "MiB");
+    row(
+        "RSS of app + WebKit processes, 5 s after start",
+        &rss,
+        "MiB",
+    );
     row("tap lightweight → QR drawn (10×)", &show, "ms");
     println!("| launch → first screen rendered (via WebDriver, 1×) | {first_screen:.0} ms | | |");
 }

@@ -54,7 +54,12 @@ pub fn system_locale() -> Option<String> {
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.is_empty())
-        .map(|v| v.split(['.', '@']).next().unwrap_or_default().replace('_', "-"))
+        .map(|v| {
+            v.split(['.', '@'])
+                .next()
+                .unwrap_or_default()
+                .replace('_', "-")
+        })
         .filter(|tag| !tag.is_empty() && tag != "C" && tag != "POSIX")
 }
 
@@ -136,7 +141,8 @@ pub fn use_demo_recording(state: State<'_, AppState>) -> AppInfo {
 
 fn client(state: &AppState) -> Result<IssuerClient> {
     let (url, _) = state.issuer_url()?;
-    IssuerClient::new(&url).map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
+    IssuerClient::new(&url)
+        .map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
 }
 
 fn capture(state: &AppState, channel: Channel<CaptureEvent>) -> Result<AppCapture> {
@@ -198,11 +204,11 @@ pub async fn unlock_upgraded(
     })
 }
 
-/// A QR code to show (`ShownQr` in `ui/src/api.ts`).
+/// A QR code to show (`ShownQr` in `ui/src/api.ts`). Only the picture goes to the web layer:
+/// it has no use for the text.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownQr {
     tier: &'static str,
-    text: String,
     svg: String,
     expires_at: u64,
     now: u64,
@@ -228,7 +234,6 @@ pub fn show_qr(state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
     Ok(ShownQr {
         tier: shown.tier,
         svg: qr.to_svg(8),
-        text: shown.text,
         expires_at: shown.expires_at,
         now,
     })

@@ -98,9 +98,8 @@ pub async fn serve(
     std::fs::create_dir_all(&registry_dir).map_err(files)?;
     std::fs::write(registry_dir.join("registry.csv"), REGISTRY_CSV).map_err(files)?;
     std::fs::write(registry_dir.join("astronaut.jpg"), REGISTRY_PHOTO).map_err(files)?;
-    let records =
-        tessera_issuer::registry::read_csv(&registry_dir.join("registry.csv"), &faces)
-            .map_err(|e| DemoIssuerError::Registry(e.to_string()))?;
+    let records = tessera_issuer::registry::read_csv(&registry_dir.join("registry.csv"), &faces)
+        .map_err(|e| DemoIssuerError::Registry(e.to_string()))?;
     let addr: SocketAddr = listener.local_addr().map_err(files)?;
     let config = Config {
         issuer_name: "Tessera Demo ID Authority (not a real issuer)".into(),

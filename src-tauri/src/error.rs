@@ -143,6 +143,9 @@ mod tests {
     fn optional_fields_are_left_out_of_the_json() {
         let e = CommandError::new("internal", "x");
         let json = serde_json::to_value(&e).expect("serialises");
-        assert_eq!(json, serde_json::json!({"kind": "internal", "message": "x"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "internal", "message": "x"})
+        );
     }
 }

@@ -63,9 +63,8 @@ impl Settings {
 
     /// Writes the settings atomically (a temporary file renamed over the old one).
     pub fn save(&self, path: &Path) -> Result<(), CommandError> {
-        let fail = |e: std::io::Error| {
-            CommandError::new("internal", format!("{}: {e}", path.display()))
-        };
+        let fail =
+            |e: std::io::Error| CommandError::new("internal", format!("{}: {e}", path.display()));
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         std::fs::write(&tmp, bytes).map_err(fail)?;
@@ -116,9 +115,7 @@ impl AppState {
         let settings = Settings::load(&data_dir.join("settings.json"));
         let wallet = OsKeystore::open(service)
             .map_err(CommandError::from)
-            .and_then(|store| {
-                Wallet::open(Box::new(store), &data_dir).map_err(CommandError::from)
-            });
+            .and_then(|store| Wallet::open(Box::new(store), &data_dir).map_err(CommandError::from));
         AppState {
             wallet,
             data_dir,

@@ -35,7 +35,11 @@ fn curl(url: &str) -> Vec<u8> {
 }
 
 /// `tessera-verify`'s own loading and checking, with the lists the demo issuer serves now.
-fn verify(issuer: &str, qr: &str, tier: Tier) -> Result<(StatusOutcome, serde_json::Value), String> {
+fn verify(
+    issuer: &str,
+    qr: &str,
+    tier: Tier,
+) -> Result<(StatusOutcome, serde_json::Value), String> {
     let pem = String::from_utf8(curl(&format!("{issuer}/v1/trust-list-key"))).expect("PEM");
     let trust = tessera_verify::load_trust(
         "trust-list",
@@ -82,14 +86,19 @@ fn read_qr(session: &Session, shots: &Shots, name: &str) -> String {
     session.wait_for("img#qr", SLOW);
     session.wait_until(
         "the QR image is drawn",
-        "const q = document.querySelector('img#qr'); return !!q && q.complete && q.naturalWidth > 0",
+        "const q = document.querySelector('img#qr'); return !!q && q.offsetParent !== null && q.complete && q.naturalWidth > 0",
         QUICK,
     );
+    // The window's snapshot is the last painted frame: give the compositor a moment.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let png = shots.keep(session, name);
     tessera_qr::decode_image(&png).unwrap_or_else(|e| {
         let path = std::env::temp_dir().join(format!("tessera-e2e-{name}.png"));
         let _ = std::fs::write(&path, &png);
-        panic!("no QR code read from the window ({e}); screenshot in {}", path.display())
+        panic!(
+            "no QR code read from the window ({e}); screenshot in {}",
+            path.display()
+        )
     })
 }
 
@@ -116,8 +125,14 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
         shots.keep(s, "enrol-capture");
     });
     let name = session.text("#card-name");
-    assert!(name.contains("王*红"), "the card shows the masked name: {name:?}");
-    assert!(session.try_find("#renewal-banner").is_some(), "renewal is due (20-day validity)");
+    assert!(
+        name.contains("王*红"),
+        "the card shows the masked name: {name:?}"
+    );
+    assert!(
+        session.try_find("#renewal-banner").is_some(),
+        "renewal is due (20-day validity)"
+    );
     shots.keep(session, "home");
 
     // Lightweight QR, read from the window and verified as a desk would.
@@ -134,7 +149,10 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
         "the lightweight tier must not disclose the full name"
     );
     let countdown = session.text("#qr-countdown");
-    assert!(countdown.chars().any(|c| c.is_ascii_digit()), "{countdown:?}");
+    assert!(
+        countdown.chars().any(|c| c.is_ascii_digit()),
+        "{countdown:?}"
+    );
     session.click("#qr-close");
 
     // Upgraded: a wrong PIN is refused, the right one plus a face check unlocks.
@@ -158,7 +176,15 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
     home(session);
     session.click("#renew-start");
     session.click("#renew-confirm");
-    session.wait_for("#renew-result", SLOW);
+    session.wait_for("#renew-result.result-ok, #renew-result.result-fail", SLOW);
+    let outcome = session.script(
+        "const r = document.querySelector('#renew-result'); return [r.className, r.innerText]",
+        json!([]),
+    );
+    assert!(
+        outcome[0].as_str().is_some_and(|c| c.contains("result-ok")),
+        "renewal: {outcome}"
+    );
     shots.keep(session, "renewed");
     assert_eq!(
         verify(&issuer, &first_qr, Tier::Lightweight).map(|v| v.0),

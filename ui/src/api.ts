@@ -125,7 +125,6 @@ export function isCommandError(e: unknown): e is CommandError {
 /** A QR code to show: `svg` is a complete SVG document (render it as an image). */
 export interface ShownQr {
   tier: Tier;
-  text: string;
   svg: string;
   /** Unix seconds: the proof's expiry (60 s after issue). */
   expires_at: number;

@@ -131,9 +131,8 @@ export function captureEvents(jpeg = FRAME_JPEG) {
 }
 
 export function qrSvg() {
-  // The lead supplies a real QR as fixtures/qr.svg; until then a placeholder pattern.
-  const real = join(here, "fixtures/qr.svg");
-  return readFileSync(existsSync(real) ? real : join(here, "fixtures/qr-placeholder.svg"), "utf8");
+  // A real Tessera QR (the lightweight test vector, drawn by tessera-qr's `svg` example).
+  return readFileSync(join(here, "fixtures/qr.svg"), "utf8");
 }
 
 /**

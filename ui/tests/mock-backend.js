@@ -76,7 +76,7 @@
       const now = state.status.now + (n - 1) * 30;
       // A comment per call so each QR's bytes differ, as real (fresh-nonce) QRs do.
       const svg = cfg.qrVary ? cfg.qrSvg.replace("</svg>", `<!-- ${n} --></svg>`) : cfg.qrSvg;
-      return { tier: a.tier, text: `TESSERA1:${a.tier}:${n}`, svg, expires_at: now + 60, now };
+      return { tier: a.tier, svg, expires_at: now + 60, now };
     },
     lock_upgraded: () => null,
     renew: (a, spec) =>

@@ -75,7 +75,6 @@ pub fn display() -> (String, Option<Running>) {
     (format!(":{n}"), Some(Running(child)))
 }
 
-
 /// The app under WebDriver, with what the test needs to reach around it.
 pub struct App {
     pub session: Session,
@@ -118,7 +117,10 @@ pub fn launch(binary: &str, extra: &[(&str, &str)]) -> App {
         .env("TESSERA_DATA_DIR", &data)
         .env("TESSERA_KEYSTORE_SERVICE", format!("tessera-app-e2e-{tag}"))
         .env("TESSERA_FRAMES", "demo")
-        .env("TESSERA_DEMO_ISSUER_LISTEN", format!("127.0.0.1:{issuer_port}"))
+        .env(
+            "TESSERA_DEMO_ISSUER_LISTEN",
+            format!("127.0.0.1:{issuer_port}"),
+        )
         .env_remove("TESSERA_ISSUER_URL")
         // No system language: the UI follows the webview's (English).
         .env("LANG", "C.UTF-8")

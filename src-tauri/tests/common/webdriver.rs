@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 /// The W3C element reference key.
-const ELEMENT: &str = "element-6066-11e4-a5fb-17d5ee6e3cc4";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A WebDriver session.
 pub struct Session {
@@ -94,8 +94,12 @@ impl Session {
                 return e;
             }
             if started.elapsed() > timeout {
-                let body = self.script("return document.body ? document.body.innerText : ''", json!([]));
-                panic!("{css} did not appear within {timeout:?}; the page says:\n{body}");
+                let found = self.post("/element", json!({"using": "css selector", "value": css}));
+                let body = self.script(
+                    "return document.body ? document.body.innerText : ''",
+                    json!([]),
+                );
+                panic!("{css} did not appear within {timeout:?} ({found}); the page says:\n{body}");
             }
             std::thread::sleep(Duration::from_millis(150));
         }
@@ -113,7 +117,10 @@ impl Session {
         let e = self.wait_for(css, Duration::from_secs(20));
         let _ = self.post(&format!("/element/{e}/clear"), json!({}));
         let v = self.post(&format!("/element/{e}/value"), json!({ "text": text }));
-        assert!(v.is_null() || v.get("error").is_none(), "type into {css}: {v}");
+        assert!(
+            v.is_null() || v.get("error").is_none(),
+            "type into {css}: {v}"
+        );
     }
 
     /// The visible text of the element matching `css`.
