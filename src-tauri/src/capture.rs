@@ -15,10 +15,9 @@ use tauri::ipc::Channel;
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_face::frame::Frame;
 use tessera_face::quality::Guidance;
-use tessera_face::source::{CaptureError, decode_image_bytes};
+use tessera_face::source::CaptureError;
 use tessera_wallet::wallet::{Capture, WalletError};
 
-use crate::demo;
 
 /// Where frames come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +68,7 @@ pub enum CaptureEvent {
 const CAMERA_SECONDS_PER_ACTION: Duration = Duration::from_millis(2500);
 const CAMERA_FRAMES_PER_ACTION: usize = 8;
 /// How long each recorded frame is shown, so the person can follow the demo.
+#[cfg(feature = "demo")]
 const DEMO_FRAME_PACE: Duration = Duration::from_millis(180);
 
 /// A capture for one wallet operation.
@@ -128,7 +128,9 @@ impl AppCapture {
         });
     }
 
+    #[cfg(feature = "demo")]
     fn demo(&self, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
+        use crate::demo;
         let mut out = Vec::new();
         for (i, action) in actions.iter().enumerate() {
             self.step(i, action, actions.len());
@@ -140,13 +142,19 @@ impl AppCapture {
             }
             for bytes in frames {
                 self.check_cancel()?;
-                let frame = decode_image_bytes(bytes).map_err(WalletError::Frames)?;
+                let frame = tessera_face::source::decode_image_bytes(bytes)
+                    .map_err(WalletError::Frames)?;
                 self.preview(&frame, i);
                 out.push(bytes.to_vec());
                 std::thread::sleep(DEMO_FRAME_PACE);
             }
         }
         Ok(out)
+    }
+
+    #[cfg(not(feature = "demo"))]
+    fn demo(&self, _actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
+        Err(CaptureError::NoCamera.into())
     }
 
     #[cfg(feature = "camera")]
@@ -229,10 +237,12 @@ fn full_jpeg(frame: &Frame) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_face::source::decode_image_bytes;
 
+    #[cfg(feature = "demo")]
     #[test]
     fn previews_are_small_jpegs_of_the_frame() {
-        let frame = decode_image_bytes(demo::recording("front")[0]).expect("decodes");
+        let frame = decode_image_bytes(crate::demo::recording("front")[0]).expect("decodes");
         let jpeg = small_jpeg(&frame).expect("encodes");
         let back = decode_image_bytes(&jpeg).expect("a JPEG");
         assert_eq!(back.width, 320);

@@ -128,15 +128,21 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Se
 
 #[tauri::command]
 pub fn check_id_number(id_number: String) -> Option<CommandError> {
-    tessera_issuer::ids::IdNumber::parse(&id_number)
+    tessera_issuer_api::ids::IdNumber::parse(&id_number)
         .err()
         .map(|e| CommandError::new("invalid_id_number", e.to_string()))
 }
 
 #[tauri::command]
-pub fn use_demo_recording(state: State<'_, AppState>) -> AppInfo {
+pub fn use_demo_recording(state: State<'_, AppState>) -> Result<AppInfo> {
+    if !cfg!(feature = "demo") {
+        return Err(CommandError::new(
+            "no_camera",
+            "this build has no demo recording: connect a camera",
+        ));
+    }
     *lock(&state.frames) = FramesMode::DemoRecording;
-    app_info(state)
+    Ok(app_info(state))
 }
 
 fn client(state: &AppState) -> Result<IssuerClient> {

@@ -140,6 +140,6 @@ mod tests {
 
     #[test]
     fn the_demo_id_number_is_valid() {
-        tessera_issuer::ids::IdNumber::parse(DEMO_ID_NUMBER).expect("valid");
+        tessera_issuer_api::ids::IdNumber::parse(DEMO_ID_NUMBER).expect("valid");
     }
 }

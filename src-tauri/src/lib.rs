@@ -12,12 +12,12 @@
 
 pub mod capture;
 pub mod commands;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod state;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tauri::Manager as _;
 
@@ -31,6 +31,7 @@ fn env(name: &str) -> Option<String> {
 /// Where frames come from at start: `TESSERA_FRAMES`, else a camera if one is found.
 fn frames_mode() -> FramesMode {
     match env("TESSERA_FRAMES").as_deref() {
+        #[cfg(feature = "demo")]
         Some("demo") => return FramesMode::DemoRecording,
         Some("camera") => return FramesMode::Camera,
         _ => {}
@@ -60,6 +61,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let env_issuer_url = env("TESSERA_ISSUER_URL");
     // The demo issuer runs only when no issuer is configured. Its socket is bound now so
     // its URL is known at once; it answers once the face models are loaded.
+    #[cfg(feature = "demo")]
     let demo_listener = if settings.issuer_url.is_none() && env_issuer_url.is_none() {
         match demo::bind(env("TESSERA_DEMO_ISSUER_LISTEN").as_deref()) {
             Ok(l) => Some(l),
@@ -71,12 +73,18 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
+    #[cfg(feature = "demo")]
     let demo_issuer = demo_listener
         .as_ref()
         .and_then(|l| l.local_addr().ok())
         .map(|addr| DemoIssuer {
             url: format!("http://{addr}"),
         });
+    #[cfg(not(feature = "demo"))]
+    let demo_issuer: Option<DemoIssuer> = {
+        let _ = &settings;
+        None
+    };
     let service = env("TESSERA_KEYSTORE_SERVICE").unwrap_or_else(|| KEYSTORE_SERVICE.into());
     app.manage(AppState::new(
         data_dir.clone(),
@@ -97,17 +105,20 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
                 return;
             }
         };
+        #[cfg(feature = "demo")]
         if let Some(listener) = demo_listener {
             let days = env("TESSERA_DEMO_VALIDITY_DAYS")
                 .and_then(|d| d.parse::<u64>().ok())
                 .unwrap_or(365)
                 .max(1);
             let dir = data_dir.join("demo-issuer");
-            let validity = Duration::from_secs(days * 86_400);
+            let validity = std::time::Duration::from_secs(days * 86_400);
             if let Err(e) = demo::serve(listener, &dir, faces, validity).await {
                 tracing::error!(error = %e, "the demo issuer stopped");
             }
         }
+        #[cfg(not(feature = "demo"))]
+        let _ = (faces, data_dir);
     });
     Ok(())
 }

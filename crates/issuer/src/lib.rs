@@ -9,7 +9,8 @@
 pub mod api;
 pub mod config;
 pub mod face_check;
-pub mod ids;
+/// The ID number rules live with the API types (the wallet checks numbers before sending).
+pub use tessera_issuer_api::ids;
 pub mod keys;
 pub mod ratelimit;
 pub mod registry;

@@ -560,8 +560,8 @@ impl Wallet {
         let checked = pin::verify_pin(&mut vault, pin_given, now);
         vault.save(self.store.as_ref())?;
         checked?;
-        let face = face
-            .ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
+        let face =
+            face.ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
         self.face_check(&vault, face, now)?;
         Ok(UpgradedUnlock {
             face_verified_at: now,
