@@ -140,6 +140,91 @@ impl FaceAnalyzer {
         Ok(o)
     }
 
+    /// [`check_liveness`](Self::check_liveness) for an answer already recorded (encoded
+    /// JPEG/PNG frames, as the issuer receives them), with the per-frame work spread over
+    /// `workers` threads. Same verdict: frames are analysed independently (the eye mesh on
+    /// every roughly frontal face), then fed to the session in order, which keeps eye
+    /// openness only where the sequential check would have measured it.
+    pub fn check_liveness_recorded(
+        &self,
+        challenge: &Challenge,
+        frames: &[Vec<u8>],
+        workers: usize,
+        now: u64,
+    ) -> Result<Verdict, FaceError> {
+        let workers = workers.clamp(1, 16);
+        let chunk = frames.len().div_ceil(workers).max(1);
+        let analysed: Vec<Result<(Observation, Vec<u8>), FaceError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = frames
+                    .chunks(chunk)
+                    .enumerate()
+                    .map(|(c, part)| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .enumerate()
+                                .map(|(i, bytes)| self.observe_encoded(bytes, c * chunk + i, now))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![Err(FaceError::Model(ModelError::Inference {
+                                model: "liveness",
+                                reason: "a worker thread failed".into(),
+                            }))]
+                        })
+                    })
+                    .collect()
+            });
+        let mut session = Session::new(challenge.clone(), Rules::default());
+        let mut previous: Option<Vec<u8>> = None;
+        for item in analysed {
+            let (mut o, luma) = item?;
+            o.motion = previous
+                .as_ref()
+                .filter(|p| p.len() == luma.len())
+                .map(|p| {
+                    let sum: u64 = p
+                        .iter()
+                        .zip(&luma)
+                        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                        .sum();
+                    sum as f32 / luma.len().max(1) as f32
+                });
+            previous = Some(luma);
+            let eyes = matches!(
+                session.progress().current,
+                Some(crate::liveness::Action::Front | crate::liveness::Action::Blink)
+            );
+            if !eyes {
+                o.ear = None;
+            }
+            session.observe(&o);
+        }
+        Ok(session.finish())
+    }
+
+    fn observe_encoded(
+        &self,
+        bytes: &[u8],
+        n: usize,
+        now: u64,
+    ) -> Result<(Observation, Vec<u8>), FaceError> {
+        let frame = crate::source::decode_image_bytes(bytes).map_err(|reason| {
+            FaceError::Capture(CaptureError::Decode {
+                what: format!("frame {n}"),
+                reason,
+            })
+        })?;
+        let mut luma = None;
+        let o = self.observe_with(&frame, now, &mut luma, true)?;
+        Ok((o, luma.unwrap_or_default()))
+    }
+
     /// Runs a whole liveness answer from `source` until it ends (recorded frames) or
     /// `max_frames` were seen; `clock` gives each frame's time.
     pub fn check_liveness(

@@ -94,3 +94,54 @@ fn no_camera_is_a_typed_error() {
         CaptureError::NoCamera
     );
 }
+
+/// The issuer's parallel path over recorded (encoded) frames gives the same verdicts as the
+/// sequential one, for real answers and for attacks.
+#[test]
+fn recorded_answers_checked_in_parallel_agree_with_the_sequential_check() {
+    use Action::*;
+    let analyzer = FaceAnalyzer::load().unwrap();
+    let c = challenge(&[Front, TurnLeft, TurnRight, Blink]);
+    let encoded = |person: &str, order: &[&str]| -> Vec<Vec<u8>> {
+        order
+            .iter()
+            .flat_map(|a| {
+                let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("testdata/liveness")
+                    .join(person)
+                    .join(a);
+                tessera_face::source::image_files(&dir).unwrap()
+            })
+            .map(|f| std::fs::read(f).unwrap())
+            .collect()
+    };
+    for (person, order, passes) in [
+        ("obama", &["front", "left", "right", "blink"][..], true),
+        ("astronaut", &["front", "left", "right", "blink"][..], true),
+        ("obama", &["front", "right", "left", "blink"][..], false),
+        ("biden", &["static"][..], false),
+    ] {
+        let frames = encoded(person, order);
+        let sequential = analyzer
+            .check_liveness(
+                &c,
+                &mut tessera_face::source::ReplaySource::from_encoded(frames.clone()),
+                100,
+                &mut || 5,
+            )
+            .unwrap();
+        for workers in [1, 2, 3] {
+            let parallel = analyzer
+                .check_liveness_recorded(&c, &frames, workers, 5)
+                .unwrap();
+            assert_eq!(
+                parallel.passed, passes,
+                "{person} {order:?} ×{workers}: {parallel:?}"
+            );
+            assert_eq!(
+                parallel.failures, sequential.failures,
+                "{person} {order:?} ×{workers}"
+            );
+        }
+    }
+}

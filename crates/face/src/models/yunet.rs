@@ -111,12 +111,24 @@ impl Detector {
     /// `width * height * 3`, or a side above [`super::MAX_FRAME_SIDE`];
     /// [`ModelError::Inference`] if the network fails.
     pub fn detect(&self, frame: &Frame) -> Result<Vec<Detection>, ModelError> {
+        self.detect_within(frame, MAX_DETECTOR_SIDE)
+    }
+
+    /// [`detect`](Self::detect) on the frame scaled down (if needed) so its longer side is at
+    /// most `max_side` (clamped to 32..=[`MAX_DETECTOR_SIDE`]); results are in the frame's
+    /// own coordinates. A face filling a selfie frame needs far fewer pixels than a crowd.
+    pub fn detect_within(
+        &self,
+        frame: &Frame,
+        max_side: u32,
+    ) -> Result<Vec<Detection>, ModelError> {
         validate(frame)?;
+        let max_side = max_side.clamp(32, MAX_DETECTOR_SIDE);
         let long = frame.width.max(frame.height);
-        let (w, h, scale, pixels) = if long > MAX_DETECTOR_SIDE {
-            let s = MAX_DETECTOR_SIDE as f32 / long as f32;
-            let w = ((frame.width as f32 * s).round() as u32).clamp(1, MAX_DETECTOR_SIDE);
-            let h = ((frame.height as f32 * s).round() as u32).clamp(1, MAX_DETECTOR_SIDE);
+        let (w, h, scale, pixels) = if long > max_side {
+            let s = max_side as f32 / long as f32;
+            let w = ((frame.width as f32 * s).round() as u32).clamp(1, max_side);
+            let h = ((frame.height as f32 * s).round() as u32).clamp(1, max_side);
             let scale = frame.width as f32 / w as f32;
             (
                 w as usize,
