@@ -54,10 +54,13 @@ if ! command -v cargo >/dev/null; then
   fi
 fi
 
-# The UI's npm packages, exactly as the lock file says.
-if [ -f ui/package-lock.json ]; then
-  if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-    (cd ui && npm ci --no-audit --no-fund)
+# The npm packages of the app's UI and of the front desk's browser tests, exactly as their
+# lock files say.
+for pkg in ui crates/verify/web-tests; do
+  if [ -f "$pkg/package-lock.json" ]; then
+    if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules/.package-lock.json" ]; then
+      (cd "$pkg" && npm ci --no-audit --no-fund)
+    fi
   fi
-fi
+done
 echo "setup: ok"

@@ -67,6 +67,22 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Verifiers (hotel desks, banks) allowed to fetch registry portraits.
+    Verifiers {
+        #[command(subcommand)]
+        command: VerifiersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VerifiersCommand {
+    /// Registers a verifier and prints its API key once (only its SHA-256 is stored).
+    Add {
+        #[command(flatten)]
+        storage: Storage,
+        /// A name for the verifier (shown in the audit log).
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +195,34 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             let faces = faces()?;
             let n = import(&storage, &file, &faces).await?;
             println!("imported {n} registry record(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verifiers {
+            command: VerifiersCommand::Add { storage, name },
+        } => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+                return Err(fail("the verifier name must be 1-100 printable characters"));
+            }
+            std::fs::create_dir_all(&storage.data_dir)
+                .map_err(|e| fail(format!("{}: {e}", storage.data_dir.display())))?;
+            let url = storage
+                .database_url
+                .clone()
+                .unwrap_or_else(|| tessera_issuer::default_database_url(&storage.data_dir));
+            let store = tessera_issuer::store::Store::connect(&url)
+                .await
+                .map_err(fail)?;
+            let added = tessera_issuer::service::add_verifier(&store, name, SystemClock.now())
+                .await
+                .map_err(|p| fail(p.detail.unwrap_or(p.title)))?;
+            store.close().await;
+            let Some(key) = added else {
+                return Err(fail(format!("a verifier named {name:?} already exists")));
+            };
+            // The only time the key is shown: the issuer keeps its hash.
+            println!("{key}");
+            eprintln!("verifier {name:?} registered; give it this API key (shown once)");
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {

@@ -28,6 +28,9 @@ use tessera_issuer_api::{
 };
 use tokio::sync::Semaphore;
 
+mod portrait;
+pub use portrait::{Portrait, add_verifier, verifier_key_hash};
+
 use crate::config::{Clock, Config, OsRandomness, random_bytes};
 use crate::face_check::{self, parse_actions};
 use crate::ids::{CivilDate, IdNumber};

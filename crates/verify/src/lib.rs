@@ -1,11 +1,13 @@
 //! # tessera-verify
 //!
-//! The verifier side of Tessera as a library the CLI (and later the front-desk server) is a
-//! thin shell over: load trust anchors and status lists from bytes, read a QR from text or
+//! The verifier side of Tessera as a library the CLI and the front-desk server ([`desk`])
+//! are thin shells over: load trust anchors and status lists from bytes, read a QR from text or
 //! an image, and verify it with `tessera-credential`, producing a JSON-ready report.
 //!
 //! It must never panic on input, never print personal data anywhere but the verdict it is
 //! asked for, and never guess: anything it cannot read is a clear error.
+
+pub mod desk;
 
 use serde::Serialize;
 use tessera_credential::keys::public_key_from_pem;

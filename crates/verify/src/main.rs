@@ -44,6 +44,38 @@ enum Command {
         /// QR text, a PNG/JPEG image file holding the QR, or - for QR text on standard input.
         input: String,
     },
+    /// Run the front-desk web page and API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Where the desk database, the list cache and the issuer API key file live.
+        #[arg(long, default_value = "tessera-desk-data")]
+        data_dir: std::path::PathBuf,
+        /// The issuer's base URL (trust list, status lists, portraits).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The venue policy (TOML); without it, the defaults.
+        #[arg(long, value_name = "FILE")]
+        venue_policy: Option<std::path::PathBuf>,
+    },
+    /// Staff accounts of the front desk.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Adds a staff member (or sets a new password), reading the password from standard input.
+    Add {
+        /// The desk's data directory.
+        #[arg(long, default_value = "tessera-desk-data")]
+        data_dir: std::path::PathBuf,
+        /// The staff member's login name.
+        name: String,
+    },
 }
 
 enum Failure {
@@ -79,6 +111,7 @@ fn now() -> u64 {
 }
 
 fn run(cli: Cli) -> Result<Report, Failure> {
+    let command = cli.command;
     let Command::Check {
         trust,
         trust_list_key,
@@ -88,7 +121,10 @@ fn run(cli: Cli) -> Result<Report, Failure> {
         at,
         skew,
         input,
-    } = cli.command;
+    } = command
+    else {
+        return Err(Failure::Usage("not a check command".into()));
+    };
     let key_pem = trust_list_key.as_deref().map(read_text_file).transpose()?;
     let trust_list = tessera_verify::load_trust(&trust, &read_file(&trust)?, key_pem.as_deref())?;
     let now = at.unwrap_or_else(now);
@@ -146,8 +182,130 @@ fn looks_like_a_path(s: &str) -> bool {
                 .any(|ext| lower.ends_with(ext)))
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("tessera-verify: cannot start the runtime: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn desk_fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tessera-verify: {message}");
+    ExitCode::from(2)
+}
+
+async fn serve(
+    listen: std::net::SocketAddr,
+    data_dir: std::path::PathBuf,
+    issuer: Option<String>,
+    venue_policy: Option<std::path::PathBuf>,
+) -> Result<(), ExitCode> {
+    use tessera_verify::desk;
+    let policy = match venue_policy {
+        Some(path) => desk::VenuePolicy::load(&path).map_err(desk_fail)?,
+        None => desk::VenuePolicy::default(),
+    };
+    let d = desk::Desk::open(&data_dir, issuer, policy, desk::system_clock())
+        .await
+        .map_err(desk_fail)?;
+    let now = d.now();
+    if d.cache.has_issuer()
+        && let Err(e) = d.cache.refresh(now).await
+    {
+        tracing::warn!(error = %e, "first refresh failed; verifying from the cache");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| desk_fail(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener.local_addr().map_err(desk_fail)?;
+    tracing::info!(%addr, "listening");
+    // Tests and scripts read this line to find an ephemeral port.
+    println!("listening on http://{addr}");
+    desk::serve(std::sync::Arc::new(d), listener, shutdown())
+        .await
+        .map_err(desk_fail)
+}
+
+async fn add_staff(data_dir: std::path::PathBuf, name: String) -> Result<(), ExitCode> {
+    use tessera_verify::desk;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(desk_fail(
+            "the staff name must be 1-64 printable characters",
+        ));
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .take(1024)
+        .read_to_string(&mut password)
+        .map_err(|e| desk_fail(format!("standard input: {e}")))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let phc = desk::auth::hash_password(password).map_err(desk_fail)?;
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| desk_fail(format!("{}: {e}", data_dir.display())))?;
+    let store = desk::store::DeskStore::open(&data_dir)
+        .await
+        .map_err(desk_fail)?;
+    let now = desk::system_clock()();
+    store.set_staff(&name, &phc, now).await.map_err(desk_fail)?;
+    store.close().await;
+    eprintln!("staff member {name:?} saved");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            issuer,
+            venue_policy,
+        } => {
+            tracing_subscriber::fmt()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                )
+                .init();
+            return match runtime()
+                .and_then(|rt| rt.block_on(serve(listen, data_dir, issuer, venue_policy)))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            };
+        }
+        Command::Staff {
+            command: StaffCommand::Add { data_dir, name },
+        } => {
+            return match runtime().and_then(|rt| rt.block_on(add_staff(data_dir, name))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            };
+        }
+        Command::Check { .. } => {}
+    }
     match run(cli) {
         Ok(report) => {
             match serde_json::to_string_pretty(&report) {

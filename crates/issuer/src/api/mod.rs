@@ -42,6 +42,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/v1/trust-list", get(trust_list))
         .route("/v1/trust-list-key", get(trust_list_key))
         .route("/v1/status/{list}", get(status_list))
+        .route("/v1/portraits", post(portrait))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .layer(middleware::from_fn(access_log))
@@ -174,6 +175,36 @@ async fn revoke_admin(
 fn client(issuer: &Issuer, addr: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     crate::config::client_ip(addr.ip(), forwarded, &issuer.config.trusted_proxies)
+}
+
+/// `POST /v1/portraits`: a registered verifier sends a fresh upgraded presentation.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortraitRequest {
+    presentation: String,
+}
+
+async fn portrait(
+    State(issuer): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PortraitRequest>,
+) -> Result<Response, ApiProblem> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let p = issuer.portrait(key, &req.presentation).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(p.content_type),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        p.bytes,
+    )
+        .into_response())
 }
 
 fn no_store() -> [(header::HeaderName, HeaderValue); 1] {

@@ -3,6 +3,7 @@
 //! at any point leaves either the whole decision or none of it.
 
 mod schema;
+mod verifiers;
 
 use std::time::Duration;
 

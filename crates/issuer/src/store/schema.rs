@@ -2,8 +2,9 @@
 //! differences between SQLite and PostgreSQL.
 
 /// Each migration is a list of statements; the index + 1 is the schema version.
-pub const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE registry (
+pub const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE registry (
         id_number TEXT PRIMARY KEY,
         full_name TEXT NOT NULL,
         date_of_birth TEXT NOT NULL,
@@ -13,7 +14,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         template {blob} NOT NULL,
         imported_at BIGINT NOT NULL
     )",
-    "CREATE TABLE challenges (
+        "CREATE TABLE challenges (
         id TEXT PRIMARY KEY,
         nonce {blob} NOT NULL,
         actions TEXT NOT NULL,
@@ -21,10 +22,10 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         expires_at BIGINT NOT NULL,
         used_at BIGINT
     )",
-    "CREATE INDEX challenges_expiry ON challenges (expires_at)",
-    // One row per issued batch. `response` is the JSON the client got, so a retried
-    // request gets the very same answer.
-    "CREATE TABLE enrolments (
+        "CREATE INDEX challenges_expiry ON challenges (expires_at)",
+        // One row per issued batch. `response` is the JSON the client got, so a retried
+        // request gets the very same answer.
+        "CREATE TABLE enrolments (
         id TEXT PRIMARY KEY,
         id_number TEXT NOT NULL REFERENCES registry (id_number),
         device_kid TEXT NOT NULL UNIQUE,
@@ -36,8 +37,8 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         expires_at BIGINT NOT NULL,
         response TEXT NOT NULL
     )",
-    "CREATE INDEX enrolments_person ON enrolments (id_number, state)",
-    "CREATE TABLE credentials (
+        "CREATE INDEX enrolments_person ON enrolments (id_number, state)",
+        "CREATE TABLE credentials (
         cti TEXT PRIMARY KEY,
         enrolment_id TEXT NOT NULL REFERENCES enrolments (id),
         tier TEXT NOT NULL,
@@ -47,16 +48,16 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         expires_at BIGINT NOT NULL,
         UNIQUE (status_list, status_idx)
     )",
-    "CREATE INDEX credentials_enrolment ON credentials (enrolment_id)",
-    // `version` grows with every status change, so caches know when to re-sign.
-    "CREATE TABLE status_lists (
+        "CREATE INDEX credentials_enrolment ON credentials (enrolment_id)",
+        // `version` grows with every status change, so caches know when to re-sign.
+        "CREATE TABLE status_lists (
         list BIGINT PRIMARY KEY,
         size BIGINT NOT NULL,
         used BIGINT NOT NULL,
         version BIGINT NOT NULL
     )",
-    // Decisions only: never images, templates or similarity scores of refused faces.
-    "CREATE TABLE audit (
+        // Decisions only: never images, templates or similarity scores of refused faces.
+        "CREATE TABLE audit (
         id {serial},
         at BIGINT NOT NULL,
         event TEXT NOT NULL,
@@ -64,4 +65,14 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         outcome TEXT NOT NULL,
         detail TEXT NOT NULL
     )",
-]];
+    ],
+    &[
+        // Verifiers (hotel desks, banks) allowed to fetch registry portraits. Only a SHA-256 of
+        // the key is kept: the key is 32 random bytes, so a slow hash would add nothing.
+        "CREATE TABLE verifiers (
+        name TEXT PRIMARY KEY,
+        key_sha256 TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL
+    )",
+    ],
+];

@@ -1,0 +1,159 @@
+//! Registry portraits for registered verifiers (a hotel desk comparing the guest's face
+//! with the registry photo). Released only for a fresh, valid upgraded presentation, and
+//! every decision is audited — the audit holds who asked and why, never the image.
+
+use sha2::{Digest, Sha256};
+use tessera_credential::claims::Tier;
+use tessera_credential::qr_text::Presentation;
+use tessera_credential::verify::{MemoryReplayCache, VerifyOptions, verify};
+use tessera_issuer_api::{Problem, ProblemType};
+
+use super::{Issuer, KnownStatus, internal, store_error};
+use crate::store::Audit;
+
+/// A registry photo and its media type.
+#[derive(Debug, Clone)]
+pub struct Portrait {
+    /// `image/jpeg` or `image/png`.
+    pub content_type: &'static str,
+    /// The bytes as imported.
+    pub bytes: Vec<u8>,
+}
+
+/// The SHA-256 (hex) under which a verifier key is stored.
+pub fn verifier_key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new verifier API key (shown once to the operator, stored only hashed).
+pub fn new_verifier_key() -> String {
+    format!("tvk_{}", hex::encode(crate::config::random_bytes::<32>()))
+}
+
+impl Issuer {
+    /// The registry portrait of the holder of `presentation`, for the verifier whose API
+    /// key is `api_key`.
+    pub async fn portrait(
+        &self,
+        api_key: Option<&str>,
+        presentation: &str,
+    ) -> Result<Portrait, Problem> {
+        let now = self.now();
+        let verifier = match api_key {
+            Some(k) if !k.is_empty() && k.len() <= 200 => self
+                .store
+                .verifier_by_key(&verifier_key_hash(k))
+                .await
+                .map_err(store_error)?,
+            _ => None,
+        };
+        let Some(verifier) = verifier else {
+            self.audit_portrait(None, "refused", "unregistered verifier")
+                .await?;
+            return Err(Problem::new(
+                ProblemType::Unauthorized,
+                "a registered verifier's API key is required (Authorization: Bearer …)",
+            ));
+        };
+        let refuse = |why: String| Problem::new(ProblemType::HolderAuthFailed, why);
+        let p = match Presentation::from_qr_text(presentation) {
+            Ok(p) => p,
+            Err(e) => {
+                let detail = format!("{verifier}: unreadable presentation");
+                self.audit_portrait(None, "refused", &detail).await?;
+                return Err(refuse(format!("the presentation cannot be read: {e}")));
+            }
+        };
+        let cti = hex::encode(p.credential.claims.credential_id);
+        let status = self
+            .store
+            .credential_status(
+                p.credential.claims.status.list,
+                p.credential.claims.status.idx,
+            )
+            .await
+            .map_err(store_error)?;
+        let trust = self.keys.trust_list(&self.config, now);
+        let mut options = VerifyOptions::at(now);
+        options.require_status = true;
+        options.required_tier = Some(Tier::Upgraded);
+        // The desk has already spent this proof's nonce in its own replay cache; here the
+        // proof's 60 s window is what limits a leaked presentation, so no replay memory.
+        if let Err(e) = verify(
+            &p,
+            &trust,
+            &options,
+            &KnownStatus(status),
+            &mut MemoryReplayCache::default(),
+        ) {
+            let detail = format!("{verifier}: {}", e.code());
+            self.audit_portrait(None, "refused", &detail).await?;
+            return Err(refuse(format!(
+                "the presentation does not verify now ({}): portraits are released only for a fresh, valid upgraded code",
+                e.code()
+            )));
+        }
+        let Some((id_number, bytes)) = self
+            .store
+            .photo_by_credential(&cti)
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(internal("issued credential without a registry record"));
+        };
+        let detail = format!("to verifier {verifier}");
+        self.audit_portrait(Some(&id_number), "released", &detail)
+            .await?;
+        tracing::info!(event = "portrait", outcome = "released", "decision");
+        Ok(Portrait {
+            content_type: if bytes.starts_with(b"\x89PNG") {
+                "image/png"
+            } else {
+                "image/jpeg"
+            },
+            bytes,
+        })
+    }
+
+    async fn audit_portrait(
+        &self,
+        id_number: Option<&str>,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), Problem> {
+        let audit = Audit {
+            event: "portrait",
+            id_number,
+            outcome,
+            detail,
+        };
+        self.store
+            .audit(self.now(), &audit)
+            .await
+            .map_err(store_error)?;
+        if outcome != "released" {
+            tracing::info!(event = "portrait", outcome, "decision");
+        }
+        Ok(())
+    }
+
+    /// Registers a verifier; returns its new API key (to show once), or `None` if the name
+    /// is taken.
+    pub async fn add_verifier(&self, name: &str) -> Result<Option<String>, Problem> {
+        add_verifier(&self.store, name, self.now()).await
+    }
+}
+
+/// Registers verifier `name` in `store`; its new key, or `None` if the name is taken.
+pub async fn add_verifier(
+    store: &crate::store::Store,
+    name: &str,
+    now: u64,
+) -> Result<Option<String>, Problem> {
+    let key = new_verifier_key();
+    let added = store
+        .add_verifier(name, &verifier_key_hash(&key), now)
+        .await
+        .map_err(store_error)?;
+    Ok(added.then_some(key))
+}

@@ -1,0 +1,44 @@
+//! Registered verifiers and their API keys (stored as SHA-256 only, never the key).
+
+use sqlx::Row;
+
+use super::{Result, Store, i};
+
+impl Store {
+    /// Registers verifier `name` with the SHA-256 (hex) of its key; false if the name is taken.
+    pub async fn add_verifier(&self, name: &str, key_sha256: &str, now: u64) -> Result<bool> {
+        let r = sqlx::query(self.sql(
+            "INSERT INTO verifiers (name, key_sha256, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        ))
+        .bind(name)
+        .bind(key_sha256)
+        .bind(i(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The name of the verifier whose key hashes to `key_sha256`.
+    pub async fn verifier_by_key(&self, key_sha256: &str) -> Result<Option<String>> {
+        let row = sqlx::query(self.sql("SELECT name FROM verifiers WHERE key_sha256 = ?"))
+            .bind(key_sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("name")).transpose()?)
+    }
+
+    /// The registry photo of the person enrolled under the credential `cti` (hex).
+    pub async fn photo_by_credential(&self, cti: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query(self.sql(
+            "SELECT r.id_number AS id_number, r.photo AS photo FROM credentials c
+             JOIN enrolments e ON e.id = c.enrolment_id
+             JOIN registry r ON r.id_number = e.id_number
+             WHERE c.cti = ?",
+        ))
+        .bind(cti)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("id_number")?, r.try_get("photo")?)))
+            .transpose()
+    }
+}

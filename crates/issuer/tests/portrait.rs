@@ -1,0 +1,195 @@
+//! The portrait endpoint for registered verifiers, on a real issuer over loopback, on
+//! SQLite and on PostgreSQL (`TESSERA_TEST_POSTGRES_URL`).
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use tessera_credential::credential::Credential;
+use tessera_credential::proof::{AuthMethods, HolderProof, ProofRequest};
+use tessera_credential::qr_text::Presentation;
+use tessera_issuer::Clock;
+use tessera_issuer_api::ProblemType;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs);
+
+/// What the wallet shows: a fresh proof for `credential`, unlocked with PIN + face.
+fn show(h: &Harness, credential: &[u8], device: &tessera_credential::keys::SoftwareKey) -> String {
+    let credential = Credential::from_bytes(credential).unwrap();
+    let now = h.clock.now();
+    let request = ProofRequest {
+        now,
+        lifetime: 60,
+        auth: AuthMethods::USER
+            .with(AuthMethods::PIN)
+            .with(AuthMethods::FACE),
+        face_verified_at: Some(now),
+    };
+    let proof = HolderProof::create(
+        &credential,
+        device,
+        request,
+        300,
+        &mut tessera_issuer::config::OsRandomness,
+    )
+    .unwrap();
+    Presentation { credential, proof }.to_qr_text()
+}
+
+async fn ask(h: &Harness, key: Option<&str>, presentation: &str) -> reqwest::Response {
+    let mut r = h
+        .client
+        .post(h.url("/v1/portraits"))
+        .json(&serde_json::json!({ "presentation": presentation }));
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    r.send().await.unwrap()
+}
+
+async fn problem(r: reqwest::Response) -> (StatusCode, ProblemType) {
+    answer::<serde_json::Value>(r).await.problem()
+}
+
+async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backend: Backend) {
+    let h = start(backend).await;
+    let device = new_device();
+    let batch = h.enrol(&obama_id(), "obama", &device).await.ok();
+    let key = h
+        .issuer()
+        .add_verifier("Hotel Beijing desk 1")
+        .await
+        .unwrap()
+        .expect("a new name");
+    assert!(
+        h.issuer()
+            .add_verifier("Hotel Beijing desk 1")
+            .await
+            .unwrap()
+            .is_none(),
+        "a name is registered once"
+    );
+    let fresh = show(&h, &upgraded(&batch), &device);
+
+    // No key, a made-up key: refused, whatever the presentation.
+    let (status, kind) = problem(ask(&h, None, &fresh).await).await;
+    assert_eq!(
+        (status, kind),
+        (StatusCode::UNAUTHORIZED, ProblemType::Unauthorized)
+    );
+    let made_up = format!("tvk_{}", "0".repeat(64));
+    let (_, kind) = problem(ask(&h, Some(&made_up), &fresh).await).await;
+    assert_eq!(kind, ProblemType::Unauthorized);
+
+    // A registered verifier with a fresh upgraded presentation gets the registry photo.
+    let r = ask(&h, Some(&key), &fresh).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let photo = r.bytes().await.unwrap();
+    let person = h
+        .issuer()
+        .store()
+        .person(&obama_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(photo.as_ref(), person.photo.as_slice());
+
+    // The lightweight tier discloses no portrait.
+    let light = show(&h, &lightweight(&batch), &device);
+    let (_, kind) = problem(ask(&h, Some(&key), &light).await).await;
+    assert_eq!(kind, ProblemType::HolderAuthFailed);
+
+    // Garbage is refused with a problem, not a crash.
+    let (_, kind) = problem(ask(&h, Some(&key), "TS1:NOT-A-CODE").await).await;
+    assert_eq!(kind, ProblemType::HolderAuthFailed);
+
+    // Two minutes later the same presentation is stale: refused.
+    h.clock.advance(120);
+    let (_, kind) = problem(ask(&h, Some(&key), &fresh).await).await;
+    assert_eq!(kind, ProblemType::HolderAuthFailed);
+
+    // Every decision is audited, who asked and the outcome, never the image.
+    let log = h.issuer().store().audit_log().await.unwrap();
+    let portraits: Vec<_> = log.iter().filter(|a| a.event == "portrait").collect();
+    assert_eq!(portraits.len(), 6, "{portraits:?}");
+    let released: Vec<_> = portraits
+        .iter()
+        .filter(|a| a.outcome == "released")
+        .collect();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].id_number.as_deref(), Some(obama_id().as_str()));
+    assert_eq!(released[0].detail, "to verifier Hotel Beijing desk 1");
+    assert!(
+        portraits
+            .iter()
+            .any(|a| a.detail.ends_with("proof_expired"))
+    );
+    assert!(portraits.iter().all(|a| a.detail.len() < 200));
+}
+
+#[tokio::test]
+async fn verifiers_add_prints_a_key_once_and_stores_only_its_hash() {
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-issuer-verifiers-{}-{}",
+        std::process::id(),
+        hex::encode(tessera_issuer::config::random_bytes::<6>())
+    ));
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera-issuer"))
+            .args(["verifiers", "add", "--data-dir"])
+            .arg(&dir)
+            .arg("Desk A")
+            .env_remove("TESSERA_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{first:?}");
+    let key = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("tvk_") && key.len() == 68, "{key}");
+    let second = run();
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
+
+    let store = tessera_issuer::store::Store::open_sqlite(&dir.join("issuer.sqlite3"))
+        .await
+        .unwrap();
+    let hash = tessera_issuer::service::verifier_key_hash(&key);
+    assert_eq!(
+        store.verifier_by_key(&hash).await.unwrap().as_deref(),
+        Some("Desk A")
+    );
+    store.close().await;
+    for file in std::fs::read_dir(&dir).unwrap().flatten() {
+        let raw = std::fs::read(file.path()).unwrap();
+        assert!(
+            !raw.windows(key.len()).any(|w| w == key.as_bytes()),
+            "the key itself is stored in {}",
+            file.path().display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,237 @@
+//! The trust list and status lists this desk verifies against: fetched from the issuer
+//! (`/v1/trust-list`, `/v1/trust-list-key`, `/v1/status/{n}`), verified, written to the data
+//! directory as the last good copy, and used from there when the issuer is unreachable.
+//!
+//! The trust-list key is pinned: put the issuer's `trust-list-key.pem` into `DIR/cache/`
+//! out of band; without it the first fetch is trusted and pinned (trust on first use), and
+//! a later key change is refused. It must never accept a list that does not verify, and
+//! never fetch from a URL taken from a scanned code (only from the configured issuer).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tessera_credential::keys::public_key_from_pem;
+use tessera_credential::{StatusListToken, StatusLists, TrustList, VerifyingKey};
+
+/// Why a refresh failed (the desk keeps its last good copy).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// No issuer URL configured.
+    #[error("no issuer configured")]
+    NoIssuer,
+    /// The issuer could not be reached or answered an error.
+    #[error("the issuer is unreachable: {0}")]
+    Unreachable(String),
+    /// What the issuer sent does not verify.
+    #[error("the issuer sent a list that does not verify: {0}")]
+    Invalid(String),
+    /// The cache cannot be written.
+    #[error("cannot write the cache: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One consistent set of lists.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The verified trust list.
+    pub trust: TrustList,
+    /// Verified status lists.
+    pub statuses: StatusLists,
+    /// When the issuer last confirmed these lists (Unix seconds).
+    pub fetched_at: u64,
+}
+
+/// The cache.
+#[derive(Debug)]
+pub struct TrustCache {
+    dir: PathBuf,
+    issuer: Option<String>,
+    http: reqwest::Client,
+    pinned: Mutex<Option<VerifyingKey>>,
+    known_lists: Mutex<BTreeSet<u64>>,
+    current: RwLock<Option<Arc<Snapshot>>>,
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, RefreshError> {
+    let r = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| RefreshError::Unreachable(e.without_url().to_string()))?;
+    if !r.status().is_success() {
+        return Err(RefreshError::Unreachable(format!(
+            "{url}: HTTP {}",
+            r.status()
+        )));
+    }
+    let bytes = r
+        .bytes()
+        .await
+        .map_err(|e| RefreshError::Unreachable(e.without_url().to_string()))?;
+    // Trust and status lists are kilobytes; anything huge is not one.
+    if bytes.len() > 4 << 20 {
+        return Err(RefreshError::Invalid(format!("{url}: larger than 4 MiB")));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a list.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+impl TrustCache {
+    /// A cache in `data_dir/cache`, loading the last good copy if there is one.
+    pub fn open(data_dir: &Path, issuer: Option<String>) -> Result<TrustCache, RefreshError> {
+        let dir = data_dir.join("cache");
+        std::fs::create_dir_all(&dir)?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| RefreshError::Unreachable(e.to_string()))?;
+        let pinned = match std::fs::read_to_string(dir.join("trust-list-key.pem")) {
+            Ok(pem) => Some(
+                public_key_from_pem(&pem)
+                    .map_err(|e| RefreshError::Invalid(format!("trust-list-key.pem: {e}")))?,
+            ),
+            Err(_) => None,
+        };
+        let cache = TrustCache {
+            dir,
+            issuer: issuer.map(|u| u.trim_end_matches('/').to_owned()),
+            http,
+            pinned: Mutex::new(pinned),
+            known_lists: Mutex::new(BTreeSet::from([1])),
+            current: RwLock::new(None),
+        };
+        cache.load_from_disk();
+        Ok(cache)
+    }
+
+    fn load_from_disk(&self) {
+        let Some(key) = *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) else {
+            return;
+        };
+        let Ok(bytes) = std::fs::read(self.dir.join("trust-list.cwt")) else {
+            return;
+        };
+        let Some(fetched_at) = std::fs::read_to_string(self.dir.join("fetched-at"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        else {
+            return;
+        };
+        let Ok(trust) = TrustList::verify(&bytes, &key) else {
+            tracing::warn!("the cached trust list does not verify; ignoring it");
+            return;
+        };
+        let mut statuses = StatusLists::default();
+        let mut known = self.known_lists.lock().unwrap_or_else(|p| p.into_inner());
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(n) = name
+                .strip_prefix("status-")
+                .and_then(|s| s.strip_suffix(".cwt"))
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            // Verified as of when it was fetched: the token's own expiry is the issuer's
+            // caching hint; how old a list this venue accepts is the policy's decision.
+            if let Ok(b) = std::fs::read(entry.path())
+                && let Ok(token) = StatusListToken::verify(&b, &trust, fetched_at)
+            {
+                statuses.insert(token);
+                known.insert(n);
+            }
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Snapshot {
+            trust,
+            statuses,
+            fetched_at,
+        }));
+    }
+
+    /// The lists to verify against, if any were ever fetched.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether an issuer is configured.
+    pub fn has_issuer(&self) -> bool {
+        self.issuer.is_some()
+    }
+
+    /// Fetches the trust list and every known status list; on success they replace the
+    /// cache (memory and disk) as one snapshot.
+    pub async fn refresh(&self, now: u64) -> Result<(), RefreshError> {
+        let base = self.issuer.as_deref().ok_or(RefreshError::NoIssuer)?;
+        let pinned = *self.pinned.lock().unwrap_or_else(|p| p.into_inner());
+        let key = match pinned {
+            Some(k) => k,
+            None => {
+                let pem = get(&self.http, &format!("{base}/v1/trust-list-key")).await?;
+                let text = String::from_utf8(pem)
+                    .map_err(|_| RefreshError::Invalid("trust-list key: not PEM".into()))?;
+                let key = public_key_from_pem(&text)
+                    .map_err(|e| RefreshError::Invalid(format!("trust-list key: {e}")))?;
+                write_atomic(&self.dir.join("trust-list-key.pem"), text.as_bytes())?;
+                *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some(key);
+                tracing::info!("trust-list key pinned on first use");
+                key
+            }
+        };
+        let bytes = get(&self.http, &format!("{base}/v1/trust-list")).await?;
+        let trust = TrustList::verify(&bytes, &key)
+            .map_err(|e| RefreshError::Invalid(format!("trust list: {e}")))?;
+        let lists: Vec<u64> = self
+            .known_lists
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let mut statuses = StatusLists::default();
+        let mut files = Vec::new();
+        for n in lists {
+            let b = get(&self.http, &format!("{base}/v1/status/{n}")).await?;
+            let token = StatusListToken::verify(&b, &trust, now)
+                .map_err(|e| RefreshError::Invalid(format!("status list {n}: {e}")))?;
+            statuses.insert(token);
+            files.push((n, b));
+        }
+        for (n, b) in &files {
+            write_atomic(&self.dir.join(format!("status-{n}.cwt")), b)?;
+        }
+        write_atomic(&self.dir.join("trust-list.cwt"), &bytes)?;
+        write_atomic(&self.dir.join("fetched-at"), now.to_string().as_bytes())?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Snapshot {
+            trust,
+            statuses,
+            fetched_at: now,
+        }));
+        Ok(())
+    }
+
+    /// Makes sure status list `n` is known (fetched at the next refresh); true if it was new.
+    pub fn want_list(&self, n: u64) -> bool {
+        // The issuer numbers its lists 1, 2, …; a code naming list 10⁹ must not make the
+        // desk fetch forever.
+        if n == 0 || n > 10_000 {
+            return false;
+        }
+        self.known_lists
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(n)
+    }
+}

@@ -1,0 +1,180 @@
+//! # The front desk (`tessera-verify serve`)
+//!
+//! What a hotel, courier, ticket gate or bank counter runs to check Tessera QR codes: a web
+//! page (embedded in the binary) and its JSON API. Codes come from a USB scanner typing
+//! into the page, an uploaded image, or the webcam (frames decoded here with rxing). They
+//! are verified offline against the cached trust and status lists (refreshed from the
+//! issuer when reachable, refused when older than the venue policy allows), with a replay
+//! cache shared by every terminal of this server. Staff log in (Argon2id) to fetch the
+//! registry portrait through the issuer, to record check-ins and to export the register.
+//!
+//! It must never log personal data or QR texts, never hand the issuer API key to a browser,
+//! never fetch from a URL found in a scanned code, and never panic on input.
+
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod policy;
+mod portrait;
+mod problem;
+mod register;
+pub mod store;
+pub mod verdict;
+mod web;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tessera_credential::Tier;
+
+pub use policy::VenuePolicy;
+
+/// Unix time, injectable for tests.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+/// Why the desk cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory is unusable.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// Which.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The policy is invalid.
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyError),
+    /// The database cannot be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The cache cannot be opened.
+    #[error(transparent)]
+    Cache(#[from] cache::RefreshError),
+}
+
+/// The desk server's state.
+pub struct Desk {
+    /// The venue policy.
+    pub policy: VenuePolicy,
+    required_tier: Option<Tier>,
+    /// Trust and status lists.
+    pub cache: cache::TrustCache,
+    /// The database.
+    pub store: store::DeskStore,
+    issuer: Option<String>,
+    issuer_key: Option<String>,
+    http: reqwest::Client,
+    pending: Mutex<HashMap<String, verdict::Pending>>,
+    throttle: auth::LoginThrottle,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the API key or pending verifications.
+        f.debug_struct("Desk")
+            .field("policy", &self.policy)
+            .field("issuer", &self.issuer)
+            .field("issuer_key", &self.issuer_key.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Desk {
+    /// Opens the data directory (database, cache, optional `issuer-api-key` file).
+    pub async fn open(
+        data_dir: &std::path::Path,
+        issuer: Option<String>,
+        policy: VenuePolicy,
+        clock: Clock,
+    ) -> Result<Desk, StartError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let required_tier = policy.tier().map_err(|message| {
+            StartError::Policy(policy::PolicyError::Parse {
+                path: "policy".into(),
+                message,
+            })
+        })?;
+        let store = store::DeskStore::open(data_dir).await?;
+        let cache = cache::TrustCache::open(data_dir, issuer.clone())?;
+        // The key the issuer gave this desk (`tessera-issuer verifiers add`); server-side only.
+        let issuer_key = std::fs::read_to_string(data_dir.join("issuer-api-key"))
+            .ok()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| cache::RefreshError::Unreachable(e.to_string()))?;
+        Ok(Desk {
+            policy,
+            required_tier,
+            cache,
+            store,
+            issuer: issuer.map(|u| u.trim_end_matches('/').to_owned()),
+            issuer_key,
+            http,
+            pending: Mutex::new(HashMap::new()),
+            throttle: auth::LoginThrottle::default(),
+            clock,
+        })
+    }
+
+    /// Now, by the desk's clock.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Refreshes the lists and purges old records, forever (a background task).
+    pub async fn maintain(self: Arc<Desk>) {
+        let every = Duration::from_secs(self.policy.refresh_interval_seconds.max(1));
+        loop {
+            let now = self.now();
+            if self.cache.has_issuer()
+                && let Err(e) = self.cache.refresh(now).await
+            {
+                tracing::warn!(error = %e, "refresh failed; verifying from the cache");
+            }
+            match self.store.purge(now, self.policy.retention_days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "guest records past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "purge failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+/// Serves the desk on `listener` until `shutdown` completes; refreshes in the background.
+pub async fn serve(
+    desk: Arc<Desk>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let maintenance = tokio::spawn(desk.clone().maintain());
+    let result = axum::serve(
+        listener,
+        api::router(desk).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    maintenance.abort();
+    result
+}

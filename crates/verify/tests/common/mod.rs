@@ -1,0 +1,347 @@
+//! A real issuer (in process, SQLite, on loopback, with the face crate's test photos as its
+//! registry and a settable clock) and a real desk server on loopback in front of it.
+
+#![allow(dead_code)]
+
+pub mod seed;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tessera_credential::claims::Tier;
+use tessera_credential::credential::Credential;
+use tessera_credential::keys::SoftwareKey;
+use tessera_credential::proof::{AuthMethods, HolderProof, ProofRequest};
+use tessera_credential::qr_text::Presentation;
+use tessera_issuer::config::OsRandomness;
+use tessera_issuer::{Clock, Config, Issuer};
+use tessera_issuer_api::{
+    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
+};
+use tessera_verify::desk::{self, Desk, VenuePolicy};
+
+pub const START: u64 = 1_795_608_000;
+
+#[derive(Debug)]
+pub struct TestClock(pub AtomicU64);
+
+impl Clock for TestClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub fn tmp_dir(label: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "tessera-desk-{label}-{}-{}",
+        std::process::id(),
+        hex::encode(tessera_verify::desk::auth::random_bytes::<6>())
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn face_testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../face/testdata")
+}
+
+/// Obama's photo in the test registry.
+pub fn obama_id() -> String {
+    let first17 = "11010119610804011";
+    format!(
+        "{first17}{}",
+        tessera_issuer::ids::check_character(first17.as_bytes())
+    )
+}
+
+pub struct RealIssuer {
+    pub base: String,
+    pub clock: Arc<TestClock>,
+    pub issuer: Arc<Issuer>,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RealIssuer {
+    pub async fn start() -> RealIssuer {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tmp_dir("issuer");
+        let photos = face_testdata().join("photos");
+        let csv = format!(
+            "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{}\n",
+            obama_id(),
+            photos.join("obama.jpg").display()
+        );
+        std::fs::write(dir.join("registry.csv"), csv).unwrap();
+        let faces = Arc::new(tessera_face::analysis::FaceAnalyzer::load().unwrap());
+        let records =
+            tessera_issuer::registry::read_csv(&dir.join("registry.csv"), &faces).unwrap();
+        let clock = Arc::new(TestClock(AtomicU64::new(START)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = Config {
+            public_url: base.clone(),
+            ..Config::default()
+        };
+        let issuer = tessera_issuer::open(&dir, None, config, clock.clone(), faces)
+            .await
+            .unwrap();
+        issuer
+            .store()
+            .import_registry(&records, START)
+            .await
+            .unwrap();
+        let issuer = Arc::new(issuer);
+        let server = tokio::spawn({
+            let issuer = issuer.clone();
+            async move {
+                tessera_issuer::api::serve(issuer, listener, std::future::pending())
+                    .await
+                    .unwrap();
+            }
+        });
+        RealIssuer {
+            base,
+            clock,
+            issuer,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    pub fn stop(&self) {
+        self.server.abort();
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.clock.0.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// Enrols Obama with the committed liveness frames; returns the batch and device key.
+    pub async fn enrol(&self) -> (BatchResponse, SoftwareKey) {
+        let device = SoftwareKey::generate(&mut OsRandomness);
+        let c: ChallengeResponse = self
+            .http
+            .post(format!("{}/v1/challenges", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut frames = Vec::new();
+        for a in &c.actions {
+            let dir = face_testdata().join("liveness/obama").join(a);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            files.sort();
+            for f in files {
+                frames.push(std::fs::read(f).unwrap());
+            }
+        }
+        let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
+        let req = EnrolRequest {
+            challenge_id: c.challenge_id.clone(),
+            id_number: obama_id(),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames,
+            replace_existing: false,
+        };
+        let r = self
+            .http
+            .post(format!("{}/v1/enrolments", self.base))
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "enrolment: {}", r.status());
+        (r.json().await.unwrap(), device)
+    }
+
+    pub async fn revoke_all(&self) {
+        let r = self
+            .http
+            .post(format!("{}/v1/admin/revocations", self.base))
+            .bearer_auth(self.issuer.keys().admin_token.as_str())
+            .json(&serde_json::json!({"id_number": obama_id(), "reason": "test"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+}
+
+pub fn credential(batch: &BatchResponse, tier: Tier) -> Credential {
+    let c = batch
+        .credentials
+        .iter()
+        .find(|c| c.tier == tier.name())
+        .unwrap();
+    Credential::from_bytes(&c.credential).unwrap()
+}
+
+/// What the wallet shows at `now`: a fresh proof (PIN + face for the upgraded tier).
+pub fn show(batch: &BatchResponse, device: &SoftwareKey, tier: Tier, now: u64) -> String {
+    let credential = credential(batch, tier);
+    let (auth, face) = match tier {
+        Tier::Upgraded => (
+            AuthMethods::USER
+                .with(AuthMethods::PIN)
+                .with(AuthMethods::FACE),
+            Some(now),
+        ),
+        Tier::Lightweight => (AuthMethods::USER, None),
+    };
+    let request = ProofRequest {
+        now,
+        lifetime: 60,
+        auth,
+        face_verified_at: face,
+    };
+    let proof = HolderProof::create(&credential, device, request, 300, &mut OsRandomness).unwrap();
+    Presentation { credential, proof }.to_qr_text()
+}
+
+/// A desk server on loopback with its own settable clock.
+pub struct DeskServer {
+    pub base: String,
+    pub desk: Arc<Desk>,
+    pub clock: Arc<AtomicU64>,
+    pub dir: PathBuf,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DeskServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl DeskServer {
+    pub async fn start(
+        dir: &Path,
+        issuer: Option<&str>,
+        policy: VenuePolicy,
+        now: u64,
+    ) -> DeskServer {
+        let clock = Arc::new(AtomicU64::new(now));
+        let c = clock.clone();
+        let d = Desk::open(
+            dir,
+            issuer.map(str::to_owned),
+            policy,
+            Arc::new(move || c.load(Ordering::SeqCst)),
+        )
+        .await
+        .unwrap();
+        let desk = Arc::new(d);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn({
+            let desk = desk.clone();
+            async move {
+                desk::serve(desk, listener, std::future::pending())
+                    .await
+                    .unwrap();
+            }
+        });
+        DeskServer {
+            base,
+            desk,
+            clock,
+            dir: dir.to_owned(),
+            server,
+        }
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    /// A browser-like terminal of this desk (its own cookies).
+    pub async fn terminal(&self) -> Terminal {
+        let http = reqwest::Client::new();
+        let r = http
+            .get(format!("{}/api/session", self.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body: serde_json::Value = r.json().await.unwrap();
+        Terminal {
+            base: self.base.clone(),
+            http,
+            cookies: cookie,
+            csrf: body["csrf"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+pub struct Terminal {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookies: String,
+    pub csrf: String,
+}
+
+impl Terminal {
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookies)
+            .header("x-csrf-token", &self.csrf)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookies)
+    }
+
+    pub async fn verify(&self, text: &str) -> serde_json::Value {
+        let r = self
+            .post("/api/verify")
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    pub async fn login(&mut self, name: &str, password: &str) {
+        let r = self
+            .post("/api/login")
+            .json(&serde_json::json!({ "name": name, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login");
+        self.cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body: serde_json::Value = r.json().await.unwrap();
+        self.csrf = body["csrf"].as_str().unwrap().to_owned();
+    }
+}

@@ -1,0 +1,206 @@
+// The front-desk page in headless Debian Chromium, against the real `tessera-verify serve`
+// binary (DESK_BIN) and a data directory seeded by crates/verify/tests/browser.rs
+// (DESK_FIXTURES). Run through `cargo test -p tessera-verify --test browser`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const fx = JSON.parse(readFileSync(process.env.DESK_FIXTURES, 'utf8'));
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+let desk, base, browser;
+
+function startDesk() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.env.DESK_BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', fx.dataDir,
+      '--venue-policy', fx.policy], { stdio: ['ignore', 'pipe', 'ignore'] });
+    p.on('error', reject);
+    createInterface({ input: p.stdout }).once('line', (line) => {
+      const m = /^listening on (http:\/\/\S+)$/.exec(line);
+      if (m) resolve({ p, url: m[1] }); else reject(new Error('unexpected: ' + line));
+    });
+  });
+}
+
+async function launch(extra = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...ARGS, ...extra] });
+}
+
+before(async () => {
+  const d = await startDesk();
+  desk = d.p; base = d.url;
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  desk?.kill('SIGTERM');
+});
+
+async function freshPage(b = browser) {
+  const ctx = await b.newContext({ locale: 'en-US' });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/40[139]|415|422/.test(m.text())) errors.push(m.text()); });
+  await page.goto(base);
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'scan');
+  return { page, errors };
+}
+
+// Like a USB scanner: the text typed into the focused field, then Enter.
+async function scan(page, text, { typed = true } = {}) {
+  await page.evaluate(() => { document.getElementById('verdict').dataset.code = ''; });
+  if (typed) await page.keyboard.type(text, { delay: 0 });
+  else await page.fill('#scan', text);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('verdict').dataset.code !== '');
+  return page.evaluate(() => ({
+    code: document.getElementById('verdict').dataset.code,
+    banner: document.getElementById('verdict-banner').textContent,
+    reason: document.getElementById('verdict-reason').textContent,
+    focused: document.activeElement.id,
+    fields: Object.fromEntries([...document.querySelectorAll('#verdict dd')].map((d) => [d.dataset.field, d.textContent])),
+  }));
+}
+
+test('scanner input: valid, replayed, expired, revoked, wrong tier and garbage verdicts', async () => {
+  const { page, errors } = await freshPage();
+  let v = await scan(page, fx.codes.valid);
+  assert.equal(v.code, 'valid');
+  assert.equal(v.banner, 'VALID');
+  assert.equal(v.fields.tier, 'upgraded');
+  assert.match(v.fields['proof-age'], /^\d+ s ago$/);
+  assert.match(v.fields['cache-age'], /^\d+ s ago$/);
+  assert.ok(v.fields.name && v.fields['id-number'], 'the upgraded claims are shown');
+  assert.equal(v.focused, 'scan', 'the field is ready for the next guest');
+
+  const expect = [
+    [fx.codes.valid, 'replayed', /already used/],
+    [fx.codes.expired, 'expired', /expired/],
+    [fx.codes.revoked, 'revoked', /revoked/],
+    [fx.codes.wrongTier, 'tier_requirement_not_met', /tier this venue requires/],
+    [fx.codes.garbage, 'malformed', /not a Tessera code/],
+  ];
+  for (const [text, code, words] of expect) {
+    v = await scan(page, text);
+    assert.equal(v.code, code, text.slice(0, 20));
+    assert.equal(v.banner, 'INVALID');
+    assert.match(v.reason, words);
+    assert.deepEqual(Object.keys(v.fields).filter((k) => k !== 'cache-age'), [], 'no claims on a refusal');
+  }
+  // The same page in Chinese.
+  await page.click('#lang');
+  await page.click('#scan');
+  v = await scan(page, fx.codes.revoked);
+  assert.equal(v.banner, '无效');
+  assert.equal(v.reason, '证件已被吊销。');
+  await page.click('#lang');
+  assert.deepEqual(errors, []);
+});
+
+test('image upload: a QR photo verifies, a non-image gets a clear message', async () => {
+  const { page } = await freshPage();
+  await page.evaluate(() => { document.getElementById('verdict').dataset.code = ''; });
+  await page.setInputFiles('#upload', fx.uploadPng);
+  await page.waitForFunction(() => document.getElementById('verdict').dataset.code !== '');
+  assert.equal(await page.getAttribute('#verdict', 'data-code'), 'valid');
+  await page.evaluate(() => { document.getElementById('verdict').dataset.code = ''; });
+  await page.setInputFiles('#upload', fx.notAnImage);
+  await page.waitForFunction(() => document.getElementById('verdict').dataset.code !== '');
+  assert.equal(await page.getAttribute('#verdict', 'data-code'), 'not_an_image');
+  assert.match(await page.textContent('#verdict-reason'), /not a PNG or JPEG/);
+});
+
+test('webcam: Chromium fake camera showing a real QR', async () => {
+  const cam = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--use-file-for-fake-video-capture=' + fx.webcamY4m]);
+  try {
+    const { page, errors } = await freshPage(cam);
+    const timings = [];
+    page.on('response', async (r) => {
+      if (r.url().endsWith('/api/verify-image')) {
+        try { const b = await r.json(); timings.push({ decode: b.decode_ms, verify: b.verify_ms, code: b.code }); } catch { /* not JSON */ }
+      }
+    });
+    const started = Date.now();
+    await page.click('#camera-start');
+    await page.waitForFunction(() => document.getElementById('verdict').dataset.code, null, { timeout: 30000 });
+    const elapsed = Date.now() - started;
+    assert.equal(await page.getAttribute('#verdict', 'data-code'), 'valid');
+    assert.equal(await page.isHidden('#camera'), true, 'the camera stops after a verdict');
+    const last = timings[timings.length - 1];
+    console.log(`webcam: verdict ${elapsed} ms after start; ${timings.length} frame(s) sent; ` +
+      `server decode ${last?.decode?.toFixed(2)} ms + verify ${last?.verify?.toFixed(2)} ms for the last frame`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await cam.close();
+  }
+});
+
+test('staff login is required for the register, check-in and the export', async () => {
+  const { page } = await freshPage();
+  assert.equal(await page.isHidden('#register'), true);
+  const anon = await page.evaluate(async () => Promise.all(
+    ['/api/checkins', '/api/checkins.csv'].map(async (p) => (await fetch(p)).status)));
+  assert.deepEqual(anon, [401, 401]);
+
+  // Wrong password first.
+  await page.fill('#login-name', fx.staff.name);
+  await page.fill('#login-password', 'wrong password!!');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('login-status').textContent !== '');
+  assert.match(await page.textContent('#login-status'), /Wrong name or password/);
+
+  await page.fill('#login-password', fx.staff.password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#register', { state: 'visible' });
+  await page.click('#scan');
+  const v = await scan(page, fx.codes.checkin, { typed: false });
+  assert.equal(v.code, 'valid');
+  await page.waitForSelector('#checkin-form', { state: 'visible' });
+  await page.fill('#room', '1208');
+  await page.fill('#arrival', '2026-11-25');
+  await page.fill('#departure', '2026-11-27');
+  await page.click('#checkin-form button[type=submit]');
+  await page.waitForFunction(() => /Checked in/.test(document.getElementById('checkin-status').textContent));
+
+  await page.click('#register-load');
+  await page.waitForSelector('#register-table tbody tr');
+  assert.equal(await page.textContent('#register-table tbody tr td'), '1208');
+  const csv = await page.evaluate(async () => {
+    const r = await fetch('/api/checkins.csv');
+    return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+  });
+  assert.equal(csv.status, 200);
+  assert.match(csv.type, /text\/csv/);
+  assert.match(csv.text, /^checked_in_at,room,arrival,departure,full_name,id_number/);
+  assert.match(csv.text, /1208,2026-11-25,2026-11-27/);
+
+  await page.click('#logout');
+  await page.waitForSelector('#register', { state: 'hidden' });
+  const after = await page.evaluate(async () => (await fetch('/api/checkins.csv')).status);
+  assert.equal(after, 401);
+});
+
+test('three hundred random texts through the scanner field: a clear verdict each time', async () => {
+  const { page, errors } = await freshPage();
+  let seed = 42;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:汉字';
+  for (let i = 0; i < 300; i++) {
+    let text = 'X';
+    const len = rnd() % 300;
+    for (let j = 0; j < len; j++) text += alphabet[rnd() % alphabet.length];
+    if (i % 3 === 0) text = 'TS1:' + text;
+    const v = await scan(page, text, { typed: false });
+    assert.equal(v.code, 'malformed', text);
+    assert.equal(v.banner, 'INVALID');
+    assert.equal(v.reason, 'This is not a Tessera code.');
+  }
+  assert.deepEqual(errors, []);
+});
