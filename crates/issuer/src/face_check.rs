@@ -4,6 +4,7 @@
 
 use tessera_face::analysis::{FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
+use tessera_face::source::ReplaySource;
 use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::{Problem, ProblemType};
 
@@ -74,11 +75,10 @@ pub fn decide(
     reference: &Template,
     now: u64,
 ) -> Result<Accepted, Problem> {
-    // Both cores on one answer: at low load this halves the wait; under load the
-    // `face_workers` limit keeps the total threads bounded.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let count = frames.len();
+    let mut replay = ReplaySource::from_encoded(frames.clone());
     let verdict = faces
-        .check_liveness_recorded(challenge, &frames, workers, now)
+        .check_liveness(challenge, &mut replay, count, &mut || now)
         .map_err(|e| Problem::new(ProblemType::FaceNotUsable, e.to_string()))?;
     if !verdict.passed {
         let mut p = Problem::new(
@@ -90,15 +90,8 @@ pub fn decide(
     }
     // The face must be the registry's person at the start and at the end of the answer, so
     // a photo held up for one frame does not carry a live stranger's answer.
-    let (first, last) = std::thread::scope(|scope| {
-        let last = scope.spawn(|| first_template(faces, frames.iter().rev()));
-        let first = first_template(faces, frames.iter());
-        let last = last
-            .join()
-            .unwrap_or_else(|_| Err(Problem::new(ProblemType::Internal, "a face worker failed")));
-        (first, last)
-    });
-    let (first, last) = (first?, last?);
+    let first = first_template(faces, frames.iter())?;
+    let last = first_template(faces, frames.iter().rev())?;
     let similarity = first.similarity(reference).min(last.similarity(reference));
     if similarity < MATCH_THRESHOLD {
         return Err(Problem::new(

@@ -43,7 +43,8 @@ fn y4m_of(qr: &image::GrayImage, frames: usize) -> Vec<u8> {
 async fn desk_page_in_headless_chromium() {
     let web_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
     assert!(
-        web_tests.join("node_modules/playwright-core").exists() && Path::new("/usr/bin/chromium").exists(),
+        web_tests.join("node_modules/playwright-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
         "the desk's browser tests need `npm ci --prefix crates/verify/web-tests` and Debian's chromium: run scripts/setup.sh"
     );
     let dir = common::tmp_dir("browser");
