@@ -18,7 +18,6 @@ use tessera_face::quality::Guidance;
 use tessera_face::source::CaptureError;
 use tessera_wallet::wallet::{Capture, WalletError};
 
-
 /// Where frames come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,8 +141,8 @@ impl AppCapture {
             }
             for bytes in frames {
                 self.check_cancel()?;
-                let frame = tessera_face::source::decode_image_bytes(bytes)
-                    .map_err(WalletError::Frames)?;
+                let frame =
+                    tessera_face::source::decode_image_bytes(bytes).map_err(WalletError::Frames)?;
                 self.preview(&frame, i);
                 out.push(bytes.to_vec());
                 std::thread::sleep(DEMO_FRAME_PACE);
