@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "settings_set",
     "check_id_number",
     "use_demo_recording",
+    "use_photo",
     "enrol",
     "set_pin",
     "unlock_upgraded",

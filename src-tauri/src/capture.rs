@@ -26,6 +26,9 @@ pub enum FramesMode {
     Camera,
     /// The built-in demo recording (demo use only; the UI says so).
     DemoRecording,
+    /// One chosen photo, for every action (demo use only: a still picture shows the
+    /// capture guidance, and the liveness check refuses it, as it must).
+    Photo,
     /// Nothing: no camera was found and the demo recording was not chosen.
     None,
 }
@@ -66,6 +69,9 @@ pub enum CaptureEvent {
 /// How long each action is filmed with a live camera, and how many frames are kept from it.
 const CAMERA_SECONDS_PER_ACTION: Duration = Duration::from_millis(2500);
 const CAMERA_FRAMES_PER_ACTION: usize = 8;
+/// A chosen photo stands in for this many frames per action, shown this long each.
+const PHOTO_FRAMES_PER_ACTION: usize = 3;
+const PHOTO_FRAME_PACE: Duration = Duration::from_millis(150);
 /// How long each recorded frame is shown, so the person can follow the demo.
 #[cfg(feature = "demo")]
 const DEMO_FRAME_PACE: Duration = Duration::from_millis(180);
@@ -80,6 +86,8 @@ pub struct AppCapture {
     pub faces: Arc<FaceAnalyzer>,
     /// Set by the `cancel_capture` command.
     pub cancel: Arc<AtomicBool>,
+    /// The chosen photo (JPEG or PNG) in `Photo` mode.
+    pub photo: Option<Arc<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for AppCapture {
@@ -156,6 +164,23 @@ impl AppCapture {
         Err(CaptureError::NoCamera.into())
     }
 
+    fn photo(&self, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
+        let bytes = self.photo.clone().ok_or(CaptureError::NoCamera)?;
+        let frame =
+            tessera_face::source::decode_image_bytes(&bytes).map_err(WalletError::Frames)?;
+        let mut out = Vec::new();
+        for (i, action) in actions.iter().enumerate() {
+            self.step(i, action, actions.len());
+            for _ in 0..PHOTO_FRAMES_PER_ACTION {
+                self.check_cancel()?;
+                self.preview(&frame, i);
+                out.push(bytes.to_vec());
+                std::thread::sleep(PHOTO_FRAME_PACE);
+            }
+        }
+        Ok(out)
+    }
+
     #[cfg(feature = "camera")]
     fn camera(&self, actions: &[String]) -> Result<Vec<Vec<u8>>, WalletError> {
         use tessera_face::camera::CameraSource;
@@ -198,6 +223,7 @@ impl Capture for AppCapture {
         let frames = tokio::task::block_in_place(|| match self.mode {
             FramesMode::Camera => self.camera(actions),
             FramesMode::DemoRecording => self.demo(actions),
+            FramesMode::Photo => self.photo(actions),
             FramesMode::None => Err(CaptureError::NoCamera.into()),
         })?;
         self.send(CaptureEvent::Checking);
@@ -247,6 +273,72 @@ mod tests {
         assert_eq!(back.width, 320);
         assert_eq!(back.height, frame.height * 320 / frame.width);
         assert!(jpeg.len() < 40_000, "{} bytes", jpeg.len());
+    }
+
+    fn recording_channel() -> (Channel<CaptureEvent>, Arc<std::sync::Mutex<Vec<String>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let channel = Channel::new(move |body| {
+            if let tauri::ipc::InvokeResponseBody::Json(json) = body {
+                let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                if let Ok(mut s) = sink.lock() {
+                    s.push(v["event"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            Ok(())
+        });
+        (channel, seen)
+    }
+
+    #[test]
+    fn a_chosen_photo_stands_in_for_every_action_and_none_means_no_camera() {
+        let faces = Arc::new(FaceAnalyzer::load().expect("models"));
+        let photo = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../crates/face/testdata/photos/astronaut.jpg"
+        ))
+        .expect("photo");
+        let (channel, seen) = recording_channel();
+        let mut capture = AppCapture {
+            mode: FramesMode::Photo,
+            channel,
+            faces: faces.clone(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            photo: Some(Arc::new(photo.clone())),
+        };
+        let actions = ["front".to_owned(), "blink".to_owned()];
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .expect("runtime");
+        let frames = rt
+            .block_on(async { capture.answer(&actions) })
+            .expect("frames");
+        assert_eq!(frames.len(), 2 * PHOTO_FRAMES_PER_ACTION);
+        assert!(frames.iter().all(|f| *f == photo));
+        let events = seen.lock().expect("events").clone();
+        assert_eq!(events.first().map(String::as_str), Some("challenge"));
+        assert_eq!(events.last().map(String::as_str), Some("checking"));
+        assert_eq!(
+            events.iter().filter(|e| *e == "frame").count(),
+            2 * PHOTO_FRAMES_PER_ACTION
+        );
+
+        let (channel, _) = recording_channel();
+        let mut none = AppCapture {
+            mode: FramesMode::None,
+            channel,
+            faces,
+            cancel: Arc::new(AtomicBool::new(false)),
+            photo: None,
+        };
+        let err = rt
+            .block_on(async { none.answer(&actions) })
+            .expect_err("no camera");
+        assert!(
+            matches!(err, WalletError::Camera(CaptureError::NoCamera)),
+            "{err}"
+        );
     }
 
     #[test]

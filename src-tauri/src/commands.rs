@@ -145,6 +145,34 @@ pub fn use_demo_recording(state: State<'_, AppState>) -> Result<AppInfo> {
     Ok(app_info(state))
 }
 
+/// Largest photo accepted by `use_photo` (base64 of it is a third larger).
+const MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+
+/// Uses one chosen photo instead of a camera (demo use only; the UI says a photo cannot pass
+/// the liveness check). The photo stays in memory and is never stored.
+#[tauri::command]
+pub fn use_photo(state: State<'_, AppState>, photo: String) -> Result<AppInfo> {
+    use base64::Engine as _;
+    if photo.len() > MAX_PHOTO_BYTES / 3 * 4 + 4 {
+        return Err(CommandError::new(
+            "invalid_input",
+            "the photo is larger than 8 MB: choose a smaller one",
+        ));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(photo.trim())
+        .map_err(|_| CommandError::new("invalid_input", "the photo could not be read"))?;
+    tessera_face::source::decode_image_bytes(&bytes).map_err(|e| {
+        CommandError::new(
+            "invalid_input",
+            format!("the file is not a JPEG or PNG photo ({e})"),
+        )
+    })?;
+    *lock(&state.photo) = Some(std::sync::Arc::new(bytes));
+    *lock(&state.frames) = FramesMode::Photo;
+    Ok(app_info(state))
+}
+
 fn client(state: &AppState) -> Result<IssuerClient> {
     let (url, _) = state.issuer_url()?;
     IssuerClient::new(&url)
@@ -158,6 +186,7 @@ fn capture(state: &AppState, channel: Channel<CaptureEvent>) -> Result<AppCaptur
         channel,
         faces: state.faces()?,
         cancel: state.cancel.clone(),
+        photo: lock(&state.photo).clone(),
     })
 }
 

@@ -146,6 +146,7 @@ pub fn run() {
             commands::settings_set,
             commands::check_id_number,
             commands::use_demo_recording,
+            commands::use_photo,
             commands::enrol,
             commands::set_pin,
             commands::unlock_upgraded,

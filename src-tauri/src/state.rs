@@ -94,6 +94,8 @@ pub struct AppState {
     pub env_issuer_url: Option<String>,
     /// Where capture frames come from.
     pub frames: Mutex<FramesMode>,
+    /// The photo chosen for demo use when there is no camera (memory only).
+    pub photo: Mutex<Option<Arc<Vec<u8>>>>,
     /// The upgraded tier's unlock, while fresh.
     pub unlock: Mutex<Option<UpgradedUnlock>>,
     /// Set to stop the running capture.
@@ -123,6 +125,7 @@ impl AppState {
             demo_issuer,
             env_issuer_url,
             frames: Mutex::new(frames),
+            photo: Mutex::new(None),
             unlock: Mutex::new(None),
             cancel: Arc::new(AtomicBool::new(false)),
             capture_lock: tokio::sync::Mutex::new(()),

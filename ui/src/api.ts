@@ -67,7 +67,7 @@ export interface AppInfo {
   /** True when the embedded demo issuer is in use. */
   demo_issuer: boolean;
   /** Where frames come from: a camera, the bundled demo recording, or nothing. */
-  frames: "camera" | "demo_recording" | "none";
+  frames: "camera" | "demo_recording" | "photo" | "none";
   /** The system locale as the OS reports it (e.g. "zh-CN", "en-US"), or null. */
   system_locale: string | null;
 }
@@ -152,6 +152,9 @@ export const checkIdNumber = (idNumber: string): Promise<CommandError | null> =>
   invoke("check_id_number", { idNumber });
 /** Uses the bundled demo recording instead of a camera (demo use only). */
 export const useDemoRecording = (): Promise<AppInfo> => invoke("use_demo_recording");
+/** Uses one chosen photo (JPEG/PNG, base64) instead of a camera: demo use only; a still photo
+ *  shows the capture guidance but cannot pass the liveness check. */
+export const usePhoto = (photo: string): Promise<AppInfo> => invoke("use_photo", { photo });
 export const enrol = (
   idNumber: string,
   replaceExisting: boolean,

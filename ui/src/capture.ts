@@ -56,8 +56,8 @@ export function createCapture(onCancel?: () => void): Capture {
   });
   const status = h("p", { id: "capture-status", class: "capture-status", "aria-live": "polite" });
   const demo =
-    ctx.info.frames === "demo_recording"
-      ? h("p", { class: "demo-badge", id: "demo-note" }, t("enrol.demoNote"))
+    ctx.info.frames === "demo_recording" || ctx.info.frames === "photo"
+      ? h("p", { class: "demo-badge", id: "demo-note" }, t(ctx.info.frames === "photo" ? "enrol.photoNote" : "enrol.demoNote"))
       : null;
   const cancel = onCancel
     ? button({ id: "capture-cancel", class: "btn btn-ghost" }, t("capture.cancel"), onCancel)

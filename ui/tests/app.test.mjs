@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 // End-to-end tests of the built UI in Chromium, with the Rust side replaced by mockIPC.
 // Run with `npm test` (builds first).
 
@@ -420,6 +421,23 @@ describe("enrolment", () => {
       assert.equal((await calls(page, "use_demo_recording")).length, 1);
       assert.equal((await calls(page, "enrol")).length, 1);
       assert.equal(await page.isVisible("#no-camera"), false);
+    });
+  });
+
+  test("no camera: a chosen photo is offered for demo use, sent to Rust, and refused by liveness", async () => {
+    const error = { kind: "liveness_failed", message: "static frames" };
+    const overrides = { enrol: [{ events: [{ event: "challenge", actions: ["front"] }], error }] };
+    await withApp({ status: status("not_enrolled"), info: info({ frames: "none" }), overrides }, async (page) => {
+      await page.click("#start-enrol");
+      assert.match(await page.textContent("#choose-photo-label"), /for demonstration only/);
+      await page.fill("#id-number", VALID_ID);
+      await page.setInputFiles("#choose-photo", new URL("./fixtures/frame.jpg", import.meta.url).pathname);
+      await page.waitForSelector('[role=alert][data-error-kind="liveness_failed"]');
+      const sent = (await calls(page, "use_photo"))[0].args.photo;
+      const expected = readFileSync(new URL("./fixtures/frame.jpg", import.meta.url)).toString("base64");
+      assert.equal(sent, expected, "the photo's bytes reach Rust unchanged");
+      assert.equal((await calls(page, "enrol")).length, 1);
+      assert.match(await page.textContent("#demo-note"), /liveness check will refuse it/);
     });
   });
 

@@ -65,6 +65,7 @@
     wallet_status: () => state.status,
     check_id_number: () => null,
     use_demo_recording: () => (state.info = { ...state.info, frames: "demo_recording" }),
+    use_photo: () => (state.info = { ...state.info, frames: "photo" }),
     enrol: (a, spec) =>
       capture(a, cfg.captureEvents, () => (state.status = { ...cfg.enrolledStatus }), spec.manual),
     set_pin: () => (state.status = { ...state.status, pin_set: true }),

@@ -2,7 +2,7 @@
 // result. Handles the no-camera case (demo recording offer) and moving an ID from another
 // device (already_enrolled → replaceExisting).
 
-import { cancelCapture, checkIdNumber, enrol as enrolCmd, isCommandError, useDemoRecording } from "../api";
+import { cancelCapture, checkIdNumber, enrol as enrolCmd, isCommandError, useDemoRecording, usePhoto } from "../api";
 import { ctx, screenFor } from "../app";
 import { createCapture } from "../capture";
 import { button, h, replace, show } from "../dom";
@@ -47,16 +47,51 @@ export function enrol(): Screen {
         useDemo.disabled = false;
       });
   });
+  // "Choose a photo": demo use only. The file is read here and handed to Rust in memory;
+  // a still photo shows the capture guidance, and the liveness check refuses it.
+  const photoInput = h("input", {
+    id: "choose-photo",
+    type: "file",
+    accept: "image/jpeg,image/png",
+    class: "sr-only",
+  }) as HTMLInputElement;
+  const photoLabel = h("label", { for: "choose-photo", class: "btn btn-demo btn-block", id: "choose-photo-label" }, t("enrol.choosePhoto"));
+  photoInput.addEventListener("change", () => {
+    const file = photoInput.files?.[0];
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = typeof reader.result === "string" ? reader.result : "";
+      const base64 = url.slice(url.indexOf(",") + 1);
+      usePhoto(base64)
+        .then((info) => {
+          ctx.info = info;
+          syncCamera();
+          replace(errors);
+          if (checkId(normaliseId(input.value)) === "ok") void start();
+          else input.focus();
+        })
+        .catch((err: unknown) => fail(err))
+        .finally(() => {
+          photoInput.value = "";
+        });
+    };
+    reader.onerror = () => fail({ kind: "invalid_input", message: "the file could not be read" });
+    reader.readAsDataURL(file);
+  });
   const noCamera = h(
     "div",
     { class: "notice notice-warn", id: "no-camera" },
     h("p", { class: "notice-title" }, t("enrol.noCamera")),
     h("p", {}, t("enrol.noCameraHelp")),
     useDemo,
+    photoInput,
+    photoLabel,
   );
   const syncCamera = (): void => {
     show(noCamera, ctx.info.frames === "none");
-    show(demoNote, ctx.info.frames === "demo_recording");
+    show(demoNote, ctx.info.frames === "demo_recording" || ctx.info.frames === "photo");
+    demoNote.textContent = t(ctx.info.frames === "photo" ? "enrol.photoNote" : "enrol.demoNote");
   };
   syncCamera();
 

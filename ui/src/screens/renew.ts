@@ -27,7 +27,9 @@ export function renew(): Screen {
       h("li", {}, t("renew.point2")),
       h("li", {}, t("renew.point3")),
     ),
-    ctx.info.frames === "demo_recording" ? h("p", { class: "demo-badge" }, t("enrol.demoNote")) : null,
+    ctx.info.frames === "demo_recording" || ctx.info.frames === "photo"
+      ? h("p", { class: "demo-badge" }, t(ctx.info.frames === "photo" ? "enrol.photoNote" : "enrol.demoNote"))
+      : null,
     errors,
     confirm,
     button({ id: "renew-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => go("home")),
