@@ -79,9 +79,17 @@ async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, RefreshError>
 
 /// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a list.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
+    // A name of its own per write: two refreshes at once (the background one and a
+    // terminal's) must not rename each other's half-written file away.
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        hex::encode(crate::desk::auth::random_bytes::<6>())
+    ));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 impl TrustCache {
