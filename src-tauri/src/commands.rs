@@ -54,13 +54,19 @@ pub fn system_locale() -> Option<String> {
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.is_empty())
-        .map(|v| {
-            v.split(['.', '@'])
-                .next()
-                .unwrap_or_default()
-                .replace('_', "-")
-        })
-        .filter(|tag| !tag.is_empty() && tag != "C" && tag != "POSIX")
+        .and_then(|v| locale_tag(&v))
+}
+
+/// `zh_CN.UTF-8` → `zh-CN`; the C/POSIX locales name no language.
+fn locale_tag(posix: &str) -> Option<String> {
+    Some(
+        posix
+            .split(['.', '@'])
+            .next()
+            .unwrap_or_default()
+            .replace('_', "-"),
+    )
+    .filter(|tag| !tag.is_empty() && tag != "C" && tag != "POSIX")
 }
 
 #[tauri::command]
@@ -128,7 +134,11 @@ pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Se
 
 #[tauri::command]
 pub fn check_id_number(id_number: String) -> Option<CommandError> {
-    tessera_issuer_api::ids::IdNumber::parse(&id_number)
+    id_number_error(&id_number)
+}
+
+fn id_number_error(id_number: &str) -> Option<CommandError> {
+    tessera_issuer_api::ids::IdNumber::parse(id_number)
         .err()
         .map(|e| CommandError::new("invalid_id_number", e.to_string()))
 }
@@ -197,7 +207,7 @@ pub async fn enrol(
     replace_existing: bool,
     on_event: Channel<CaptureEvent>,
 ) -> Result<WalletStatus> {
-    if let Some(e) = check_id_number(id_number.clone()) {
+    if let Some(e) = id_number_error(&id_number) {
         return Err(e);
     }
     let _one = state.capture_lock.lock().await;
@@ -339,10 +349,12 @@ mod tests {
     }
 
     #[test]
-    fn the_system_locale_becomes_a_language_tag() {
-        // Only the shape: the variables belong to the machine running the test.
-        if let Some(tag) = system_locale() {
-            assert!(!tag.contains('.') && !tag.contains('_'), "{tag}");
-        }
+    fn posix_locales_become_language_tags() {
+        assert_eq!(locale_tag("zh_CN.UTF-8").as_deref(), Some("zh-CN"));
+        assert_eq!(locale_tag("en_US").as_deref(), Some("en-US"));
+        assert_eq!(locale_tag("de_DE@euro").as_deref(), Some("de-DE"));
+        assert_eq!(locale_tag("C.UTF-8"), None);
+        assert_eq!(locale_tag("POSIX"), None);
+        assert_eq!(locale_tag(""), None);
     }
 }

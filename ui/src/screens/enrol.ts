@@ -2,7 +2,15 @@
 // result. Handles the no-camera case (demo recording offer) and moving an ID from another
 // device (already_enrolled → replaceExisting).
 
-import { cancelCapture, checkIdNumber, enrol as enrolCmd, isCommandError, useDemoRecording, usePhoto } from "../api";
+import {
+  type AppInfo,
+  cancelCapture,
+  checkIdNumber,
+  enrol as enrolCmd,
+  isCommandError,
+  useDemoRecording,
+  usePhoto,
+} from "../api";
 import { ctx, screenFor } from "../app";
 import { createCapture } from "../capture";
 import { button, h, replace, show } from "../dom";
@@ -32,9 +40,10 @@ export function enrol(): Screen {
   const errors = h("div", { class: "errors" });
 
   const demoNote = h("p", { class: "demo-badge", id: "demo-note" }, t("enrol.demoNote"));
-  const useDemo = button({ id: "use-demo", class: "btn btn-demo btn-block" }, t("enrol.useDemo"), () => {
-    useDemo.disabled = true;
-    useDemoRecording()
+  // Both stand-ins for a missing camera (demo recording, chosen photo) continue the same way:
+  // the new frame source is shown, and the enrolment starts if the ID number is ready.
+  const switchSource = (chosen: Promise<AppInfo>): Promise<void> =>
+    chosen
       .then((info) => {
         ctx.info = info;
         syncCamera();
@@ -42,10 +51,12 @@ export function enrol(): Screen {
         if (checkId(normaliseId(input.value)) === "ok") void start();
         else input.focus();
       })
-      .catch((err: unknown) => fail(err))
-      .finally(() => {
-        useDemo.disabled = false;
-      });
+      .catch((err: unknown) => fail(err));
+  const useDemo = button({ id: "use-demo", class: "btn btn-demo btn-block" }, t("enrol.useDemo"), () => {
+    useDemo.disabled = true;
+    void switchSource(useDemoRecording()).finally(() => {
+      useDemo.disabled = false;
+    });
   });
   // "Choose a photo": demo use only. The file is read here and handed to Rust in memory;
   // a still photo shows the capture guidance, and the liveness check refuses it.
@@ -63,18 +74,9 @@ export function enrol(): Screen {
     reader.onload = () => {
       const url = typeof reader.result === "string" ? reader.result : "";
       const base64 = url.slice(url.indexOf(",") + 1);
-      usePhoto(base64)
-        .then((info) => {
-          ctx.info = info;
-          syncCamera();
-          replace(errors);
-          if (checkId(normaliseId(input.value)) === "ok") void start();
-          else input.focus();
-        })
-        .catch((err: unknown) => fail(err))
-        .finally(() => {
-          photoInput.value = "";
-        });
+      void switchSource(usePhoto(base64)).finally(() => {
+        photoInput.value = "";
+      });
     };
     reader.onerror = () => fail({ kind: "invalid_input", message: "the file could not be read" });
     reader.readAsDataURL(file);
