@@ -19,7 +19,9 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -q "^$version ma
   as_root pg_createcluster "$version" main >/dev/null
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
-  as_root pg_ctlcluster "$version" main start
+  # The server is a daemon that outlives this script: it must not inherit fd 3 (the
+  # caller's stdout, often a pipe in `$(…)`), or the caller waits for it forever.
+  as_root pg_ctlcluster "$version" main start 3>&- </dev/null
 fi
 for _ in $(seq 1 30); do
   as_postgres "pg_isready -q -h 127.0.0.1 -p 5432" && break

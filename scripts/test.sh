@@ -22,7 +22,12 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "PostgreSQL on loopback (the issuer's tests run on SQLite and on PostgreSQL)"
-TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+# Through a file, not `$(…)`: a command substitution waits for every process holding the
+# pipe, and the PostgreSQL daemon started here lives on.
+pg_url_file=$(mktemp)
+scripts/postgres.sh >"$pg_url_file" </dev/null
+TESSERA_TEST_POSTGRES_URL=$(cat "$pg_url_file")
+rm -f "$pg_url_file"
 case "$TESSERA_TEST_POSTGRES_URL" in
   postgres://*) ;;
   *) echo "scripts/postgres.sh printed no URL: '$TESSERA_TEST_POSTGRES_URL'" >&2; exit 1 ;;
