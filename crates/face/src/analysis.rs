@@ -79,6 +79,15 @@ impl FaceAnalyzer {
             [one] => *one,
             many => return Err(FaceError::MultipleFaces(many.len())),
         };
+        self.template_of(frame, detection)
+    }
+
+    /// The template of the face `detection` found in `frame`.
+    pub fn template_of(
+        &self,
+        frame: &Frame,
+        detection: Detection,
+    ) -> Result<EnrolledFace, FaceError> {
         let aligned = align::align(frame, &detection.landmarks).ok_or(FaceError::Alignment)?;
         let embedding = self.recognizer.embed(&aligned)?;
         let template = Template::from_embedding(embedding).map_err(|_| FaceError::Alignment)?;
@@ -110,25 +119,37 @@ impl FaceAnalyzer {
     ) -> Result<Observation, ModelError> {
         let faces = self.detector.detect(frame)?;
         let luma = frame.luma();
-        let motion = previous_luma
-            .as_ref()
-            .filter(|p| p.len() == luma.len())
-            .map(|p| {
-                let sum: u64 = p
-                    .iter()
-                    .zip(&luma)
-                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
-                    .sum();
-                sum as f32 / luma.len().max(1) as f32
-            });
+        let o = self.observation(frame, &faces, &luma, previous_luma.as_deref(), at, eyes)?;
         *previous_luma = Some(luma);
+        Ok(o)
+    }
+
+    /// The observation of a frame whose faces and luma plane are known; `previous_luma` is
+    /// the last frame's (for motion).
+    pub(crate) fn observation(
+        &self,
+        frame: &Frame,
+        faces: &[Detection],
+        luma: &[u8],
+        previous_luma: Option<&[u8]>,
+        at: u64,
+        eyes: bool,
+    ) -> Result<Observation, ModelError> {
+        let motion = previous_luma.filter(|p| p.len() == luma.len()).map(|p| {
+            let sum: u64 = p
+                .iter()
+                .zip(luma)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            sum as f32 / luma.len().max(1) as f32
+        });
         let mut o = Observation {
             at,
             faces: faces.len(),
             motion,
             ..Observation::default()
         };
-        if let [face] = faces.as_slice() {
+        if let [face] = faces {
             o.yaw = face.yaw_proxy();
             o.roll = face.roll_degrees();
             // The mesh is only trusted on a roughly frontal face (blinks are asked front).

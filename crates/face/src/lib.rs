@@ -11,6 +11,7 @@
 
 pub mod align;
 pub mod analysis;
+pub mod answer;
 #[cfg(feature = "camera")]
 pub mod camera;
 pub mod frame;

@@ -14,8 +14,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
+use tessera_issuer_api::ChallengeResponse;
+
+/// Obama's recorded frames for the challenge's actions.
+fn frames_for(c: &ChallengeResponse) -> Vec<Vec<u8>> {
+    frames("obama", &c.actions)
+}
 
 const ENROL_PEOPLE: u32 = 24;
+const ENROL_SEQUENTIAL: u32 = 16;
 
 fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
     // One load generator on one address: lift the per-IP limit.
@@ -53,17 +60,57 @@ struct Row {
     n: usize,
 }
 
-async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row {
+/// What an enrolment carries.
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    /// What the wallet sends: the evidence frames of its own check (`tessera-wallet`'s
+    /// `EVIDENCE_FRAMES_PER_ACTION`), ≈ 10 of the 19 recorded frames.
+    Evidence,
+    /// The whole recording, 19 frames (what the wallet sent before it picked evidence).
+    Whole,
+}
+
+/// The wallet's choice of frames for `req`'s challenge, made as the wallet makes it.
+fn evidence_only(req: &mut tessera_issuer_api::EnrolRequest, c: &ChallengeResponse) {
+    let actions = tessera_issuer::face_check::parse_actions(&c.actions.join(",")).unwrap();
+    let challenge = tessera_face::liveness::Challenge {
+        nonce: c.nonce.as_slice().try_into().unwrap(),
+        actions,
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+    };
+    let report = faces()
+        .check_answer(&challenge, &req.frames, c.issued_at)
+        .unwrap();
+    assert!(report.verdict.passed, "{:?}", report.verdict);
+    req.frames = report
+        .evidence(3)
+        .into_iter()
+        .map(|i| req.frames[i].clone())
+        .collect();
+}
+
+async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer: Answer) -> Row {
     let http = http_client();
     // Requests are prepared first (challenge, key, PoP, frames): the timing is the
     // enrolment call alone, as the server sees it.
     let mut prepared = Vec::new();
+    let mut frames = 0;
     for n in first..first + count {
-        prepared.push(
-            enrol_request_at(&http, base, &extra_id(n), "obama")
-                .await
-                .unwrap(),
-        );
+        let c: ChallengeResponse = http
+            .post(format!("{base}/v1/challenges"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut req = answer_challenge(&c, &extra_id(n), frames_for(&c), &new_device());
+        if answer == Answer::Evidence {
+            evidence_only(&mut req, &c);
+        }
+        frames += req.frames.len();
+        prepared.push(req);
     }
     let queue = Arc::new(std::sync::Mutex::new(prepared));
     let started = Instant::now();
@@ -98,8 +145,15 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32) -> Row
     }
     let wall = started.elapsed().as_secs_f64();
     times.sort_by(f64::total_cmp);
+    let what = match answer {
+        Answer::Evidence => "wallet's evidence",
+        Answer::Whole => "whole recording",
+    };
     Row {
-        what: format!("enrolment, {concurrency} concurrent"),
+        what: format!(
+            "enrolment ({what}, {:.1} frames), {concurrency} concurrent",
+            frames as f64 / count as f64
+        ),
         per_sec: times.len() as f64 / wall,
         p50: percentile(&times, 0.5),
         p99: percentile(&times, 0.99),
@@ -159,9 +213,11 @@ async fn run(backend: Backend) -> (Vec<Row>, f64) {
         Backend::Sqlite => None,
         Backend::Postgres => Some(postgres_database().await),
     };
-    let records =
-        tessera_issuer::registry::read_csv(&write_registry(&dir, 8 + ENROL_PEOPLE * 2), &faces())
-            .unwrap();
+    let records = tessera_issuer::registry::read_csv(
+        &write_registry(&dir, 2 * (ENROL_SEQUENTIAL + ENROL_PEOPLE * 2)),
+        &faces(),
+    )
+    .unwrap();
     let url = database_url
         .clone()
         .unwrap_or_else(|| tessera_issuer::default_database_url(&data));
@@ -170,11 +226,14 @@ async fn run(backend: Backend) -> (Vec<Row>, f64) {
     store.close().await;
 
     let (mut server, base) = serve(&data, database_url.as_deref());
-    let mut rows = vec![
-        enrolments(&base, 0, 8, 1).await,
-        enrolments(&base, 8, ENROL_PEOPLE, 2).await,
-        enrolments(&base, 8 + ENROL_PEOPLE, ENROL_PEOPLE, 4).await,
-    ];
+    let mut rows = Vec::new();
+    let mut next = 0;
+    for answer in [Answer::Evidence, Answer::Whole] {
+        for (count, concurrency) in [(ENROL_SEQUENTIAL, 1), (ENROL_PEOPLE, 2), (ENROL_PEOPLE, 4)] {
+            rows.push(enrolments(&base, next, count, concurrency, answer).await);
+            next += count;
+        }
+    }
     rows.push(gets(&base, "/v1/status/1", 64, 10).await);
     rows.push(gets(&base, "/v1/trust-list", 64, 10).await);
     let rss = peak_rss_mb(server.id());

@@ -2,9 +2,8 @@
 //! issuer's own challenge, then the live face matched to the registry photo. Runs on a
 //! blocking thread; the frames are dropped when it returns, whatever the outcome.
 
-use tessera_face::analysis::{FaceAnalyzer, FaceError};
+use tessera_face::analysis::{EnrolledFace, FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
-use tessera_face::source::ReplaySource;
 use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::{Problem, ProblemType};
 
@@ -13,6 +12,8 @@ use tessera_issuer_api::{Problem, ProblemType};
 pub struct Accepted {
     /// The lower of the two similarities (first and last usable frame).
     pub similarity: f32,
+    /// How many frames the decision rested on (for the audit record).
+    pub frames: usize,
 }
 
 /// Parses stored action names.
@@ -66,7 +67,7 @@ fn unusable(n: usize, what: &str) -> Problem {
     Problem::new(ProblemType::FaceNotUsable, format!("frame {n} {what}"))
 }
 
-/// Runs liveness and matching. `now` stamps every frame: the challenge's expiry was checked
+/// Runs liveness and matching (all frames at once, spread over rayon's pool). `now` stamps every frame: the challenge's expiry was checked
 /// on arrival and the frames carry no trustworthy time of their own.
 pub fn decide(
     faces: &FaceAnalyzer,
@@ -75,23 +76,28 @@ pub fn decide(
     reference: &Template,
     now: u64,
 ) -> Result<Accepted, Problem> {
-    let count = frames.len();
-    let mut replay = ReplaySource::from_encoded(frames.clone());
-    let verdict = faces
-        .check_liveness(challenge, &mut replay, count, &mut || now)
+    let report = faces
+        .check_answer(challenge, &frames, now)
         .map_err(|e| Problem::new(ProblemType::FaceNotUsable, e.to_string()))?;
-    if !verdict.passed {
+    let count = frames.len();
+    drop(frames);
+    if !report.verdict.passed {
         let mut p = Problem::new(
             ProblemType::LivenessFailed,
             "the frames do not show a live person doing the actions asked, in order: take a new challenge and try again",
         );
-        p.extra = serde_json::to_value(&verdict.failures).ok();
+        p.extra = serde_json::to_value(&report.verdict.failures).ok();
         return Err(p);
     }
     // The face must be the registry's person at the start and at the end of the answer, so
-    // a photo held up for one frame does not carry a live stranger's answer.
-    let first = first_template(faces, frames.iter())?;
-    let last = first_template(faces, frames.iter().rev())?;
+    // a photo held up for one frame does not carry a live stranger's answer. (A second face
+    // in any frame already failed liveness.)
+    let template = |t: Result<EnrolledFace, FaceError>| {
+        t.map(|f| f.template)
+            .map_err(|e| Problem::new(ProblemType::FaceNotUsable, e.to_string()))
+    };
+    let first = template(report.first)?;
+    let last = template(report.last)?;
     let similarity = first.similarity(reference).min(last.similarity(reference));
     if similarity < MATCH_THRESHOLD {
         return Err(Problem::new(
@@ -99,28 +105,8 @@ pub fn decide(
             "the face does not match the registry photo for this ID number",
         ));
     }
-    Ok(Accepted { similarity })
-}
-
-fn first_template<'a>(
-    faces: &FaceAnalyzer,
-    frames: impl Iterator<Item = &'a Vec<u8>>,
-) -> Result<Template, Problem> {
-    let mut last_error = "no frame shows a face".to_owned();
-    for bytes in frames.take(4) {
-        let Ok(frame) = tessera_face::source::decode_image_bytes(bytes) else {
-            continue;
-        };
-        match faces.template(&frame) {
-            Ok(f) => return Ok(f.template),
-            Err(FaceError::MultipleFaces(n)) => {
-                return Err(Problem::new(
-                    ProblemType::FaceNotUsable,
-                    format!("{n} faces in view: only the person enrolling may be in the picture"),
-                ));
-            }
-            Err(e) => last_error = e.to_string(),
-        }
-    }
-    Err(Problem::new(ProblemType::FaceNotUsable, last_error))
+    Ok(Accepted {
+        similarity,
+        frames: count,
+    })
 }

@@ -470,7 +470,7 @@ impl Issuer {
             let json = serde_json::to_string(&batch).map_err(|e| e.to_string())?;
             Ok((rows, json))
         };
-        let detail = format!("kind={kind} device={device_kid}");
+        let detail = format!("kind={kind} device={device_kid} frames={}", accepted.frames);
         let audit = Audit {
             event: kind,
             id_number: Some(&person.id_number),

@@ -10,9 +10,9 @@ use tessera_credential::credential::Credential;
 use tessera_credential::keys::Randomness;
 use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
 use tessera_credential::qr_text::Presentation;
-use tessera_face::analysis::FaceAnalyzer;
+use tessera_face::analysis::{FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
-use tessera_face::source::{ReplaySource, decode_image_bytes, image_files};
+use tessera_face::source::{decode_image_bytes, image_files};
 use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::{
@@ -137,6 +137,21 @@ pub struct HistoryEntry {
     pub at: u64,
     /// Tier shown.
     pub tier: String,
+}
+
+/// How many frames per action go to the issuer: the last ones up to the frame that
+/// completed the action ([`tessera_face::answer::AnswerReport::evidence`]). The issuer's
+/// rules pass on them alone, and fewer frames are faster to upload and to check.
+pub const EVIDENCE_FRAMES_PER_ACTION: usize = 3;
+
+/// A liveness answer checked on the device.
+struct CheckedFace {
+    /// The face at the start of the answer.
+    first: Template,
+    /// The face at the end (facing front).
+    last: Template,
+    /// The frames to send.
+    evidence: Vec<Vec<u8>>,
 }
 
 /// The wallet.
@@ -303,14 +318,14 @@ impl Wallet {
         Ok(())
     }
 
-    /// Checks the answer on the device before anything is sent, and returns the template of
-    /// the first usable frame.
+    /// Checks the answer on the device before anything is sent: the quality gates on the
+    /// first picture, then liveness over the whole answer.
     fn check_face(
         &self,
         challenge: &ChallengeResponse,
         frames: &[Vec<u8>],
         now: u64,
-    ) -> Result<Template, WalletError> {
+    ) -> Result<CheckedFace, WalletError> {
         let faces = self.faces()?;
         let nonce: [u8; 16] = challenge.nonce.as_slice().try_into().map_err(|_| {
             WalletError::Frames("the issuer's challenge has a malformed nonce".into())
@@ -335,15 +350,26 @@ impl Wallet {
                 quality.guidance.iter().map(|g| guidance_text(*g)).collect(),
             ));
         }
-        let mut replay = ReplaySource::from_encoded(frames.to_vec());
-        let verdict = faces
-            .check_liveness(&ch, &mut replay, frames.len(), &mut || now)
+        let report = faces
+            .check_answer(&ch, frames, now)
             .map_err(|e| WalletError::Frames(e.to_string()))?;
-        if !verdict.passed {
-            let reasons = serde_json::to_string(&verdict.failures).unwrap_or_default();
+        if !report.verdict.passed {
+            let reasons = serde_json::to_string(&report.verdict.failures).unwrap_or_default();
             return Err(WalletError::Liveness(reasons));
         }
-        self.first_template(frames)
+        let evidence = report
+            .evidence(EVIDENCE_FRAMES_PER_ACTION)
+            .into_iter()
+            .map(|i| frames[i].clone())
+            .collect();
+        let no_face = |e: FaceError| WalletError::Frames(format!("no usable face: {e}"));
+        let first = report.first.map_err(no_face)?.template;
+        let last = report.last.map_err(no_face)?.template;
+        Ok(CheckedFace {
+            first,
+            last,
+            evidence,
+        })
     }
 
     fn first_template(&self, frames: &[Vec<u8>]) -> Result<Template, WalletError> {
@@ -450,8 +476,8 @@ impl Wallet {
             }
         }
         let challenge = client.challenge().await?;
-        let frames = capture.answer(&challenge.actions)?;
-        let template = self.check_face(&challenge, &frames, now)?;
+        let checked = self.check_face(&challenge, &capture.answer(&challenge.actions)?, now)?;
+        let (template, frames) = (checked.first, checked.evidence);
         let handle = self.keys.generate()?;
         let key = self.keys.signer(&handle)?;
         let pending = Pending {
@@ -656,7 +682,14 @@ impl Wallet {
         };
         let frames = capture.answer(&challenge.actions)?;
         let live = self.check_face(&challenge, &frames, now)?;
-        if live.similarity(&stored) < MATCH_THRESHOLD {
+        drop(frames);
+        // The stored face at the start and at the end of the answer, as the issuer checks.
+        if live
+            .first
+            .similarity(&stored)
+            .min(live.last.similarity(&stored))
+            < MATCH_THRESHOLD
+        {
             return Err(WalletError::FaceMismatch);
         }
         Ok(())
@@ -671,8 +704,8 @@ impl Wallet {
     ) -> Result<Status, WalletError> {
         let mut vault = self.vault()?;
         let challenge = client.challenge().await?;
-        let frames = capture.answer(&challenge.actions)?;
-        let template = self.check_face(&challenge, &frames, now)?;
+        let checked = self.check_face(&challenge, &capture.answer(&challenge.actions)?, now)?;
+        let (template, frames) = (checked.first, checked.evidence);
         let nonce = holder_auth_nonce(HolderAuthPurpose::Renew, &challenge.nonce);
         let presentation = self.presentation(
             &vault,

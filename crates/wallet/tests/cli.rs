@@ -69,6 +69,29 @@ fn start_issuer(dir: &Path) -> String {
     rx.recv().unwrap()
 }
 
+/// The number of frames behind each issuance, from the issuer's audit records.
+fn issued_frames(dir: &Path) -> Vec<usize> {
+    let url = tessera_issuer::default_database_url(&dir.join("issuer"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let log = rt.block_on(async {
+        let store = tessera_issuer::store::Store::connect(&url).await.unwrap();
+        let log = store.audit_log().await.unwrap();
+        store.close().await;
+        log
+    });
+    log.iter()
+        .filter(|r| r.outcome == "issued")
+        .map(|r| {
+            let n = r
+                .detail
+                .split("frames=")
+                .nth(1)
+                .expect("frame count audited");
+            n.trim().parse().unwrap()
+        })
+        .collect()
+}
+
 struct Env {
     issuer: String,
     data: PathBuf,
@@ -203,6 +226,11 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["state"], "active");
     assert_eq!(status["pin_set"], true);
+    // The wallet sent its evidence (at most 3 frames per action up to each completion), not
+    // the whole 19-frame recording, and the issuer decided on it.
+    let frames = issued_frames(&dir);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert!((4..=12).contains(&frames[0]), "{frames:?}");
 
     // Lightweight: verifies online with status.
     let out = env.run(&["show", "--tier", "lightweight"], None);
