@@ -1,7 +1,8 @@
 //! Face pipeline benchmarks on the committed 640×480 liveness frames.
 //!
 //! Goals (one core): detection + quality ≤ 20 ms per 640×480 frame, alignment + embedding
-//! ≤ 50 ms. tract runs single-threaded, so one benchmark iteration uses one core.
+//! ≤ 50 ms. tract runs single-threaded, so one iteration of those uses one core; the whole
+//! answers (`check_answer`) spread their frames over every core.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -68,9 +69,51 @@ fn benches(c: &mut Criterion) {
     );
 }
 
+/// A whole answer as the issuer receives it: JPEG bytes, judged by `check_answer` on rayon's
+/// pool (all cores), for the whole recording and for the wallet's evidence of it.
+fn answers(c: &mut Criterion) {
+    let analyzer = FaceAnalyzer::load().expect("models load");
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/liveness/obama");
+    let challenge = Challenge {
+        nonce: [0; 16],
+        actions: vec![
+            Action::Front,
+            Action::TurnLeft,
+            Action::TurnRight,
+            Action::Blink,
+        ],
+        issued_at: 0,
+        expires_at: u64::MAX,
+    };
+    let whole: Vec<Vec<u8>> = ["front", "left", "right", "blink"]
+        .iter()
+        .flat_map(|a| tessera_face::source::image_files(&base.join(a)).expect("frames"))
+        .map(|p| std::fs::read(p).expect("frame"))
+        .collect();
+    let report = analyzer.check_answer(&challenge, &whole, 1).expect("runs");
+    assert!(report.verdict.passed);
+    let evidence: Vec<Vec<u8>> = report
+        .evidence(3)
+        .into_iter()
+        .map(|i| whole[i].clone())
+        .collect();
+    for (name, frames) in [("whole recording", &whole), ("evidence", &evidence)] {
+        let label = format!("check_answer, {name} ({} frames)", frames.len());
+        c.bench_function(&label, |b| {
+            b.iter(|| {
+                let r = analyzer
+                    .check_answer(&challenge, black_box(frames), 1)
+                    .expect("runs");
+                assert!(r.verdict.passed);
+                black_box(r)
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = face;
     config = Criterion::default().sample_size(30);
-    targets = benches
+    targets = benches, answers
 }
 criterion_main!(face);

@@ -3,7 +3,8 @@
 //! SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set) PostgreSQL. Prints a table.
 //!
 //! `cargo bench -p tessera-issuer --bench load` (set TESSERA_TEST_POSTGRES_URL, e.g. from
-//! `scripts/postgres.sh`, for the PostgreSQL column).
+//! `scripts/postgres.sh`, for the PostgreSQL column; TESSERA_BENCH_LOG=FILE keeps the
+//! server's log, with the time of each face check).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -22,16 +23,27 @@ fn frames_for(c: &ChallengeResponse) -> Vec<Vec<u8>> {
 }
 
 const ENROL_PEOPLE: u32 = 24;
-const ENROL_SEQUENTIAL: u32 = 16;
+const ENROL_SEQUENTIAL: u32 = 32;
+/// ID numbers from here on are valid but not in the registry.
+const UNREGISTERED: u32 = 300;
 
 fn serve(data: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
+    // The server's log (its decisions and how long each face check took) goes to the file
+    // named by TESSERA_BENCH_LOG, if set.
+    let (level, log) = match std::env::var_os("TESSERA_BENCH_LOG") {
+        Some(path) => (
+            "info",
+            Stdio::from(std::fs::File::create(path).expect("TESSERA_BENCH_LOG is writable")),
+        ),
+        None => ("warn", Stdio::null()),
+    };
     // One load generator on one address: lift the per-IP limit.
     spawn_issuer(
         data,
         database_url,
         &["--attempts-per-ip", "1000000"],
-        "warn",
-        Stdio::null(),
+        level,
+        log,
     )
 }
 
@@ -68,6 +80,10 @@ enum Answer {
     Evidence,
     /// The whole recording, 19 frames (what the wallet sent before it picked evidence).
     Whole,
+    /// The wallet's evidence for an ID number not in the registry: refused before any face
+    /// work, so this is the cost of everything else (HTTP, JSON, checks, the refusal's
+    /// audit transaction).
+    Unregistered,
 }
 
 /// The wallet's choice of frames for `req`'s challenge, made as the wallet makes it.
@@ -105,8 +121,12 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer
             .json()
             .await
             .unwrap();
-        let mut req = answer_challenge(&c, &extra_id(n), frames_for(&c), &new_device());
-        if answer == Answer::Evidence {
+        let id = match answer {
+            Answer::Unregistered => extra_id(UNREGISTERED + n),
+            _ => extra_id(n),
+        };
+        let mut req = answer_challenge(&c, &id, frames_for(&c), &new_device());
+        if answer != Answer::Whole {
             evidence_only(&mut req, &c);
         }
         frames += req.frames.len();
@@ -132,7 +152,12 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+                let expected = if answer == Answer::Unregistered {
+                    404
+                } else {
+                    201
+                };
+                assert_eq!(r.status(), expected, "{}", r.text().await.unwrap());
                 r.bytes().await.unwrap();
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }
@@ -148,6 +173,7 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer
     let what = match answer {
         Answer::Evidence => "wallet's evidence",
         Answer::Whole => "whole recording",
+        Answer::Unregistered => "refused, unknown ID number",
     };
     Row {
         what: format!(
@@ -228,6 +254,7 @@ async fn run(backend: Backend) -> (Vec<Row>, f64) {
     let (mut server, base) = serve(&data, database_url.as_deref());
     let mut rows = Vec::new();
     let mut next = 0;
+    rows.push(enrolments(&base, 0, ENROL_SEQUENTIAL, 1, Answer::Unregistered).await);
     for answer in [Answer::Evidence, Answer::Whole] {
         for (count, concurrency) in [(ENROL_SEQUENTIAL, 1), (ENROL_PEOPLE, 2), (ENROL_PEOPLE, 4)] {
             rows.push(enrolments(&base, next, count, concurrency, answer).await);

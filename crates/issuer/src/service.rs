@@ -323,11 +323,20 @@ impl Issuer {
         let faces = self.faces.clone();
         let challenge = challenge.clone();
         let now = self.now();
-        tokio::task::spawn_blocking(move || {
+        let count = frames.len();
+        let started = std::time::Instant::now();
+        let decision = tokio::task::spawn_blocking(move || {
             face_check::decide(&faces, &challenge, frames, &reference, now)
         })
         .await
-        .map_err(internal)?
+        .map_err(internal)?;
+        // For capacity planning: how long the face work took, on how many frames.
+        tracing::info!(
+            frames = count,
+            face_ms = started.elapsed().as_millis() as u64,
+            "face check"
+        );
+        decision
     }
 
     // ---------------------------------------------------------------- enrolment
