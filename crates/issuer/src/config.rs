@@ -21,6 +21,9 @@ pub struct Config {
     pub max_frames: usize,
     /// Largest frame side, pixels.
     pub max_frame_side: u32,
+    /// Most pixels in one answer, all frames together: the face check decodes a whole
+    /// answer at once, ≈ 4 bytes per pixel (32 MP ≈ 128 MB; 12 VGA frames are 3.7 MP).
+    pub max_answer_pixels: u64,
     /// Enrolment and renewal attempts allowed per client IP per window.
     pub attempts_per_ip: u32,
     /// Enrolment attempts allowed per claimed ID number per window.
@@ -46,6 +49,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_frames: 48,
             max_frame_side: 1920,
+            max_answer_pixels: 32_000_000,
             attempts_per_ip: 20,
             attempts_per_id: 5,
             rate_window: Duration::from_secs(3600),

@@ -29,8 +29,15 @@ pub fn parse_actions(text: &str) -> Option<Vec<Action>> {
         .collect()
 }
 
-/// Checks frame sizes without decoding the pixels.
-pub fn check_frames(frames: &[Vec<u8>], max_frames: usize, max_side: u32) -> Result<(), Problem> {
+/// Checks frame sizes without decoding the pixels: the count, each side, and the pixels of
+/// the whole answer (which is decoded at once: a few small, highly compressed pictures of
+/// huge size must not cost the server gigabytes).
+pub fn check_frames(
+    frames: &[Vec<u8>],
+    max_frames: usize,
+    max_side: u32,
+    max_pixels: u64,
+) -> Result<(), Problem> {
     if frames.is_empty() || frames.len() > max_frames {
         return Err(Problem::new(
             ProblemType::Malformed,
@@ -40,6 +47,7 @@ pub fn check_frames(frames: &[Vec<u8>], max_frames: usize, max_side: u32) -> Res
             ),
         ));
     }
+    let mut pixels = 0u64;
     for (n, bytes) in frames.iter().enumerate() {
         let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
@@ -59,6 +67,17 @@ pub fn check_frames(frames: &[Vec<u8>], max_frames: usize, max_side: u32) -> Res
                 &format!("is {w}×{h}; frames must be 64 to {max_side} pixels per side"),
             ));
         }
+        pixels += u64::from(w) * u64::from(h);
+    }
+    if pixels > max_pixels {
+        return Err(Problem::new(
+            ProblemType::PayloadTooLarge,
+            format!(
+                "the frames add up to {:.1} megapixels; at most {:.1} are accepted: send fewer or smaller frames",
+                pixels as f64 / 1e6,
+                max_pixels as f64 / 1e6
+            ),
+        ));
     }
     Ok(())
 }

@@ -312,7 +312,8 @@ impl Issuer {
         frames: Vec<Vec<u8>>,
         person: &RegistryRecord,
     ) -> Result<face_check::Accepted, Problem> {
-        face_check::check_frames(&frames, self.config.max_frames, self.config.max_frame_side)?;
+        let c = &self.config;
+        face_check::check_frames(&frames, c.max_frames, c.max_frame_side, c.max_answer_pixels)?;
         let reference = Template::from_bytes(&person.template).map_err(internal)?;
         let _slot = self
             .face_slots

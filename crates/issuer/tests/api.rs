@@ -557,6 +557,44 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         (status, kind),
         (StatusCode::UNPROCESSABLE_ENTITY, ProblemType::FaceNotUsable)
     );
+    // Frames each within the side limit but too many pixels together (blank 1920×1080 PNGs
+    // are a few kilobytes each; decoded, 17 of them are 35 megapixels).
+    let mut png = Vec::new();
+    image::RgbImage::new(1920, 1080)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let c = h.challenge().await;
+    let req = h.enrol_request(&c, &obama_id(), vec![png; 17], &new_device());
+    match h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+    {
+        Answer::Problem(status, p) => {
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(p.kind(), Some(ProblemType::PayloadTooLarge));
+            let detail = p.detail.unwrap_or_default();
+            assert!(detail.contains("35.3 megapixels"), "{detail}");
+        }
+        Answer::Ok(s, b) => panic!("{s}: {b:?}"),
+    }
+    // One frame too large on a side.
+    let mut wide = Vec::new();
+    image::RgbImage::new(2000, 100)
+        .write_to(
+            &mut std::io::Cursor::new(&mut wide),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let c = h.challenge().await;
+    let req = h.enrol_request(&c, &obama_id(), vec![wide], &new_device());
+    let (status, kind) = h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+        .problem();
+    assert_eq!(
+        (status, kind),
+        (StatusCode::UNPROCESSABLE_ENTITY, ProblemType::FaceNotUsable)
+    );
     // No frames at all.
     let c = h.challenge().await;
     let req = h.enrol_request(&c, &obama_id(), vec![], &new_device());
