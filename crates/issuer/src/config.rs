@@ -36,8 +36,8 @@ pub struct Config {
     /// over every core, so a second one at once mostly interleaves with the first (both take
     /// longer) and only fills the moments one analysis leaves a core idle; it also holds more
     /// decoded frames in memory. The default is one per two cores (at least one): on 2 cores,
-    /// measured against 2 at once, p99 at 2 concurrent enrolments 486 instead of 623 ms for
-    /// 4.5 instead of 4.7 enrolments/s (docs/PERFORMANCE.md).
+    /// measured against 2 at once, p99 at 2 concurrent enrolments 447 instead of 623 ms for
+    /// 4.6 instead of 4.7 enrolments/s (docs/PERFORMANCE.md).
     pub face_workers: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client rate limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
