@@ -92,11 +92,7 @@ fn answers(c: &mut Criterion) {
         .collect();
     let report = analyzer.check_answer(&challenge, &whole, 1).expect("runs");
     assert!(report.verdict.passed);
-    let evidence: Vec<Vec<u8>> = report
-        .evidence(3)
-        .into_iter()
-        .map(|i| whole[i].clone())
-        .collect();
+    let evidence: Vec<Vec<u8>> = report.evidence.iter().map(|&i| whole[i].clone()).collect();
     for (name, frames) in [("whole recording", &whole), ("evidence", &evidence)] {
         let label = format!("check_answer, {name} ({} frames)", frames.len());
         c.bench_function(&label, |b| {

@@ -21,6 +21,9 @@ pub enum FaceError {
     /// Several faces; which one is meant is unknown.
     #[error("{0} faces found: only one person may be in the picture")]
     MultipleFaces(usize),
+    /// No frame of an answer completed the actions, so there is no face to match.
+    #[error("no frame completed the challenge's actions")]
+    NotAnswered,
     /// The landmarks cannot be aligned (a degenerate detection).
     #[error("the face could not be aligned")]
     Alignment,
@@ -28,6 +31,10 @@ pub enum FaceError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
 }
+
+/// The eye mesh is only trusted on a roughly frontal face (|yaw proxy| below this); blinks
+/// are asked facing front.
+pub(crate) const MESH_MAX_YAW: f32 = 0.15;
 
 /// The models, loaded once (a few hundred milliseconds), shareable across threads.
 #[derive(Debug)]
@@ -152,13 +159,17 @@ impl FaceAnalyzer {
         if let [face] = faces {
             o.yaw = face.yaw_proxy();
             o.roll = face.roll_degrees();
-            // The mesh is only trusted on a roughly frontal face (blinks are asked front).
-            if eyes && face.yaw_proxy().abs() < 0.15 {
-                let (r, l) = self.mesh.eye_aspect_ratios(frame, face)?;
-                o.ear = Some((r + l) / 2.0);
+            if eyes && face.yaw_proxy().abs() < MESH_MAX_YAW {
+                o.ear = Some(self.eye_openness(frame, face)?);
             }
         }
         Ok(o)
+    }
+
+    /// The mean eye aspect ratio of both eyes of `face`.
+    pub(crate) fn eye_openness(&self, frame: &Frame, face: &Detection) -> Result<f32, ModelError> {
+        let (r, l) = self.mesh.eye_aspect_ratios(frame, face)?;
+        Ok((r + l) / 2.0)
     }
 
     /// Runs a whole liveness answer from `source` until it ends (recorded frames) or

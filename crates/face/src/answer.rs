@@ -1,20 +1,31 @@
 //! A whole liveness answer judged at once, as the issuer (and the wallet, before it sends)
-//! has it: every frame is decoded and searched for faces in parallel on rayon's pool, then
-//! one liveness [`Session`] judges the frames in order (running the eye mesh only where it
-//! needs it) while the matching templates are made from detections already at hand. The
-//! work is that of checking frame by frame, minus the repeated detections for the
-//! templates; the wall time shrinks with the cores.
+//! has it. Four stages, three of them spread over every core with rayon:
 //!
-//! It also names the *evidence*: the frames that carry each action, so a wallet sends those
-//! and not everything its camera caught.
+//! 1. every frame is decoded and searched for faces (parallel);
+//! 2. the eye openness is measured on the frames where the session may look at it — during
+//!    *front* and *blink*, on a roughly frontal face — found by a session run without eyes,
+//!    since only the end of a blink depends on them (parallel);
+//! 3. one liveness [`Session`] judges the frames in order (sequential, cheap);
+//! 4. the matching templates are made at the frames that completed the frontal actions
+//!    (parallel).
+//!
+//! The verdict is the one frame-by-frame checking gives. It also names the *evidence*: the
+//! frames that carry each action, so a wallet sends those and not everything its camera
+//! caught — checked to pass again on their own before they are offered.
+
+use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::{EnrolledFace, FaceAnalyzer, FaceError};
+use crate::analysis::{EnrolledFace, FaceAnalyzer, FaceError, MESH_MAX_YAW};
 use crate::frame::{Detection, Frame};
-use crate::liveness::{Challenge, Rules, Session, Verdict};
+use crate::liveness::{Action, Challenge, Observation, Rules, Session, Verdict};
 use crate::source::{CaptureError, decode_image_bytes};
+
+/// How many frames per head turn (and for *front*) the evidence keeps, up to the one that
+/// completed the action. A blink keeps every frame from the one where the eyes closed.
+pub const EVIDENCE_FRAMES_PER_ACTION: usize = 3;
 
 /// One decoded frame with its faces.
 struct Analysed {
@@ -23,14 +34,108 @@ struct Analysed {
     luma: Vec<u8>,
 }
 
+impl Analysed {
+    fn single(&self) -> Option<&Detection> {
+        match self.faces.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
 /// What one frame was to the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct FrameRole {
     /// Index of the action the session was waiting for when it judged the frame (the
     /// number of actions once all were done).
     pub step: usize,
     /// The frame completed that action.
     pub completed: bool,
+    /// The frame raised the open-eye reference a blink is measured against.
+    pub raises_open_reference: bool,
+    /// The eyes were first seen closed, in a blink, on this frame.
+    pub closes_eyes: bool,
+}
+
+/// A session that remembers what each frame was to it.
+struct Judge {
+    session: Session,
+    roles: Vec<FrameRole>,
+}
+
+impl Judge {
+    fn new(challenge: &Challenge, rules: Rules) -> Judge {
+        Judge {
+            session: Session::new(challenge.clone(), rules),
+            roles: Vec::new(),
+        }
+    }
+
+    /// Whether the session would look at the eyes of the next frame.
+    fn wants_eyes(&self) -> bool {
+        matches!(
+            self.session.progress().current,
+            Some(Action::Front | Action::Blink)
+        )
+    }
+
+    fn observe(&mut self, o: &Observation) {
+        let before = self.session.progress();
+        let reference = self.session.open_eye_reference();
+        let closed = self.session.eyes_closed();
+        let after = self.session.observe(o);
+        self.roles.push(FrameRole {
+            step: before.completed,
+            completed: after.completed > before.completed,
+            raises_open_reference: self.session.open_eye_reference() != reference,
+            closes_eyes: !closed && self.session.eyes_closed(),
+        });
+    }
+
+    fn finish(self) -> (Verdict, Vec<FrameRole>) {
+        (self.session.finish(), self.roles)
+    }
+}
+
+/// Judges observations in order: the verdict and each frame's role.
+pub fn judge_observations(
+    challenge: &Challenge,
+    rules: Rules,
+    observations: &[Observation],
+) -> (Verdict, Vec<FrameRole>) {
+    let mut judge = Judge::new(challenge, rules);
+    observations.iter().for_each(|o| judge.observe(o));
+    judge.finish()
+}
+
+/// The evidence of a passed answer from its frames' roles: for each action, the last
+/// `per_action` frames judged against it up to the one that completed it; for a blink also
+/// every frame from the one where the eyes closed, and the frame that set the open-eye
+/// reference, so the blink is measured against the same reference. Nothing after the final
+/// action. Indices in order.
+pub fn pick_evidence(roles: &[FrameRole], actions: &[Action], per_action: usize) -> Vec<usize> {
+    let mut keep = BTreeSet::new();
+    let mut start = 0;
+    let mut reference = None;
+    let mut closed_at = None;
+    for (i, role) in roles.iter().enumerate() {
+        if role.raises_open_reference {
+            reference = Some(i);
+        }
+        if role.closes_eyes {
+            closed_at = Some(i);
+        }
+        if role.completed {
+            keep.extend(start.max((i + 1).saturating_sub(per_action.max(1)))..=i);
+            if actions.get(role.step) == Some(&Action::Blink) {
+                keep.extend(closed_at.map_or(i, |c| c.max(start))..=i);
+                keep.extend(reference);
+            }
+            closed_at = None;
+            start = i + 1;
+        }
+    }
+    keep.into_iter().collect()
 }
 
 /// The judgement of a whole answer.
@@ -40,53 +145,34 @@ pub struct AnswerReport {
     pub verdict: Verdict,
     /// Per frame, in order.
     pub roles: Vec<FrameRole>,
-    /// The template of the first frame showing exactly one face.
+    /// The indices of the frames that carry the answer ([`pick_evidence`] with
+    /// [`EVIDENCE_FRAMES_PER_ACTION`]), judged again on their own and found to pass; every
+    /// frame if they did not. Empty unless the verdict passed.
+    pub evidence: Vec<usize>,
+    /// The template of the frame that completed the first frontal action (*front*, or
+    /// *blink* if there is no *front*).
     pub first: Result<EnrolledFace, FaceError>,
-    /// The template of the last frame showing exactly one face turned no more than
-    /// [`Rules::front_yaw`] (the last one-face frame if none faces front): matching a
-    /// frontal face is the most reliable, and the person is still the one at the end.
+    /// The template of the frame that completed the last frontal action (usually *blink*:
+    /// a live face with its eyes just reopened, which a photo cannot give).
     pub last: Result<EnrolledFace, FaceError>,
-}
-
-impl AnswerReport {
-    /// The indices of the frames that carry the answer: for each action, the last
-    /// `per_action` frames judged against it, up to and including the one that completed
-    /// it. Nothing after the final action. Empty unless the verdict passed.
-    ///
-    /// The same rules pass on these frames alone (the session only ever looks at the
-    /// current action), which is what lets a wallet send them instead of its whole capture.
-    pub fn evidence(&self, per_action: usize) -> Vec<usize> {
-        if !self.verdict.passed {
-            return Vec::new();
-        }
-        let mut keep = Vec::new();
-        let mut start = 0;
-        for (i, role) in self.roles.iter().enumerate() {
-            if role.completed {
-                let from = start.max((i + 1).saturating_sub(per_action.max(1)));
-                keep.extend(from..=i);
-                start = i + 1;
-            }
-        }
-        keep
-    }
 }
 
 impl FaceAnalyzer {
     /// Judges `frames` (JPEG or PNG bytes, in the order taken) as the answer to
-    /// `challenge`, every frame stamped `now` (see [`FaceAnalyzer::check_liveness`]), and
-    /// makes the first and last templates for matching. Runs on rayon's global pool; the
+    /// `challenge`, every frame stamped `now` (see [`FaceAnalyzer::check_liveness`]), picks
+    /// its evidence and makes the templates for matching. Runs on rayon's global pool; the
     /// decoded frames are dropped before it returns.
     ///
-    /// Errors: a frame that cannot be decoded ([`FaceError::Capture`], naming it) or a model
-    /// failure. A failed liveness check is not an error: see [`AnswerReport::verdict`].
+    /// Errors: a frame that cannot be decoded ([`FaceError::Capture`], naming the first
+    /// such frame) or a model failure. A failed liveness check is not an error: see
+    /// [`AnswerReport::verdict`].
     pub fn check_answer(
         &self,
         challenge: &Challenge,
         frames: &[Vec<u8>],
         now: u64,
     ) -> Result<AnswerReport, FaceError> {
-        let analysed = frames
+        let analysed: Vec<Analysed> = frames
             .par_iter()
             .enumerate()
             .map(|(i, bytes)| {
@@ -98,71 +184,198 @@ impl FaceAnalyzer {
                 let luma = frame.luma();
                 Ok(Analysed { frame, faces, luma })
             })
-            .collect::<Result<Vec<_>, FaceError>>()?;
+            // Collected in full first, so the error named is the first bad frame's.
+            .collect::<Vec<Result<_, FaceError>>>()
+            .into_iter()
+            .collect::<Result<_, _>>()?;
         let rules = Rules::default();
-        let single = |a: &Analysed| match a.faces.as_slice() {
-            [one] => Some(*one),
-            _ => None,
+        let everything: Vec<usize> = (0..analysed.len()).collect();
+
+        let wanted = self.frames_needing_eyes(challenge, rules, &analysed, now)?;
+        let mut ears: Vec<Option<f32>> = analysed
+            .par_iter()
+            .zip(&wanted)
+            .map(|(a, &w)| match (w, a.single()) {
+                (true, Some(face)) => self.eye_openness(&a.frame, face).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+
+        let (verdict, roles) =
+            self.judge(challenge, rules, &analysed, &everything, &mut ears, now)?;
+        let evidence = if verdict.passed {
+            let picked = pick_evidence(&roles, &challenge.actions, EVIDENCE_FRAMES_PER_ACTION);
+            let (again, _) = self.judge(challenge, rules, &analysed, &picked, &mut ears, now)?;
+            if again.passed { picked } else { everything }
+        } else {
+            Vec::new()
         };
-        let first = analysed.iter().position(|a| single(a).is_some());
-        let last = analysed
+
+        let completions: Vec<(usize, Action)> = roles
             .iter()
-            .rposition(|a| single(a).is_some_and(|d| d.yaw_proxy().abs() < rules.front_yaw))
-            .or_else(|| analysed.iter().rposition(|a| single(a).is_some()));
+            .enumerate()
+            .filter(|(_, r)| r.completed)
+            .filter_map(|(i, r)| challenge.actions.get(r.step).map(|a| (i, *a)))
+            .collect();
+        let frontal: Vec<usize> = completions
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::Front | Action::Blink))
+            .map(|(i, _)| *i)
+            .collect();
+        let any: Vec<usize> = completions.iter().map(|(i, _)| *i).collect();
+        let chosen = if frontal.is_empty() { &any } else { &frontal };
+        let (first, last) = (chosen.first().copied(), chosen.last().copied());
         let template = |i: Option<usize>| -> Result<EnrolledFace, FaceError> {
-            let i = i.ok_or(FaceError::NoFace)?;
-            let a = &analysed[i];
-            let detection = single(a).ok_or(FaceError::NoFace)?;
-            self.template_of(&a.frame, detection)
+            let a = &analysed[i.ok_or(FaceError::NotAnswered)?];
+            self.template_of(&a.frame, *a.single().ok_or(FaceError::NoFace)?)
         };
-        let (judged, (first_t, last_t)) = rayon::join(
-            || self.judge(challenge, rules, &analysed, now),
-            || {
-                if first == last {
-                    let t = template(first);
-                    let copy = match &t {
-                        Ok(face) => Ok(face.clone()),
-                        Err(_) => template(last),
-                    };
-                    (t, copy)
-                } else {
-                    rayon::join(|| template(first), || template(last))
-                }
-            },
-        );
-        let (verdict, roles) = judged?;
+        let (first_t, last_t) = if first == last {
+            let t = template(first);
+            let copy = match &t {
+                Ok(face) => Ok(face.clone()),
+                Err(_) => template(last),
+            };
+            (t, copy)
+        } else {
+            rayon::join(|| template(first), || template(last))
+        };
         Ok(AnswerReport {
             verdict,
             roles,
+            evidence,
             first: first_t,
             last: last_t,
         })
     }
 
-    fn judge(
+    /// The frames whose eye openness the session may ask for: a run without eyes finds
+    /// them, because only a blink's end depends on the eyes (it never ends here, so every
+    /// frontal frame after a blink starts is included — a few more than needed).
+    fn frames_needing_eyes(
         &self,
         challenge: &Challenge,
         rules: Rules,
         analysed: &[Analysed],
         now: u64,
-    ) -> Result<(Verdict, Vec<FrameRole>), FaceError> {
-        let mut session = Session::new(challenge.clone(), rules);
-        let mut previous: Option<&[u8]> = None;
-        let mut roles = Vec::with_capacity(analysed.len());
+    ) -> Result<Vec<bool>, FaceError> {
+        let mut judge = Judge::new(challenge, rules);
+        let mut wanted = Vec::with_capacity(analysed.len());
         for a in analysed {
-            let before = session.progress();
-            let eyes = matches!(
-                before.current,
-                Some(crate::liveness::Action::Front | crate::liveness::Action::Blink)
-            );
-            let o = self.observation(&a.frame, &a.faces, &a.luma, previous, now, eyes)?;
-            previous = Some(&a.luma);
-            let after = session.observe(&o);
-            roles.push(FrameRole {
-                step: before.completed,
-                completed: after.completed > before.completed,
-            });
+            let frontal = a
+                .single()
+                .is_some_and(|f| f.yaw_proxy().abs() < MESH_MAX_YAW);
+            wanted.push(judge.wants_eyes() && frontal);
+            judge.observe(&self.observation(&a.frame, &a.faces, &a.luma, None, now, false)?);
         }
-        Ok((session.finish(), roles))
+        Ok(wanted)
+    }
+
+    /// Judges the frames at `order` (indices into `analysed`) in that order, as one answer.
+    /// Eye openness comes from `ears`, measured (and kept there) where it is missing.
+    fn judge(
+        &self,
+        challenge: &Challenge,
+        rules: Rules,
+        analysed: &[Analysed],
+        order: &[usize],
+        ears: &mut [Option<f32>],
+        now: u64,
+    ) -> Result<(Verdict, Vec<FrameRole>), FaceError> {
+        let mut judge = Judge::new(challenge, rules);
+        let mut previous: Option<&[u8]> = None;
+        for &i in order {
+            let a = &analysed[i];
+            let mut o = self.observation(&a.frame, &a.faces, &a.luma, previous, now, false)?;
+            if let Some(face) = a.single()
+                && judge.wants_eyes()
+                && face.yaw_proxy().abs() < MESH_MAX_YAW
+            {
+                let ear = match ears[i] {
+                    Some(ear) => ear,
+                    None => self.eye_openness(&a.frame, face)?,
+                };
+                ears[i] = Some(ear);
+                o.ear = Some(ear);
+            }
+            previous = Some(&a.luma);
+            judge.observe(&o);
+        }
+        Ok(judge.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(yaw: f32, ear: Option<f32>) -> Observation {
+        Observation {
+            at: 10,
+            faces: 1,
+            yaw,
+            roll: 0.0,
+            ear,
+            motion: Some(1.0),
+        }
+    }
+
+    fn challenge(actions: &[Action]) -> Challenge {
+        Challenge {
+            nonce: [3; 16],
+            actions: actions.to_vec(),
+            issued_at: 0,
+            expires_at: 100,
+        }
+    }
+
+    fn subset(all: &[Observation], keep: &[usize]) -> Vec<Observation> {
+        keep.iter().map(|&i| all[i]).collect()
+    }
+
+    #[test]
+    fn a_slow_blink_keeps_its_closing_frame_and_its_reference() {
+        use Action::*;
+        let c = challenge(&[Front, TurnLeft, Blink]);
+        // Widest eyes early, a turn, then eyes closing and reopening slowly over many
+        // frames: the last three frames alone never show the eyes closed.
+        let all = vec![
+            obs(0.0, Some(0.30)), // front done; the open-eye reference
+            obs(0.05, Some(0.27)),
+            obs(0.10, None),
+            obs(0.20, None), // left done
+            obs(0.0, Some(0.26)),
+            obs(0.0, Some(0.15)), // closed: below 0.6 × 0.30
+            obs(0.0, Some(0.19)),
+            obs(0.0, Some(0.21)),
+            obs(0.0, Some(0.23)),
+            obs(0.0, Some(0.26)), // reopened: above 0.85 × 0.30
+            obs(0.0, Some(0.30)), // after the last action
+        ];
+        let (verdict, roles) = judge_observations(&c, Rules::default(), &all);
+        assert!(verdict.passed, "{verdict:?}");
+        assert!(roles[0].raises_open_reference && roles[5].closes_eyes);
+
+        let naive: Vec<usize> = vec![0, 1, 2, 3, 7, 8, 9];
+        let (v, _) = judge_observations(&c, Rules::default(), &subset(&all, &naive));
+        assert!(!v.passed, "the case must be one the last frames alone fail");
+
+        let picked = pick_evidence(&roles, &c.actions, EVIDENCE_FRAMES_PER_ACTION);
+        assert_eq!(picked, vec![0, 1, 2, 3, 5, 6, 7, 8, 9]);
+        let (v, _) = judge_observations(&c, Rules::default(), &subset(&all, &picked));
+        assert!(v.passed, "{v:?}");
+    }
+
+    #[test]
+    fn evidence_stops_at_the_final_action_and_keeps_at_most_n_per_turn() {
+        use Action::*;
+        let c = challenge(&[Front, TurnRight]);
+        let mut all = vec![obs(0.0, Some(0.3))];
+        all.extend((0..9).map(|k| obs(-0.02 * k as f32, None))); // right done at k = 8
+        all.push(obs(0.0, None));
+        let (verdict, roles) = judge_observations(&c, Rules::default(), &all);
+        assert!(verdict.passed, "{verdict:?}");
+        assert!(roles[9].completed && !roles[8].completed);
+        assert_eq!(pick_evidence(&roles, &c.actions, 3), vec![0, 7, 8, 9]);
+        assert_eq!(pick_evidence(&roles, &c.actions, 1), vec![0, 9]);
     }
 }

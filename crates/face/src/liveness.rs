@@ -205,6 +205,16 @@ impl Session {
         &self.challenge
     }
 
+    /// The open-eye reference so far: the widest eye aspect ratio seen facing front.
+    pub fn open_eye_reference(&self) -> Option<f32> {
+        self.open_ear
+    }
+
+    /// The eyes were seen closed in the blink under way.
+    pub fn eyes_closed(&self) -> bool {
+        self.eyes_closed
+    }
+
     fn fail(&mut self, f: Failure) {
         if !self.failures.contains(&f) {
             self.failures.push(f);

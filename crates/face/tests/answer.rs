@@ -1,8 +1,10 @@
 //! A whole answer judged at once (`FaceAnalyzer::check_answer`) on the committed frame
-//! sequences: it agrees with the frame-by-frame check, its evidence alone passes again with
-//! fewer frames, its templates are the person's, and attacks and bad frames fail.
+//! sequences, all six orders for each of the three people: it agrees with the frame-by-frame
+//! check, its evidence alone passes again with fewer frames, its templates are the person's
+//! and come from the frames that completed *front* and *blink*; attacks and bad frames fail.
 
 use std::path::Path;
+use tessera_face::Detection;
 use tessera_face::analysis::{FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge, Failure};
 use tessera_face::source::{CaptureError, ReplaySource, image_files, load_image_file};
@@ -37,9 +39,29 @@ fn folder(a: Action) -> &'static str {
     }
 }
 
+/// The six orders `Challenge::from_random` draws.
+fn orders() -> Vec<Vec<Action>> {
+    use Action::*;
+    let rest = [
+        [TurnLeft, TurnRight, Blink],
+        [TurnLeft, Blink, TurnRight],
+        [TurnRight, TurnLeft, Blink],
+        [TurnRight, Blink, TurnLeft],
+        [Blink, TurnLeft, TurnRight],
+        [Blink, TurnRight, TurnLeft],
+    ];
+    rest.iter()
+        .map(|r| std::iter::once(Front).chain(r.iter().copied()).collect())
+        .collect()
+}
+
+fn detection_of(analyzer: &FaceAnalyzer, bytes: &[u8]) -> Detection {
+    let frame = tessera_face::source::decode_image_bytes(bytes).unwrap();
+    analyzer.detect(&frame).unwrap()[0]
+}
+
 #[test]
 fn answers_pass_with_their_evidence_alone_and_match_the_person() {
-    use Action::*;
     let analyzer = FaceAnalyzer::load().unwrap();
     let registry = |p: &str| {
         let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("testdata/photos/{p}.jpg"));
@@ -48,43 +70,36 @@ fn answers_pass_with_their_evidence_alone_and_match_the_person() {
             .unwrap()
             .template
     };
-    // One challenge ending in a blink, one ending in a head turn, for each person.
-    let orders = [
-        [Front, TurnLeft, TurnRight, Blink],
-        [Front, Blink, TurnRight, TurnLeft],
-    ];
     for person in ["obama", "biden", "astronaut"] {
         let reference = registry(person);
-        for actions in &orders {
+        for (n, actions) in orders().iter().enumerate() {
             let c = challenge(actions);
             let folders: Vec<&str> = actions.iter().map(|a| folder(*a)).collect();
             let frames = encoded(person, &folders);
             let report = analyzer.check_answer(&c, &frames, 10).unwrap();
-            let sequential = analyzer
-                .check_liveness(
-                    &c,
-                    &mut ReplaySource::from_encoded(frames.clone()),
-                    100,
-                    &mut || 10,
-                )
-                .unwrap();
-            assert_eq!(report.verdict, sequential, "{person} {actions:?}");
             assert!(
                 report.verdict.passed,
                 "{person} {actions:?}: {:?}",
                 report.verdict
             );
+            if n == 0 || n == 5 {
+                // The same verdict as frame by frame (slow in a debug build: two orders).
+                let sequential = analyzer
+                    .check_liveness(
+                        &c,
+                        &mut ReplaySource::from_encoded(frames.clone()),
+                        100,
+                        &mut || 10,
+                    )
+                    .unwrap();
+                assert_eq!(report.verdict, sequential, "{person} {actions:?}");
+            }
             assert_eq!(report.roles.len(), frames.len());
-            assert_eq!(
-                report.roles.iter().filter(|r| r.completed).count(),
-                actions.len(),
-                "each action completed by exactly one frame"
-            );
 
-            let evidence = report.evidence(3);
+            let evidence = &report.evidence;
             assert!(evidence.windows(2).all(|w| w[0] < w[1]), "in order");
             assert!(
-                evidence.len() < frames.len() && evidence.len() <= 3 * actions.len(),
+                evidence.len() < frames.len(),
                 "{person} {actions:?}: {} of {} frames",
                 evidence.len(),
                 frames.len()
@@ -97,34 +112,60 @@ fn answers_pass_with_their_evidence_alone_and_match_the_person() {
                 again.verdict
             );
 
+            // The faces matched are those of the frames that completed *front* and *blink*.
+            let completed = |action: Action| {
+                let step = actions.iter().position(|a| *a == action).unwrap();
+                let i = report
+                    .roles
+                    .iter()
+                    .position(|r| r.completed && r.step == step)
+                    .unwrap();
+                detection_of(&analyzer, &frames[i])
+            };
+            assert_eq!(
+                report.first.as_ref().unwrap().detection,
+                completed(Action::Front)
+            );
+            assert_eq!(
+                report.last.as_ref().unwrap().detection,
+                completed(Action::Blink)
+            );
             for t in [&report.first, &report.last, &again.first, &again.last] {
-                let t = t.as_ref().unwrap();
-                let s = t.template.similarity(&reference);
+                let s = t.as_ref().unwrap().template.similarity(&reference);
                 assert!(s >= MATCH_THRESHOLD, "{person} {actions:?}: {s}");
             }
-            // The last template comes from a frontal frame, not the final head turn.
-            let last = report.last.as_ref().unwrap();
-            assert!(
-                last.detection.yaw_proxy().abs() < 0.1,
-                "{person} {actions:?}"
-            );
         }
     }
-    // Another person's answer does not match Obama's registry photo.
-    let c = challenge(&orders[0]);
-    let report = analyzer
-        .check_answer(
-            &c,
-            &encoded("biden", &["front", "left", "right", "blink"]),
-            10,
-        )
-        .unwrap();
-    let s = report
-        .first
+}
+
+/// A registry photo held up for *front*, then a live stranger doing the rest: the face that
+/// completed the blink is the stranger's, and it does not match.
+#[test]
+fn a_photo_for_front_does_not_carry_a_strangers_answer() {
+    use Action::*;
+    let analyzer = FaceAnalyzer::load().unwrap();
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/photos/obama.jpg");
+    let obama = analyzer
+        .template(&load_image_file(&photo).unwrap())
         .unwrap()
-        .template
-        .similarity(&registry("obama"));
-    assert!(s < MATCH_THRESHOLD, "{s}");
+        .template;
+    let c = challenge(&[Front, Blink, TurnLeft, TurnRight]);
+    let mut frames = encoded("obama", &["front"]);
+    frames.truncate(1);
+    frames.extend(encoded("biden", &["front", "blink", "left", "right"]));
+    let report = analyzer.check_answer(&c, &frames, 10).unwrap();
+    let first = report.first.unwrap().template.similarity(&obama);
+    let last = report.last.unwrap().template.similarity(&obama);
+    assert!(first >= MATCH_THRESHOLD, "{first}");
+    assert!(
+        !report.verdict.passed || last < MATCH_THRESHOLD,
+        "{:?} {last}",
+        report.verdict
+    );
+    assert!(
+        report.verdict.passed,
+        "the attack is only interesting if liveness passes"
+    );
 }
 
 #[test]
@@ -147,14 +188,14 @@ fn attacks_fail_with_no_evidence_and_bad_frames_are_named() {
             .failures
             .contains(&Failure::WrongAction { expected: TurnLeft })
     );
-    assert!(wrong.evidence(3).is_empty());
+    assert!(wrong.evidence.is_empty());
 
     let still = analyzer
         .check_answer(&c, &encoded("obama", &["static", "static"]), 10)
         .unwrap();
     assert!(!still.verdict.passed);
     assert!(still.verdict.failures.contains(&Failure::StaticImage));
-    assert!(still.evidence(3).is_empty());
+    assert!(still.evidence.is_empty());
 
     // Too late: every frame is stamped after the challenge expired.
     let late = analyzer
@@ -175,5 +216,5 @@ fn attacks_fail_with_no_evidence_and_bad_frames_are_named() {
     // No frames at all: no face, nothing passes.
     let empty = analyzer.check_answer(&c, &[], 10).unwrap();
     assert!(!empty.verdict.passed);
-    assert!(matches!(empty.first, Err(FaceError::NoFace)));
+    assert!(matches!(empty.first, Err(FaceError::NotAnswered)));
 }

@@ -75,8 +75,8 @@ struct Row {
 /// What an enrolment carries.
 #[derive(Clone, Copy, PartialEq)]
 enum Answer {
-    /// What the wallet sends: the evidence frames of its own check (`tessera-wallet`'s
-    /// `EVIDENCE_FRAMES_PER_ACTION`), ≈ 10 of the 19 recorded frames.
+    /// What the wallet sends: the evidence of its own check (`AnswerReport::evidence`),
+    /// ≈ 10 of the 19 recorded frames.
     Evidence,
     /// The whole recording, 19 frames (what the wallet sent before it picked evidence).
     Whole,
@@ -100,9 +100,9 @@ fn evidence_only(req: &mut tessera_issuer_api::EnrolRequest, c: &ChallengeRespon
         .unwrap();
     assert!(report.verdict.passed, "{:?}", report.verdict);
     req.frames = report
-        .evidence(3)
-        .into_iter()
-        .map(|i| req.frames[i].clone())
+        .evidence
+        .iter()
+        .map(|&i| req.frames[i].clone())
         .collect();
 }
 

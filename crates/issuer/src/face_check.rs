@@ -1,6 +1,7 @@
 //! The issuer's face decision on an uploaded answer: liveness re-checked against the
-//! issuer's own challenge, then the live face matched to the registry photo. Runs on a
-//! blocking thread; the frames are dropped when it returns, whatever the outcome.
+//! issuer's own challenge, then the live face matched to the registry photo. Called on a
+//! blocking thread; the work spreads over rayon's pool; the frames are dropped when it
+//! returns, whatever the outcome.
 
 use tessera_face::analysis::{EnrolledFace, FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
@@ -108,9 +109,10 @@ pub fn decide(
         p.extra = serde_json::to_value(&report.verdict.failures).ok();
         return Err(p);
     }
-    // The face must be the registry's person at the start and at the end of the answer, so
-    // a photo held up for one frame does not carry a live stranger's answer. (A second face
-    // in any frame already failed liveness.)
+    // The face must be the registry's person on the frames that completed *front* and
+    // *blink*: a live blink is something a photo cannot do, so a photo held up for *front*
+    // does not carry a live stranger's answer. (A second face in any frame already failed
+    // liveness.)
     let template = |t: Result<EnrolledFace, FaceError>| {
         t.map(|f| f.template)
             .map_err(|e| Problem::new(ProblemType::FaceNotUsable, e.to_string()))

@@ -139,10 +139,9 @@ pub struct HistoryEntry {
     pub tier: String,
 }
 
-/// How many frames per action go to the issuer: the last ones up to the frame that
-/// completed the action ([`tessera_face::answer::AnswerReport::evidence`]). The issuer's
-/// rules pass on them alone, and fewer frames are faster to upload and to check.
-pub const EVIDENCE_FRAMES_PER_ACTION: usize = 3;
+/// The most frames one answer may have (the issuer's limit too; the app's camera keeps 8
+/// per action).
+const MAX_ANSWER_FRAMES: usize = 48;
 
 /// A liveness answer checked on the device.
 struct CheckedFace {
@@ -150,7 +149,9 @@ struct CheckedFace {
     first: Template,
     /// The face at the end (facing front).
     last: Template,
-    /// The frames to send.
+    /// The frames to send: the answer's evidence
+    /// ([`tessera_face::answer::AnswerReport::evidence`]), checked to pass on its own. Fewer
+    /// frames are faster to upload and to check.
     evidence: Vec<Vec<u8>>,
 }
 
@@ -350,6 +351,13 @@ impl Wallet {
                 quality.guidance.iter().map(|g| guidance_text(*g)).collect(),
             ));
         }
+        // A whole answer is decoded at once: keep a recording from taking the device's memory.
+        if frames.len() > MAX_ANSWER_FRAMES {
+            return Err(WalletError::Frames(format!(
+                "the answer has {} frames; at most {MAX_ANSWER_FRAMES} are checked: record fewer",
+                frames.len()
+            )));
+        }
         let report = faces
             .check_answer(&ch, frames, now)
             .map_err(|e| WalletError::Frames(e.to_string()))?;
@@ -357,11 +365,7 @@ impl Wallet {
             let reasons = serde_json::to_string(&report.verdict.failures).unwrap_or_default();
             return Err(WalletError::Liveness(reasons));
         }
-        let evidence = report
-            .evidence(EVIDENCE_FRAMES_PER_ACTION)
-            .into_iter()
-            .map(|i| frames[i].clone())
-            .collect();
+        let evidence = report.evidence.iter().map(|&i| frames[i].clone()).collect();
         let no_face = |e: FaceError| WalletError::Frames(format!("no usable face: {e}"));
         let first = report.first.map_err(no_face)?.template;
         let last = report.last.map_err(no_face)?.template;
