@@ -1,12 +1,11 @@
 //! A whole liveness answer judged at once, as the issuer (and the wallet, before it sends)
-//! has it. Four stages, three of them spread over every core with rayon:
+//! has it, in three stages spread over every core with rayon:
 //!
 //! 1. every frame is decoded and searched for faces (parallel);
-//! 2. the eye openness is measured on the frames where the session may look at it — during
-//!    *front* and *blink*, on a roughly frontal face — found by a session run without eyes,
-//!    since only the end of a blink depends on them (parallel);
-//! 3. one liveness [`Session`] judges the frames in order (sequential, cheap);
-//! 4. the matching templates are made at the frames that completed the frontal actions
+//! 2. one liveness [`Session`] judges the frames in order; where it needs the eye openness
+//!    (during *front* and *blink*, on a roughly frontal face) it is measured for that frame
+//!    and the next ones the session may ask about, one per core (parallel batches);
+//! 3. the matching templates are made at the frames that completed the frontal actions
 //!    (parallel).
 //!
 //! The verdict is the one frame-by-frame checking gives. It also names the *evidence*: the
@@ -191,16 +190,7 @@ impl FaceAnalyzer {
         let rules = Rules::default();
         let everything: Vec<usize> = (0..analysed.len()).collect();
 
-        let wanted = self.frames_needing_eyes(challenge, rules, &analysed, now)?;
-        let mut ears: Vec<Option<f32>> = analysed
-            .par_iter()
-            .zip(&wanted)
-            .map(|(a, &w)| match (w, a.single()) {
-                (true, Some(face)) => self.eye_openness(&a.frame, face).map(Some),
-                _ => Ok(None),
-            })
-            .collect::<Result<_, _>>()?;
-
+        let mut ears: Vec<Option<f32>> = vec![None; analysed.len()];
         let (verdict, roles) =
             self.judge(challenge, rules, &analysed, &everything, &mut ears, now)?;
         let evidence = if verdict.passed {
@@ -248,26 +238,38 @@ impl FaceAnalyzer {
         })
     }
 
-    /// The frames whose eye openness the session may ask for: a run without eyes finds
-    /// them, because only a blink's end depends on the eyes (it never ends here, so every
-    /// frontal frame after a blink starts is included — a few more than needed).
-    fn frames_needing_eyes(
+    /// The next frames of `order` whose eye openness the session in `judge` may ask for,
+    /// not yet measured, at most `count`: a copy of the session run on without eyes finds
+    /// them, since only the end of a blink depends on the eyes (so past a blink's end this
+    /// guesses a frame or two too many).
+    fn upcoming_eye_frames(
         &self,
-        challenge: &Challenge,
-        rules: Rules,
+        judge: &Judge,
         analysed: &[Analysed],
+        order: &[usize],
+        ears: &[Option<f32>],
+        count: usize,
         now: u64,
-    ) -> Result<Vec<bool>, FaceError> {
-        let mut judge = Judge::new(challenge, rules);
-        let mut wanted = Vec::with_capacity(analysed.len());
-        for a in analysed {
+    ) -> Result<Vec<usize>, FaceError> {
+        let mut ahead = Judge {
+            session: judge.session.clone(),
+            roles: Vec::new(),
+        };
+        let mut found = Vec::new();
+        for &i in order {
+            let a = &analysed[i];
             let frontal = a
                 .single()
                 .is_some_and(|f| f.yaw_proxy().abs() < MESH_MAX_YAW);
-            wanted.push(judge.wants_eyes() && frontal);
-            judge.observe(&self.observation(&a.frame, &a.faces, &a.luma, None, now, false)?);
+            if ahead.wants_eyes() && frontal && ears[i].is_none() {
+                found.push(i);
+                if found.len() == count {
+                    break;
+                }
+            }
+            ahead.observe(&self.observation(&a.frame, &a.faces, &a.luma, None, now, false)?);
         }
-        Ok(wanted)
+        Ok(found)
     }
 
     /// Judges the frames at `order` (indices into `analysed`) in that order, as one answer.
@@ -283,13 +285,36 @@ impl FaceAnalyzer {
     ) -> Result<(Verdict, Vec<FrameRole>), FaceError> {
         let mut judge = Judge::new(challenge, rules);
         let mut previous: Option<&[u8]> = None;
-        for &i in order {
+        let threads = rayon::current_num_threads().max(1);
+        for (position, &i) in order.iter().enumerate() {
             let a = &analysed[i];
             let mut o = self.observation(&a.frame, &a.faces, &a.luma, previous, now, false)?;
             if let Some(face) = a.single()
                 && judge.wants_eyes()
                 && face.yaw_proxy().abs() < MESH_MAX_YAW
             {
+                if ears[i].is_none() {
+                    // This frame and the next ones the session may ask about, one per core.
+                    let batch = self.upcoming_eye_frames(
+                        &judge,
+                        analysed,
+                        &order[position..],
+                        ears,
+                        threads,
+                        now,
+                    )?;
+                    let measured = batch
+                        .par_iter()
+                        .filter_map(|&j| {
+                            let a = &analysed[j];
+                            a.single()
+                                .map(|f| self.eye_openness(&a.frame, f).map(|e| (j, e)))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    for (j, ear) in measured {
+                        ears[j] = Some(ear);
+                    }
+                }
                 let ear = match ears[i] {
                     Some(ear) => ear,
                     None => self.eye_openness(&a.frame, face)?,
