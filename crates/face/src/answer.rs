@@ -23,8 +23,10 @@ use crate::liveness::{Action, Challenge, Observation, Rules, Session, Verdict};
 use crate::source::{CaptureError, decode_image_bytes};
 
 /// How many frames per head turn (and for *front*) the evidence keeps, up to the one that
-/// completed the action. A blink keeps every frame from the one where the eyes closed.
-pub const EVIDENCE_FRAMES_PER_ACTION: usize = 3;
+/// completed the action: the rules judge a turn on the frame that completes it, and the
+/// one before shows the motion towards it. A blink keeps every frame from the one where the
+/// eyes closed.
+pub const EVIDENCE_FRAMES_PER_ACTION: usize = 2;
 
 /// One decoded frame with its faces.
 struct Analysed {
@@ -384,7 +386,7 @@ mod tests {
         let (v, _) = judge_observations(&c, Rules::default(), &subset(&all, &naive));
         assert!(!v.passed, "the case must be one the last frames alone fail");
 
-        let picked = pick_evidence(&roles, &c.actions, EVIDENCE_FRAMES_PER_ACTION);
+        let picked = pick_evidence(&roles, &c.actions, 3);
         assert_eq!(picked, vec![0, 1, 2, 3, 5, 6, 7, 8, 9]);
         let (v, _) = judge_observations(&c, Rules::default(), &subset(&all, &picked));
         assert!(v.passed, "{v:?}");

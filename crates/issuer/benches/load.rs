@@ -76,7 +76,7 @@ struct Row {
 #[derive(Clone, Copy, PartialEq)]
 enum Answer {
     /// What the wallet sends: the evidence of its own check (`AnswerReport::evidence`),
-    /// ≈ 10 of the 19 recorded frames.
+    /// about half of the 19 recorded frames.
     Evidence,
     /// The whole recording, 19 frames (what the wallet sent before it picked evidence).
     Whole,

@@ -226,7 +226,7 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["state"], "active");
     assert_eq!(status["pin_set"], true);
-    // The wallet sent its evidence (at most 3 frames per action up to each completion), not
+    // The wallet sent its evidence (the frames up to each completion), not
     // the whole 19-frame recording, and the issuer decided on it.
     let frames = issued_frames(&dir);
     assert_eq!(frames.len(), 1, "{frames:?}");
