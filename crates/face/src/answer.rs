@@ -151,7 +151,7 @@ pub struct AnswerReport {
     /// frame if they did not. Empty unless the verdict passed.
     pub evidence: Vec<usize>,
     /// The template of the frame that completed the first frontal action (*front*, or
-    /// *blink* if there is no *front*).
+    /// *blink* if there is no *front*); [`FaceError::NotAnswered`] when the verdict failed.
     pub first: Result<EnrolledFace, FaceError>,
     /// The template of the frame that completed the last frontal action (usually *blink*:
     /// a live face with its eyes just reopened, which a photo cannot give).
@@ -215,7 +215,13 @@ impl FaceAnalyzer {
             .map(|(i, _)| *i)
             .collect();
         let any: Vec<usize> = completions.iter().map(|(i, _)| *i).collect();
-        let chosen = if frontal.is_empty() { &any } else { &frontal };
+        // A failed answer is refused whatever the faces: it gets no templates (and costs an
+        // attacker's retries less work).
+        let chosen: &[usize] = match (verdict.passed, frontal.is_empty()) {
+            (false, _) => &[],
+            (true, false) => &frontal,
+            (true, true) => &any,
+        };
         let (first, last) = (chosen.first().copied(), chosen.last().copied());
         let template = |i: Option<usize>| -> Result<EnrolledFace, FaceError> {
             let a = &analysed[i.ok_or(FaceError::NotAnswered)?];

@@ -196,6 +196,7 @@ fn attacks_fail_with_no_evidence_and_bad_frames_are_named() {
     assert!(!still.verdict.passed);
     assert!(still.verdict.failures.contains(&Failure::StaticImage));
     assert!(still.evidence.is_empty());
+    assert!(matches!(still.first, Err(FaceError::NotAnswered)));
 
     // Too late: every frame is stamped after the challenge expired.
     let late = analyzer
