@@ -113,14 +113,7 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer
     let mut prepared = Vec::new();
     let mut frames = 0;
     for n in first..first + count {
-        let c: ChallengeResponse = http
-            .post(format!("{base}/v1/challenges"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c = challenge_at(&http, base).await.unwrap();
         let id = match answer {
             Answer::Unregistered => extra_id(UNREGISTERED + n),
             _ => extra_id(n),

@@ -87,8 +87,9 @@ fn unusable(n: usize, what: &str) -> Problem {
     Problem::new(ProblemType::FaceNotUsable, format!("frame {n} {what}"))
 }
 
-/// Runs liveness and matching (all frames at once, spread over rayon's pool). `now` stamps every frame: the challenge's expiry was checked
-/// on arrival and the frames carry no trustworthy time of their own.
+/// Runs liveness and matching (all frames at once, spread over rayon's pool). `now` stamps
+/// every frame: the challenge's expiry was checked on arrival and the frames carry no
+/// trustworthy time of their own.
 pub fn decide(
     faces: &FaceAnalyzer,
     challenge: &Challenge,

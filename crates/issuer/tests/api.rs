@@ -559,12 +559,13 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     );
     // Frames each within the side limit but too many pixels together (blank 1920×1080 PNGs
     // are a few kilobytes each; decoded, 17 of them are 35 megapixels).
-    let mut png = Vec::new();
-    image::RgbImage::new(1920, 1080)
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
     let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), vec![png; 17], &new_device());
+    let req = h.enrol_request(
+        &c,
+        &obama_id(),
+        vec![blank_png(1920, 1080); 17],
+        &new_device(),
+    );
     match h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -578,15 +579,8 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         Answer::Ok(s, b) => panic!("{s}: {b:?}"),
     }
     // One frame too large on a side.
-    let mut wide = Vec::new();
-    image::RgbImage::new(2000, 100)
-        .write_to(
-            &mut std::io::Cursor::new(&mut wide),
-            image::ImageFormat::Png,
-        )
-        .unwrap();
     let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), vec![wide], &new_device());
+    let req = h.enrol_request(&c, &obama_id(), vec![blank_png(2000, 100)], &new_device());
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -605,6 +599,15 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     assert_eq!(kind, ProblemType::Malformed);
     // Nothing was issued by any of it.
     assert_eq!(h.issuer().store().consistency().await.unwrap().0, 0);
+}
+
+/// A black PNG of `width`×`height` (a few kilobytes, however large).
+fn blank_png(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::RgbImage::new(width, height)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
 }
 
 async fn lists_and_service_endpoints(backend: Backend) {

@@ -256,6 +256,18 @@ pub fn answer_challenge(
     }
 }
 
+/// A new liveness challenge from the issuer at `base`.
+pub async fn challenge_at(
+    http: &reqwest::Client,
+    base: &str,
+) -> Result<ChallengeResponse, reqwest::Error> {
+    http.post(format!("{base}/v1/challenges"))
+        .send()
+        .await?
+        .json()
+        .await
+}
+
 /// A new challenge from the issuer at `base`, answered with `person`'s frames for
 /// `id_number` by a new device key.
 pub async fn enrol_request_at(
@@ -264,12 +276,7 @@ pub async fn enrol_request_at(
     id_number: &str,
     person: &str,
 ) -> Result<EnrolRequest, reqwest::Error> {
-    let c: ChallengeResponse = http
-        .post(format!("{base}/v1/challenges"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let c = challenge_at(http, base).await?;
     Ok(answer_challenge(
         &c,
         id_number,
