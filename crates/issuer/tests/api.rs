@@ -483,6 +483,16 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         post("/v1/enrolments", big, "application/json").await,
         (StatusCode::PAYLOAD_TOO_LARGE, ProblemType::PayloadTooLarge)
     );
+    // Small-body endpoints have a small limit.
+    assert_eq!(
+        post(
+            "/v1/revocations",
+            vec![b'a'; 100 * 1024],
+            "application/json"
+        )
+        .await,
+        (StatusCode::PAYLOAD_TOO_LARGE, ProblemType::PayloadTooLarge)
+    );
     // Malformed JSON, wrong type, wrong content type.
     assert_eq!(
         post("/v1/enrolments", b"{not json".to_vec(), "application/json")

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 use tessera_issuer_api::{
     AdminRevokeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType, RenewRequest,
 };
@@ -30,13 +31,20 @@ const SMALL_BODY: usize = 64 * 1024;
 
 /// The router for `issuer`.
 pub fn router(issuer: Arc<Issuer>) -> Router {
-    let frames_limit = DefaultBodyLimit::max(issuer.config.max_body_bytes);
+    let frames_limit = issuer.config.max_body_bytes;
+    let limit = BodyLimit::new(
+        move |req| match req.uri().path() {
+            "/v1/enrolments" | "/v1/renewals" => frames_limit,
+            _ => SMALL_BODY,
+        },
+        refuse_body,
+    );
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route("/v1/challenges", post(challenge))
-        .route("/v1/enrolments", post(enrol).layer(frames_limit))
-        .route("/v1/renewals", post(renew).layer(frames_limit))
+        .route("/v1/enrolments", post(enrol))
+        .route("/v1/renewals", post(renew))
         .route("/v1/revocations", post(revoke_holder))
         .route("/v1/admin/revocations", post(revoke_admin))
         .route("/v1/trust-list", get(trust_list))
@@ -44,9 +52,23 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/v1/status/{list}", get(status_list))
         .route("/v1/portraits", post(portrait))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        // `enforce` has read each body within its limit already.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(limit, body_limit::enforce))
         .layer(middleware::from_fn(access_log))
         .with_state(issuer)
+}
+
+/// A body refused by [`body_limit::enforce`], as a problem.
+fn refuse_body(refusal: Refusal) -> Response {
+    let problem = match refusal {
+        Refusal::TooLarge => problem::too_large(),
+        Refusal::Unreadable => Problem::new(
+            ProblemType::Malformed,
+            "the request body could not be read to its end",
+        ),
+    };
+    ApiProblem(problem).into_response()
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.

@@ -62,12 +62,16 @@ where
     }
 }
 
+pub(super) fn too_large() -> Problem {
+    Problem::new(
+        ProblemType::PayloadTooLarge,
+        "the request body is larger than this endpoint accepts: send fewer or smaller frames",
+    )
+}
+
 fn rejection_problem(r: &JsonRejection) -> Problem {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Problem::new(
-            ProblemType::PayloadTooLarge,
-            "the request body is larger than this endpoint accepts: send fewer or smaller frames",
-        );
+        return too_large();
     }
     match r {
         JsonRejection::MissingJsonContentType(_) => Problem::new(

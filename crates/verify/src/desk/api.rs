@@ -13,6 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 
 use super::auth::{self, CSRF_COOKIE, SESSION_COOKIE};
 use super::problem::Problem;
@@ -30,6 +31,21 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// The router for `desk`.
 pub fn router(desk: Arc<Desk>) -> Router {
+    let limit = BodyLimit::new(
+        |req| match req.uri().path() {
+            "/api/verify-image" => IMAGE_BODY,
+            _ => TEXT_BODY,
+        },
+        |refusal| match refusal {
+            Refusal::TooLarge => too_large().into_response(),
+            Refusal::Unreadable => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request body could not be read to its end",
+            )
+            .into_response(),
+        },
+    );
     Router::new()
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
@@ -41,10 +57,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/verify", post(verify_text))
-        .route(
-            "/api/verify-image",
-            post(verify_image).layer(DefaultBodyLimit::max(IMAGE_BODY)),
-        )
+        .route("/api/verify-image", post(verify_image))
         .route("/api/portrait/{id}", get(super::portrait::portrait))
         .route(
             "/api/checkins",
@@ -52,7 +65,9 @@ pub fn router(desk: Arc<Desk>) -> Router {
         )
         .route("/api/checkins.csv", get(super::register::export_csv))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(TEXT_BODY))
+        // `enforce` has read each body within its limit already.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(limit, body_limit::enforce))
         .layer(middleware::from_fn(headers_and_log))
         .with_state(desk)
 }
@@ -137,15 +152,19 @@ fn login_required() -> Problem {
     )
 }
 
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "the request is larger than this desk accepts",
+    )
+}
+
 /// A body within its limit, or a problem saying it is too large.
 pub(super) fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
     b.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the request is larger than this desk accepts",
-            )
+            too_large()
         } else {
             Problem::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
         }
