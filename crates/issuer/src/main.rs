@@ -1,4 +1,5 @@
-//! `tessera-issuer`: run the issuer service, import the registry, rotate keys.
+//! `tessera-issuer`: run the issuer service, import the registry, rotate keys, manage the
+//! verifiers allowed to fetch portraits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -83,6 +84,22 @@ enum VerifiersCommand {
         /// A name for the verifier (shown in the audit log).
         name: String,
     },
+    /// Lists the registered verifiers: name, when registered, when last given a portrait.
+    List {
+        #[command(flatten)]
+        storage: Storage,
+        /// Print JSON (an array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes a verifier: its API key is refused from the next request on (a lost or
+    /// retired desk).
+    Remove {
+        #[command(flatten)]
+        storage: Storage,
+        /// The verifier's name, as given to `add`.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +135,19 @@ fn faces() -> Result<Arc<FaceAnalyzer>, ExitCode> {
         .map_err(|e| fail(format!("cannot load the face models: {e}")))
 }
 
+/// The database `storage` names (created if it is a new SQLite file).
+async fn open_store(storage: &Storage) -> Result<tessera_issuer::store::Store, ExitCode> {
+    std::fs::create_dir_all(&storage.data_dir)
+        .map_err(|e| fail(format!("{}: {e}", storage.data_dir.display())))?;
+    let url = storage
+        .database_url
+        .clone()
+        .unwrap_or_else(|| tessera_issuer::default_database_url(&storage.data_dir));
+    tessera_issuer::store::Store::connect(&url)
+        .await
+        .map_err(fail)
+}
+
 async fn import(
     storage: &Storage,
     file: &std::path::Path,
@@ -126,15 +156,7 @@ async fn import(
     let records = registry::read_csv(file, faces).map_err(|e| match e {
         ImportError::Rows(_) | ImportError::File(_) => fail(e),
     })?;
-    std::fs::create_dir_all(&storage.data_dir)
-        .map_err(|e| fail(format!("{}: {e}", storage.data_dir.display())))?;
-    let url = storage
-        .database_url
-        .clone()
-        .unwrap_or_else(|| tessera_issuer::default_database_url(&storage.data_dir));
-    let store = tessera_issuer::store::Store::connect(&url)
-        .await
-        .map_err(fail)?;
+    let store = open_store(storage).await?;
     store
         .import_registry(&records, SystemClock.now())
         .await
@@ -204,15 +226,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
                 return Err(fail("the verifier name must be 1-100 printable characters"));
             }
-            std::fs::create_dir_all(&storage.data_dir)
-                .map_err(|e| fail(format!("{}: {e}", storage.data_dir.display())))?;
-            let url = storage
-                .database_url
-                .clone()
-                .unwrap_or_else(|| tessera_issuer::default_database_url(&storage.data_dir));
-            let store = tessera_issuer::store::Store::connect(&url)
-                .await
-                .map_err(fail)?;
+            let store = open_store(&storage).await?;
             let added = tessera_issuer::service::add_verifier(&store, name, SystemClock.now())
                 .await
                 .map_err(|p| fail(p.detail.unwrap_or(p.title)))?;
@@ -225,6 +239,46 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             eprintln!("verifier {name:?} registered; give it this API key (shown once)");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verifiers {
+            command: VerifiersCommand::List { storage, json },
+        } => {
+            let store = open_store(&storage).await?;
+            let rows = store.verifiers().await.map_err(fail)?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows).map_err(fail)?);
+            } else if rows.is_empty() {
+                eprintln!("no verifiers registered (add one with `tessera-issuer verifiers add`)");
+            } else {
+                println!("{:<32}  {:<20}  LAST PORTRAIT", "NAME", "REGISTERED");
+                for r in rows {
+                    let last = r.last_used_at.map_or_else(|| "never".to_owned(), utc);
+                    println!("{:<32}  {:<20}  {last}", r.name, utc(r.created_at));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verifiers {
+            command: VerifiersCommand::Remove { storage, name },
+        } => {
+            let store = open_store(&storage).await?;
+            let removed =
+                tessera_issuer::service::remove_verifier(&store, name.trim(), SystemClock.now())
+                    .await
+                    .map_err(|p| fail(p.detail.unwrap_or(p.title)))?;
+            store.close().await;
+            if !removed {
+                return Err(fail(format!(
+                    "no verifier named {:?} (see `tessera-issuer verifiers list`)",
+                    name.trim()
+                )));
+            }
+            println!(
+                "verifier {:?} removed; its API key is no longer accepted",
+                name.trim()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys {
             command: KeysCommand::Rotate { data_dir },
         } => {
@@ -234,6 +288,20 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `YYYY-MM-DD HH:MM UTC`.
+fn utc(secs: u64) -> String {
+    let d = tessera_issuer_api::ids::CivilDate::from_unix(secs);
+    let minutes = secs % 86_400 / 60;
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        d.year,
+        d.month,
+        d.day,
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 async fn shutdown() {

@@ -116,6 +116,10 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
         .unwrap()
         .unwrap();
     assert_eq!(photo.as_ref(), person.photo.as_slice());
+    let listed = h.issuer().store().verifiers().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "Hotel Beijing desk 1");
+    assert_eq!(listed[0].last_used_at, Some(h.clock.now()));
 
     // The lightweight tier discloses no portrait.
     let light = show(&h, &lightweight(&batch), &device);
@@ -131,15 +135,27 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
     let (_, kind) = problem(ask(&h, Some(&key), &fresh).await).await;
     assert_eq!(kind, ProblemType::HolderAuthFailed);
 
+    // A removed verifier's key is refused at once, even with a fresh presentation.
+    let fresh = show(&h, &upgraded(&batch), &device);
+    assert_eq!(ask(&h, Some(&key), &fresh).await.status(), StatusCode::OK);
+    let removed =
+        tessera_issuer::service::remove_verifier(h.issuer().store(), "Hotel Beijing desk 1", 0)
+            .await
+            .unwrap();
+    assert!(removed);
+    let (_, kind) = problem(ask(&h, Some(&key), &fresh).await).await;
+    assert_eq!(kind, ProblemType::Unauthorized);
+    assert!(h.issuer().store().verifiers().await.unwrap().is_empty());
+
     // Every decision is audited, who asked and the outcome, never the image.
     let log = h.issuer().store().audit_log().await.unwrap();
     let portraits: Vec<_> = log.iter().filter(|a| a.event == "portrait").collect();
-    assert_eq!(portraits.len(), 6, "{portraits:?}");
+    assert_eq!(portraits.len(), 8, "{portraits:?}");
     let released: Vec<_> = portraits
         .iter()
         .filter(|a| a.outcome == "released")
         .collect();
-    assert_eq!(released.len(), 1);
+    assert_eq!(released.len(), 2);
     assert_eq!(released[0].id_number.as_deref(), Some(obama_id().as_str()));
     assert_eq!(released[0].detail, "to verifier Hotel Beijing desk 1");
     assert!(
@@ -148,28 +164,45 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
             .any(|a| a.detail.ends_with("proof_expired"))
     );
     assert!(portraits.iter().all(|a| a.detail.len() < 200));
+    let verifiers: Vec<_> = log
+        .iter()
+        .filter(|a| a.event == "verifier")
+        .map(|a| (a.outcome.as_str(), a.detail.as_str()))
+        .collect();
+    assert_eq!(
+        verifiers,
+        [
+            ("added", "Hotel Beijing desk 1"),
+            ("removed", "Hotel Beijing desk 1")
+        ]
+    );
 }
 
 #[tokio::test]
-async fn verifiers_add_prints_a_key_once_and_stores_only_its_hash() {
+async fn verifiers_add_list_and_remove_from_the_command_line() {
     let dir = std::env::temp_dir().join(format!(
         "tessera-issuer-verifiers-{}-{}",
         std::process::id(),
         hex::encode(tessera_issuer::config::random_bytes::<6>())
     ));
-    let run = || {
+    let cli = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_tessera-issuer"))
-            .args(["verifiers", "add", "--data-dir"])
+            .args(["verifiers", args[0], "--data-dir"])
             .arg(&dir)
-            .arg("Desk A")
+            .args(&args[1..])
             .env_remove("TESSERA_DATABASE_URL")
             .output()
             .unwrap()
     };
+    let run = || cli(&["add", "Desk A"]);
+    let empty = cli(&["list"]);
+    assert!(empty.status.success(), "{empty:?}");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no verifiers registered"));
     let first = run();
     assert!(first.status.success(), "{first:?}");
     let key = String::from_utf8(first.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("tvk_") && key.len() == 68, "{key}");
+    assert!(cli(&["add", "Desk B"]).status.success());
     let second = run();
     assert_eq!(second.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
@@ -182,6 +215,46 @@ async fn verifiers_add_prints_a_key_once_and_stores_only_its_hash() {
         store.verifier_by_key(&hash).await.unwrap().as_deref(),
         Some("Desk A")
     );
+    store.close().await;
+
+    // Listed by name, never with the key; as a table and as JSON.
+    let table = cli(&["list"]);
+    assert!(table.status.success(), "{table:?}");
+    let table = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<_> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[1].starts_with("Desk A") && lines[1].ends_with("never"),
+        "{table}"
+    );
+    assert!(lines[2].starts_with("Desk B"), "{table}");
+    assert!(lines[1].contains(" UTC "), "{table}");
+    let json = cli(&["list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["name"], "Desk A");
+    assert!(rows[0]["created_at"].as_u64().unwrap() > 1_700_000_000);
+    assert!(rows[0]["last_used_at"].is_null());
+    assert!(!table.contains(&key) && !String::from_utf8_lossy(&json.stdout).contains("tvk_"));
+
+    // Removed: gone from the store, and removing it again says so.
+    let gone = cli(&["remove", "Desk A"]);
+    assert!(gone.status.success(), "{gone:?}");
+    let again = cli(&["remove", "Desk A"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no verifier named \"Desk A\""));
+    let store = tessera_issuer::store::Store::open_sqlite(&dir.join("issuer.sqlite3"))
+        .await
+        .unwrap();
+    assert_eq!(store.verifier_by_key(&hash).await.unwrap(), None);
+    let names: Vec<_> = store
+        .verifiers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, ["Desk B"]);
     store.close().await;
     for file in std::fs::read_dir(&dir).unwrap().flatten() {
         let raw = std::fs::read(file.path()).unwrap();

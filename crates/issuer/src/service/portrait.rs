@@ -104,6 +104,10 @@ impl Issuer {
         let detail = format!("to verifier {verifier}");
         self.audit_portrait(Some(&id_number), "released", &detail)
             .await?;
+        self.store
+            .verifier_used(&verifier, now)
+            .await
+            .map_err(store_error)?;
         tracing::info!(event = "portrait", outcome = "released", "decision");
         Ok(Portrait {
             content_type: if bytes.starts_with(b"\x89PNG") {
@@ -155,5 +159,37 @@ pub async fn add_verifier(
         .add_verifier(name, &verifier_key_hash(&key), now)
         .await
         .map_err(store_error)?;
+    if added {
+        audit_verifier(store, name, "added", now).await?;
+    }
     Ok(added.then_some(key))
+}
+
+/// Removes verifier `name` from `store` (its key is refused from the next request on);
+/// false if there is no such verifier.
+pub async fn remove_verifier(
+    store: &crate::store::Store,
+    name: &str,
+    now: u64,
+) -> Result<bool, Problem> {
+    let removed = store.remove_verifier(name).await.map_err(store_error)?;
+    if removed {
+        audit_verifier(store, name, "removed", now).await?;
+    }
+    Ok(removed)
+}
+
+async fn audit_verifier(
+    store: &crate::store::Store,
+    name: &str,
+    outcome: &str,
+    now: u64,
+) -> Result<(), Problem> {
+    let audit = Audit {
+        event: "verifier",
+        id_number: None,
+        outcome,
+        detail: name,
+    };
+    store.audit(now, &audit).await.map_err(store_error)
 }

@@ -5,6 +5,8 @@
 mod schema;
 mod verifiers;
 
+pub use verifiers::VerifierRow;
+
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -75,4 +75,9 @@ pub const MIGRATIONS: &[&[&str]] = &[
         created_at BIGINT NOT NULL
     )",
     ],
+    &[
+        // When each verifier last received a portrait: an operator deciding which keys to
+        // remove needs to see which desks are still in use.
+        "ALTER TABLE verifiers ADD COLUMN last_used_at BIGINT",
+    ],
 ];

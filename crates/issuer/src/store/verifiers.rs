@@ -2,7 +2,17 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, i};
+use super::{Result, Store, i, u};
+
+/// A registered verifier as an operator sees it (never its key).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifierRow {
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// When it last received a portrait (Unix seconds), if ever.
+    pub last_used_at: Option<u64>,
+}
 
 impl Store {
     /// Registers verifier `name` with the SHA-256 (hex) of its key; false if the name is taken.
@@ -25,6 +35,44 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get("name")).transpose()?)
+    }
+
+    /// Every registered verifier, by name.
+    pub async fn verifiers(&self) -> Result<Vec<VerifierRow>> {
+        let rows =
+            sqlx::query("SELECT name, created_at, last_used_at FROM verifiers ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let last: Option<i64> = r.try_get("last_used_at")?;
+                Ok(VerifierRow {
+                    name: r.try_get("name")?,
+                    created_at: u(r.try_get("created_at")?),
+                    last_used_at: last.map(u),
+                })
+            })
+            .collect()
+    }
+
+    /// Removes verifier `name`: its key is refused from the next request on. False if there
+    /// is no such verifier.
+    pub async fn remove_verifier(&self, name: &str) -> Result<bool> {
+        let r = sqlx::query(self.sql("DELETE FROM verifiers WHERE name = ?"))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records that verifier `name` received a portrait at `now`.
+    pub async fn verifier_used(&self, name: &str, now: u64) -> Result<()> {
+        sqlx::query(self.sql("UPDATE verifiers SET last_used_at = ? WHERE name = ?"))
+            .bind(i(now))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The registry photo of the person enrolled under the credential `cti` (hex).
