@@ -20,11 +20,16 @@ fn refuse(r: Refusal) -> Response {
     match r {
         Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too large").into_response(),
         Refusal::Unreadable => (StatusCode::BAD_REQUEST, "unreadable").into_response(),
+        Refusal::TimedOut => (StatusCode::REQUEST_TIMEOUT, "timed out").into_response(),
     }
 }
 
 /// A server whose `/large` takes 1 MiB and everything else 1 KiB; both echo the body.
 async fn serve(drain: Drain) -> String {
+    serve_with(drain, tessera_body_limit::DEFAULT_READ_TIMEOUT).await
+}
+
+async fn serve_with(drain: Drain, read_timeout: Duration) -> String {
     let limit = BodyLimit::new(
         |req| {
             if req.uri().path() == "/large" {
@@ -35,7 +40,8 @@ async fn serve(drain: Drain) -> String {
         },
         refuse,
     )
-    .with_drain(drain);
+    .with_drain(drain)
+    .with_read_timeout(read_timeout);
     let echo = |body: Bytes| async move { body };
     let app = Router::new()
         .route("/large", post(echo))
@@ -45,6 +51,12 @@ async fn serve(drain: Drain) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr.to_string()
+}
+
+/// A plain-HTTP client (the workspace builds reqwest with rustls and no default provider).
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 fn drain() -> Drain {
@@ -57,7 +69,7 @@ fn drain() -> Drain {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_within_the_limit_pass_unchanged() {
     let addr = serve(drain()).await;
-    let client = reqwest::Client::new();
+    let client = client();
     for (path, len) in [("small", 0), ("small", SMALL), ("large", LARGE)] {
         let body: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
         let r = client
@@ -76,7 +88,7 @@ async fn bodies_within_the_limit_pass_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_body_gets_its_answer_and_the_connection_lives_on() {
     let addr = serve(drain()).await;
-    let client = reqwest::Client::new();
+    let client = client();
     for round in 0..30 {
         let (path, len) = if round % 2 == 0 {
             ("large", LARGE + 1 + round * 100_000)
@@ -202,4 +214,21 @@ async fn a_client_that_hangs_up_mid_body_gets_no_handler() {
     if !out.is_empty() {
         assert!(out.starts_with("HTTP/1.1 400"), "{out}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_within_the_limit_that_never_finishes_times_out() {
+    let addr = serve_with(drain(), Duration::from_millis(300)).await;
+    // Declares 100 bytes, sends 10 and waits: the server does not wait forever, and the
+    // handler never runs on a partial body.
+    let head = "POST /small HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n";
+    let started = Instant::now();
+    let out = raw(&addr, head, b"only ten b", false).await;
+    assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "{out}"
+    );
+    assert!(!out.contains("only ten b"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -223,8 +223,10 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             command: VerifiersCommand::Add { storage, name },
         } => {
             let name = name.trim();
-            if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-                return Err(fail("the verifier name must be 1-100 printable characters"));
+            if !tessera_issuer::service::valid_verifier_name(name) {
+                return Err(fail(
+                    "the verifier name must be 1-100 bytes of visible text (no control or invisible formatting characters)",
+                ));
             }
             let store = open_store(&storage).await?;
             let added = tessera_issuer::service::add_verifier(&store, name, SystemClock.now())

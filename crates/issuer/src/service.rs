@@ -29,7 +29,9 @@ use tessera_issuer_api::{
 use tokio::sync::Semaphore;
 
 mod portrait;
-pub use portrait::{Portrait, add_verifier, remove_verifier, verifier_key_hash};
+pub use portrait::{
+    Portrait, add_verifier, remove_verifier, valid_verifier_name, verifier_key_hash,
+};
 
 use crate::config::{Clock, Config, OsRandomness, random_bytes};
 use crate::face_check::{self, parse_actions};

@@ -157,7 +157,11 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
         .collect();
     assert_eq!(released.len(), 2);
     assert_eq!(released[0].id_number.as_deref(), Some(obama_id().as_str()));
-    assert_eq!(released[0].detail, "to verifier Hotel Beijing desk 1");
+    let label = format!(
+        "Hotel Beijing desk 1 (key {})",
+        &tessera_issuer::service::verifier_key_hash(&key)[..8]
+    );
+    assert_eq!(released[0].detail, format!("to verifier {label}"));
     assert!(
         portraits
             .iter()
@@ -172,7 +176,7 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
     assert_eq!(
         verifiers,
         [
-            ("added", "Hotel Beijing desk 1"),
+            ("added", label.as_str()),
             ("removed", "Hotel Beijing desk 1")
         ]
     );
@@ -203,6 +207,10 @@ async fn verifiers_add_list_and_remove_from_the_command_line() {
     let key = String::from_utf8(first.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("tvk_") && key.len() == 68, "{key}");
     assert!(cli(&["add", "Desk B"]).status.success());
+    // A name that would print as something else is refused.
+    let sneaky = cli(&["add", "Desk \u{202E}A kseD"]);
+    assert_eq!(sneaky.status.code(), Some(2), "{sneaky:?}");
+    assert!(String::from_utf8_lossy(&sneaky.stderr).contains("invisible formatting"));
     let second = run();
     assert_eq!(second.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));

@@ -47,7 +47,7 @@ async fn status_refresh_sees_a_revocation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desk_verifies_offline_from_its_cache_and_refuses_when_stale() {
-    let issuer = RealIssuer::start().await;
+    let mut issuer = RealIssuer::start().await;
     let (batch, device) = issuer.enrol().await;
     let dir = tmp_dir("offline");
     let p = "max_cache_age_seconds = 3600\n";
@@ -56,8 +56,7 @@ async fn desk_verifies_offline_from_its_cache_and_refuses_when_stale() {
         desk.desk.cache.refresh(desk.now()).await.unwrap();
     }
     let dead = issuer.base.clone();
-    issuer.stop();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    issuer.stop().await;
 
     // A restarted desk, issuer unreachable: the last good copy on disk is used.
     let desk = DeskServer::start(&dir, Some(&dead), policy(p), START + 600).await;
@@ -257,7 +256,7 @@ async fn a_desk_without_an_issuer_key_gets_no_portrait() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_status_required_refuses_when_the_issuer_is_unreachable() {
-    let issuer = RealIssuer::start().await;
+    let mut issuer = RealIssuer::start().await;
     let (batch, device) = issuer.enrol().await;
     let dir = tmp_dir("online");
     let p = policy("online_status_required = true\n");
@@ -271,9 +270,8 @@ async fn online_status_required_refuses_when_the_issuer_is_unreachable() {
     assert_eq!(v["status"], "valid");
 
     // The issuer goes away (a new desk process: no kept-alive connection to the old one).
-    issuer.stop();
     drop(desk);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    issuer.stop().await;
     let desk = DeskServer::start(&dir, Some(&issuer.base), p, START + 1).await;
     let t = desk.terminal().await;
     let v = t

@@ -67,6 +67,10 @@ fn refuse_body(refusal: Refusal) -> Response {
             ProblemType::Malformed,
             "the request body could not be read to its end",
         ),
+        Refusal::TimedOut => Problem::new(
+            ProblemType::Malformed,
+            "the request body did not arrive in time: check the connection and send it again",
+        ),
     };
     ApiProblem(problem).into_response()
 }

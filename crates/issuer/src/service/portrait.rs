@@ -40,14 +40,18 @@ impl Issuer {
     ) -> Result<Portrait, Problem> {
         let now = self.now();
         let verifier = match api_key {
-            Some(k) if !k.is_empty() && k.len() <= 200 => self
-                .store
-                .verifier_by_key(&verifier_key_hash(k))
-                .await
-                .map_err(store_error)?,
+            Some(k) if !k.is_empty() && k.len() <= 200 => {
+                let hash = verifier_key_hash(k);
+                let name = self
+                    .store
+                    .verifier_by_key(&hash)
+                    .await
+                    .map_err(store_error)?;
+                name.map(|name| (name, hash))
+            }
             _ => None,
         };
-        let Some(verifier) = verifier else {
+        let Some((name, hash)) = verifier else {
             self.audit_portrait(None, "refused", "unregistered verifier")
                 .await?;
             return Err(Problem::new(
@@ -55,6 +59,8 @@ impl Issuer {
                 "a registered verifier's API key is required (Authorization: Bearer …)",
             ));
         };
+        // Names can be reused after a removal; the key's fingerprint says which key asked.
+        let verifier = verifier_label(&name, &hash);
         let refuse = |why: String| Problem::new(ProblemType::HolderAuthFailed, why);
         let p = match Presentation::from_qr_text(presentation) {
             Ok(p) => p,
@@ -102,10 +108,14 @@ impl Issuer {
             return Err(internal("issued credential without a registry record"));
         };
         let detail = format!("to verifier {verifier}");
-        self.audit_portrait(Some(&id_number), "released", &detail)
-            .await?;
+        let audit = Audit {
+            event: "portrait",
+            id_number: Some(&id_number),
+            outcome: "released",
+            detail: &detail,
+        };
         self.store
-            .verifier_used(&verifier, now)
+            .portrait_released(&name, now, &audit)
             .await
             .map_err(store_error)?;
         tracing::info!(event = "portrait", outcome = "released", "decision");
@@ -135,9 +145,7 @@ impl Issuer {
             .audit(self.now(), &audit)
             .await
             .map_err(store_error)?;
-        if outcome != "released" {
-            tracing::info!(event = "portrait", outcome, "decision");
-        }
+        tracing::info!(event = "portrait", outcome, "decision");
         Ok(())
     }
 
@@ -148,48 +156,65 @@ impl Issuer {
     }
 }
 
-/// Registers verifier `name` in `store`; its new key, or `None` if the name is taken.
+/// `NAME (key 1a2b3c4d)`: how audit records name a verifier.
+fn verifier_label(name: &str, key_sha256: &str) -> String {
+    format!("{name} (key {})", &key_sha256[..8])
+}
+
+/// Whether `name` can name a verifier: 1–100 bytes, no control characters, and none of the
+/// invisible formatting characters (bidirectional overrides, zero-width) that would make
+/// `verifiers list` or the audit log show something other than what is stored.
+pub fn valid_verifier_name(name: &str) -> bool {
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}');
+    !name.is_empty()
+        && name.len() <= 100
+        && name == name.trim()
+        && !name.chars().any(|c| c.is_control() || invisible(c))
+}
+
+/// Registers verifier `name` in `store`; its new key, or `None` if the name is taken. The
+/// registration and its audit record are one transaction.
 pub async fn add_verifier(
     store: &crate::store::Store,
     name: &str,
     now: u64,
 ) -> Result<Option<String>, Problem> {
+    if !valid_verifier_name(name) {
+        return Err(Problem::new(
+            ProblemType::Malformed,
+            "a verifier name is 1-100 bytes of visible text without leading or trailing spaces",
+        ));
+    }
     let key = new_verifier_key();
+    let hash = verifier_key_hash(&key);
+    let detail = verifier_label(name, &hash);
+    let audit = verifier_audit("added", &detail);
     let added = store
-        .add_verifier(name, &verifier_key_hash(&key), now)
+        .add_verifier(name, &hash, now, &audit)
         .await
         .map_err(store_error)?;
-    if added {
-        audit_verifier(store, name, "added", now).await?;
-    }
     Ok(added.then_some(key))
 }
 
 /// Removes verifier `name` from `store` (its key is refused from the next request on);
-/// false if there is no such verifier.
+/// false if there is no such verifier. The removal and its audit record are one transaction.
 pub async fn remove_verifier(
     store: &crate::store::Store,
     name: &str,
     now: u64,
 ) -> Result<bool, Problem> {
-    let removed = store.remove_verifier(name).await.map_err(store_error)?;
-    if removed {
-        audit_verifier(store, name, "removed", now).await?;
-    }
-    Ok(removed)
+    let audit = verifier_audit("removed", name);
+    store
+        .remove_verifier(name, now, &audit)
+        .await
+        .map_err(store_error)
 }
 
-async fn audit_verifier(
-    store: &crate::store::Store,
-    name: &str,
-    outcome: &str,
-    now: u64,
-) -> Result<(), Problem> {
-    let audit = Audit {
+fn verifier_audit<'a>(outcome: &'a str, detail: &'a str) -> Audit<'a> {
+    Audit {
         event: "verifier",
         id_number: None,
         outcome,
-        detail: name,
-    };
-    store.audit(now, &audit).await.map_err(store_error)
+        detail,
+    }
 }

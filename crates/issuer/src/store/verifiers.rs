@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, i, u};
+use super::{Audit, Result, Store, i, u};
 
 /// A registered verifier as an operator sees it (never its key).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -15,17 +15,30 @@ pub struct VerifierRow {
 }
 
 impl Store {
-    /// Registers verifier `name` with the SHA-256 (hex) of its key; false if the name is taken.
-    pub async fn add_verifier(&self, name: &str, key_sha256: &str, now: u64) -> Result<bool> {
+    /// Registers verifier `name` with the SHA-256 (hex) of its key, and records `audit` in
+    /// the same transaction; false (and nothing recorded) if the name is taken.
+    pub async fn add_verifier(
+        &self,
+        name: &str,
+        key_sha256: &str,
+        now: u64,
+        audit: &Audit<'_>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query(self.sql(
             "INSERT INTO verifiers (name, key_sha256, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
         ))
         .bind(name)
         .bind(key_sha256)
         .bind(i(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(false); // the transaction rolls back on drop
+        }
+        self.audit_in(&mut tx, now, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The name of the verifier whose key hashes to `key_sha256`.
@@ -55,23 +68,34 @@ impl Store {
             .collect()
     }
 
-    /// Removes verifier `name`: its key is refused from the next request on. False if there
-    /// is no such verifier.
-    pub async fn remove_verifier(&self, name: &str) -> Result<bool> {
+    /// Removes verifier `name` (its key is refused from the next request on) and records
+    /// `audit` in the same transaction; false (and nothing recorded) if there is no such
+    /// verifier.
+    pub async fn remove_verifier(&self, name: &str, now: u64, audit: &Audit<'_>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query(self.sql("DELETE FROM verifiers WHERE name = ?"))
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.audit_in(&mut tx, now, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Records that verifier `name` received a portrait at `now`.
-    pub async fn verifier_used(&self, name: &str, now: u64) -> Result<()> {
+    /// Records a portrait released to verifier `name`: `audit`, and the verifier's last use,
+    /// in one transaction.
+    pub async fn portrait_released(&self, name: &str, now: u64, audit: &Audit<'_>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        self.audit_in(&mut tx, now, audit).await?;
         sqlx::query(self.sql("UPDATE verifiers SET last_used_at = ? WHERE name = ?"))
             .bind(i(now))
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

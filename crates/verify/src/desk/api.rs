@@ -40,8 +40,14 @@ pub fn router(desk: Arc<Desk>) -> Router {
             Refusal::TooLarge => too_large().into_response(),
             Refusal::Unreadable => Problem::new(
                 StatusCode::BAD_REQUEST,
-                "bad_request",
+                "incomplete_request",
                 "the request body could not be read to its end",
+            )
+            .into_response(),
+            Refusal::TimedOut => Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "incomplete_request",
+                "the request body did not arrive in time",
             )
             .into_response(),
         },

@@ -110,8 +110,11 @@ impl RealIssuer {
         }
     }
 
-    pub fn stop(&self) {
+    /// Stops listening: when this returns, the port refuses connections (connections
+    /// already open live on, so callers drop their clients first).
+    pub async fn stop(&mut self) {
         self.server.abort();
+        let _ = (&mut self.server).await;
     }
 
     pub fn advance(&self, secs: u64) {
