@@ -10,10 +10,17 @@ chmod 700 "$XDG_RUNTIME_DIR"
 trap 'rm -rf "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"' EXIT
 exec_inner='
   eval "$(printf %s tessera-test-keyring | gnome-keyring-daemon --unlock --components=secrets)"
-  for _ in $(seq 100); do
-    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true && break
+  ready=
+  for _ in $(seq 300); do
+    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true; then
+      ready=1; break
+    fi
     sleep 0.1
   done
+  if [ -z "$ready" ]; then
+    echo "with-keyring: gnome-keyring did not offer the Secret Service within 30 s" >&2
+    exit 1
+  fi
   "$@"'
 dbus-run-session -- bash -c "$exec_inner" with-keyring "$@"

@@ -52,6 +52,9 @@ pub struct TrustCache {
     pinned: Mutex<Option<VerifyingKey>>,
     known_lists: Mutex<BTreeSet<u64>>,
     current: RwLock<Option<Arc<Snapshot>>>,
+    /// One refresh at a time (the background task, a terminal meeting a new list): two
+    /// interleaved ones could write a mix of files, or store an older fetch last.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, RefreshError> {
@@ -117,6 +120,7 @@ impl TrustCache {
             pinned: Mutex::new(pinned),
             known_lists: Mutex::new(BTreeSet::from([1])),
             current: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
         };
         cache.load_from_disk();
         Ok(cache)
@@ -183,6 +187,7 @@ impl TrustCache {
     /// cache (memory and disk) as one snapshot.
     pub async fn refresh(&self, now: u64) -> Result<(), RefreshError> {
         let base = self.issuer.as_deref().ok_or(RefreshError::NoIssuer)?;
+        let _one_at_a_time = self.refreshing.lock().await;
         let pinned = *self.pinned.lock().unwrap_or_else(|p| p.into_inner());
         let key = match pinned {
             Some(k) => k,

@@ -168,13 +168,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let maintenance = tokio::spawn(desk.clone().maintain());
-    let result = axum::serve(
+    // Stopped with the server, also when this future is dropped rather than finished.
+    let _maintenance = AbortOnDrop(tokio::spawn(desk.clone().maintain()));
+    axum::serve(
         listener,
         api::router(desk).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await;
-    maintenance.abort();
-    result
+    .await
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -129,7 +129,9 @@ test('webcam: Chromium fake camera showing a real QR', async () => {
     });
     const started = Date.now();
     await page.click('#camera-start');
-    await page.waitForFunction(() => document.getElementById('verdict').dataset.code, null, { timeout: 30000 });
+    // A wait, not a timing goal (the bench measures speed): debug-built rxing on a loaded
+    // CI machine can take a while per frame.
+    await page.waitForFunction(() => document.getElementById('verdict').dataset.code, null, { timeout: 90000 });
     const elapsed = Date.now() - started;
     assert.equal(await page.getAttribute('#verdict', 'data-code'), 'valid');
     assert.equal(await page.isHidden('#camera'), true, 'the camera stops after a verdict');
