@@ -58,7 +58,13 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = data_dir(app);
     std::fs::create_dir_all(&data_dir)?;
     let settings = state::Settings::load(&data_dir.join("settings.json"));
-    let env_issuer_url = env("TESSERA_ISSUER_URL");
+    let env_issuer_url = env("TESSERA_ISSUER_URL")
+        .map(|u| u.trim().trim_end_matches('/').to_owned())
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &env_issuer_url {
+        // Refuse to start rather than quietly use another issuer than the one asked for.
+        state::check_issuer_url(url).map_err(|why| format!("TESSERA_ISSUER_URL: {why}"))?;
+    }
     // The demo issuer runs only when no issuer is configured. Its socket is bound now so
     // its URL is known at once; it answers once the face models are loaded.
     #[cfg(feature = "demo")]

@@ -51,12 +51,9 @@ impl Settings {
             .map(|u| u.trim().trim_end_matches('/').to_owned())
             .filter(|u| !u.is_empty());
         if let Some(url) = &self.issuer_url
-            && !(url.starts_with("https://") || url.starts_with("http://127.0.0.1"))
+            && let Err(why) = check_issuer_url(url)
         {
-            return Err(CommandError::new(
-                "invalid_input",
-                "the issuer URL must start with https:// (plain http only on this device, 127.0.0.1)",
-            ));
+            return Err(CommandError::new("invalid_input", why));
         }
         Ok(self)
     }
@@ -70,6 +67,26 @@ impl Settings {
         std::fs::write(&tmp, bytes).map_err(fail)?;
         std::fs::rename(&tmp, path).map_err(fail)
     }
+}
+
+/// Whether `url` may name the issuer: `https://` with a host, or plain `http://` only to
+/// this device's loopback address; no user name or password, query or fragment. Parsed,
+/// not prefix-matched: `http://127.0.0.1.example.com` is another machine.
+pub fn check_issuer_url(url: &str) -> Result<(), &'static str> {
+    const WHY: &str = "the issuer URL must be https://HOST (plain http only to this device: http://127.0.0.1:PORT)";
+    let parsed = tauri::Url::parse(url).map_err(|_| WHY)?;
+    // The parser normalises the host (`127.1` becomes `127.0.0.1`).
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]"));
+    let ok = match parsed.scheme() {
+        "https" => parsed.host().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    let clean = parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.query().is_none()
+        && parsed.fragment().is_none();
+    if ok && clean { Ok(()) } else { Err(WHY) }
 }
 
 /// The embedded demo issuer, when no issuer URL is configured.
@@ -212,6 +229,30 @@ mod tests {
                 issuer_url: Some("http://id.example.gov".into()),
             },
         ] {
+            assert_eq!(bad.validated().expect_err("refused").kind, "invalid_input");
+        }
+        for ok in [
+            "https://id.example.gov",
+            "http://127.0.0.1:8443",
+            "https://[2001:db8::1]:8443/issuer",
+        ] {
+            assert_eq!(check_issuer_url(ok), Ok(()), "{ok}");
+        }
+        // Parsed, not prefix-matched.
+        for bad in [
+            "http://127.0.0.1.example.com",
+            "http://127.0.0.1@evil.example",
+            "https://user:pw@id.example.gov",
+            "https://id.example.gov/?x=1",
+            "ftp://id.example.gov",
+            "https://",
+            "not a url",
+        ] {
+            assert!(check_issuer_url(bad).is_err(), "{bad}");
+            let bad = Settings {
+                language: None,
+                issuer_url: Some(bad.into()),
+            };
             assert_eq!(bad.validated().expect_err("refused").kind, "invalid_input");
         }
     }

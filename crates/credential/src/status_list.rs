@@ -111,6 +111,13 @@ pub enum StatusListError {
     /// The token has expired.
     #[error("the status list expired at {0}")]
     Expired(u64),
+    /// The token's URI is not one of its signer's lists (`status_base` + a number): a key
+    /// may only speak for its own issuer's lists.
+    #[error("the status list {uri} is not under its signer's status base")]
+    OutsideSignerBase {
+        /// The token's `sub`.
+        uri: String,
+    },
     /// Signing failed.
     #[error(transparent)]
     Signer(#[from] KeyError),
@@ -261,6 +268,13 @@ impl StatusListToken {
         .map_err(|e| fmt(&e.to_string()))?;
         let e = |err: CborError| StatusListError::Format(err.to_string());
         let uri = map.req_text(CLAIM_SUB, "sub").map_err(e)?;
+        if let Some(base) = &issuer.status_base
+            && !uri
+                .strip_prefix(base.as_str())
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(StatusListError::OutsideSignerBase { uri });
+        }
         let issued_at = map.req_u64(CLAIM_IAT, "iat").map_err(e)?;
         let expires_at = map.opt_u64(CLAIM_EXP, "exp").map_err(e)?;
         let ttl = map.opt_u64(CLAIM_TTL, "ttl").map_err(e)?;
@@ -347,17 +361,23 @@ impl StatusLists {
 
 impl StatusLookup for StatusLists {
     fn lookup(&self, issuer: &TrustedIssuer, reference: &StatusRef) -> StatusAnswer {
-        // With a status base from the trust list the URI must match exactly; with a bare
-        // issuer key (no base known) a list signed by that key whose URI ends in the list
-        // number is the one.
+        // With a status base from the trust list the URI must match exactly, whichever of
+        // the issuer's keys signed the list: after a key rotation the lists are signed by
+        // the new key, and they still speak for credentials signed by the old one.
+        // [`StatusListToken::verify`] accepts a URI only under its own signer's base, so a
+        // list at this URI was signed by a key trusted for this issuer's lists. With a bare
+        // issuer key (no base known), a list signed by that very key whose URI ends in the
+        // list number is the one.
         let suffix = format!("/{}", reference.list);
-        let found = self.tokens.iter().find(|t| {
-            t.signer == issuer.kid
-                && match &issuer.status_base {
-                    Some(base) => t.uri == reference.uri(base),
-                    None => t.uri.ends_with(&suffix),
-                }
-        });
+        // Two keys' lists for one URI (held across a rotation): the newest decides.
+        let found = self
+            .tokens
+            .iter()
+            .filter(|t| match &issuer.status_base {
+                Some(base) => t.uri == reference.uri(base),
+                None => t.signer == issuer.kid && t.uri.ends_with(&suffix),
+            })
+            .max_by_key(|t| t.issued_at);
         match found {
             None => StatusAnswer::Unavailable,
             Some(t) => match t.list.get(reference.idx) {

@@ -415,3 +415,73 @@ fn the_credential_alone_is_a_claim_169_qr() {
     assert_eq!(get(8).unwrap().as_text(), Some("19491231"));
     assert_eq!(get(9).unwrap().as_integer(), Some(2.into()));
 }
+
+/// After a key rotation the issuer signs its status lists with the new key; they still
+/// decide for credentials signed by the old one (both keys share the issuer's status base).
+/// A key trusted for another issuer cannot sign lists at this issuer's URIs.
+#[test]
+fn status_lists_signed_by_a_rotated_key_decide_and_foreign_keys_cannot() {
+    let mut w = Wallet::standard();
+    let p = w.show_lightweight(NOW); // signed by the old key, status list 1 index 0
+    let new_key = key("issuer-rotated");
+    let mut t = trust(&w);
+    let mut rotated = TrustedIssuer::new("Demo ID authority", new_key.public_key());
+    rotated.status_base = Some(STATUS_BASE.into());
+    t.issuers.push(rotated);
+    let mut list = StatusList::new(2, 1000).unwrap();
+    list.set(0, status::INVALID).unwrap();
+    let token = |signer: &SoftwareKey, uri: String| {
+        StatusListToken {
+            signer: signer.kid(),
+            uri,
+            issued_at: NOW - 60,
+            expires_at: Some(NOW + 86400),
+            ttl: Some(3600),
+            list: list.clone(),
+        }
+        .sign(signer)
+        .unwrap()
+    };
+    let mut lists = StatusLists::default();
+    lists.insert(
+        StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1")), &t, NOW).unwrap(),
+    );
+    let opts = VerifyOptions::at(NOW);
+    let r = verify(&p, &t, &opts, &lists, &mut MemoryReplayCache::default());
+    assert_eq!(
+        code(r),
+        "revoked",
+        "the new key's list speaks for old credentials"
+    );
+    // An older list from the old key, still held, does not outvote the newer one.
+    let stale = StatusListToken {
+        signer: w.issuer.kid(),
+        uri: format!("{STATUS_BASE}1"),
+        issued_at: NOW - 3600,
+        expires_at: Some(NOW + 86400),
+        ttl: Some(3600),
+        list: StatusList::new(2, 1000).unwrap(),
+    }
+    .sign(&w.issuer)
+    .unwrap();
+    lists.insert(StatusListToken::verify(&stale, &t, NOW).unwrap());
+    assert_eq!(lists.tokens().len(), 2);
+    let r = verify(&p, &t, &opts, &lists, &mut MemoryReplayCache::default());
+    assert_eq!(code(r), "revoked", "the newest list decides");
+
+    // Another issuer's key, in the same trust list with its own base, signing a list at
+    // our URI: refused when the list is read, so it can never mark our credentials valid.
+    let foreign_key = key("another-issuer");
+    let mut foreign = TrustedIssuer::new("Another authority", foreign_key.public_key());
+    foreign.status_base = Some("https://other.example/status/".into());
+    t.issuers.push(foreign);
+    assert!(matches!(
+        StatusListToken::verify(&token(&foreign_key, format!("{STATUS_BASE}1")), &t, NOW),
+        Err(status_list::StatusListError::OutsideSignerBase { .. })
+    ));
+    // Nor may a key sign something under its base that is not a list number.
+    assert!(matches!(
+        StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1/../2")), &t, NOW),
+        Err(status_list::StatusListError::OutsideSignerBase { .. })
+    ));
+}

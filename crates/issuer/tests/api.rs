@@ -10,8 +10,9 @@ use tessera_credential::credential::Credential;
 use tessera_credential::keys::Es256Signer;
 use tessera_credential::proof::{AuthMethods, HolderProof, ProofRequest};
 use tessera_credential::qr_text::Presentation;
-use tessera_credential::status_list::StatusLists;
+use tessera_credential::status_list::{StatusListToken, StatusLists};
 use tessera_credential::verify::{MemoryReplayCache, StatusOutcome, VerifyOptions, verify};
+use tessera_issuer::Clock;
 use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::{
     AdminRevokeRequest, BatchResponse, HolderRevokeRequest, ProblemType, RevokeResponse,
@@ -51,6 +52,7 @@ on_both_backends!(
     per_client_limits_believe_forwarded_for_only_from_trusted_proxies,
     bad_requests_get_problem_details,
     lists_and_service_endpoints,
+    lists_signed_after_a_key_rotation_still_decide_for_old_credentials,
 );
 
 async fn matching_face_gets_a_batch_that_verifies_offline_and_online(backend: Backend) {
@@ -707,4 +709,48 @@ async fn lists_and_service_endpoints(backend: Backend) {
             t.uri()
         );
     }
+}
+
+/// After `keys rotate` the issuer signs status lists with the new key; a desk must still
+/// see a revocation of a credential signed by the old one (it once saw "status unavailable",
+/// which a lenient desk shows as valid).
+async fn lists_signed_after_a_key_rotation_still_decide_for_old_credentials(backend: Backend) {
+    let mut h = start(backend).await;
+    let device = new_device();
+    let batch = h.enrol(&obama_id(), "obama", &device).await.ok();
+    let old = lightweight(&batch);
+    let old_kid = Credential::from_bytes(&old).unwrap().kid;
+    h.restart_with_rotated_key().await;
+
+    let body = serde_json::json!({"id_number": obama_id(), "reason": "reported stolen"});
+    let r = h
+        .client
+        .post(h.url("/v1/admin/revocations"))
+        .bearer_auth(h.issuer().keys().admin_token.to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer::<RevokeResponse>(r).await.ok().revoked, 2);
+
+    let trust = h.trust_list().await;
+    assert_eq!(trust.issuers.len(), 2, "both keys are trusted");
+    let bytes = h.get_bytes("/v1/status/1").await;
+    let token = StatusListToken::verify(&bytes, &trust, h.clock.now()).unwrap();
+    assert_ne!(token.signer, old_kid, "the list is signed by the new key");
+    let mut lists = StatusLists::default();
+    lists.insert(token);
+    let challenge = h.challenge().await;
+    let shown = h.holder_presentation(&old, &device, &challenge, HolderAuthPurpose::Revoke);
+    let p = Presentation::from_qr_text(&shown).unwrap();
+    let mut options = VerifyOptions::at(h.clock.now());
+    options.require_status = false; // a lenient desk: an unknown status would pass
+    let r = verify(
+        &p,
+        &trust,
+        &options,
+        &lists,
+        &mut MemoryReplayCache::default(),
+    );
+    assert_eq!(r.map(|v| v.status).map_err(|e| e.code()), Err("revoked"));
 }

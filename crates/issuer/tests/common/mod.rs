@@ -196,6 +196,19 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
         .import_registry(&records, clock.now())
         .await
         .unwrap();
+    let (issuer, base, server) = serve_on_loopback(issuer).await;
+    Harness {
+        base,
+        client: http_client(),
+        issuer: Some(issuer),
+        clock,
+        dir,
+        database_url,
+        server: Some(server),
+    }
+}
+
+async fn serve_on_loopback(issuer: Issuer) -> (Arc<Issuer>, String, tokio::task::JoinHandle<()>) {
     let issuer = Arc::new(issuer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -207,15 +220,7 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
                 .unwrap();
         }
     });
-    Harness {
-        base,
-        client: http_client(),
-        issuer: Some(issuer),
-        clock,
-        dir,
-        database_url,
-        server: Some(server),
-    }
+    (issuer, base, server)
 }
 
 /// The committed liveness frames of `person` answering `actions`, in order.
@@ -382,6 +387,30 @@ impl Harness {
             issuer: None,
             server: None,
         }
+    }
+
+    /// Stops the in-process server, rotates the signing key as `tessera-issuer keys rotate`
+    /// does, and starts it again on the same data directory and database (a new port).
+    pub async fn restart_with_rotated_key(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+            let _ = s.await;
+        }
+        self.issuer = None;
+        tessera_issuer::keys::KeyRing::rotate(&self.dir, self.clock.now()).unwrap();
+        let issuer = tessera_issuer::open(
+            &self.dir,
+            self.database_url.as_deref(),
+            Config::default(),
+            self.clock.clone(),
+            faces(),
+        )
+        .await
+        .expect("issuer reopens");
+        let (issuer, base, server) = serve_on_loopback(issuer).await;
+        self.issuer = Some(issuer);
+        self.base = base;
+        self.server = Some(server);
     }
 
     /// The in-process issuer.
