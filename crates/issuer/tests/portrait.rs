@@ -215,6 +215,16 @@ async fn verifiers_add_list_and_remove_from_the_command_line() {
     assert_eq!(second.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
 
+    // The database holds registry photos and ID numbers: its owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("issuer.sqlite3"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let store = tessera_issuer::store::Store::open_sqlite(&dir.join("issuer.sqlite3"))
         .await
         .unwrap();

@@ -21,6 +21,15 @@ async fn status_refresh_sees_a_revocation() {
     let desk = DeskServer::start(&dir, Some(&issuer.base), VenuePolicy::default(), START).await;
     desk.desk.cache.refresh(desk.now()).await.unwrap();
     let t = desk.terminal().await;
+    // The guest register's database is the desk user's only (WAL files inherit the mode).
+    #[cfg(unix)]
+    for file in ["desk.sqlite3", "desk.sqlite3-wal"] {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(dir.join(file)) {
+            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{file}");
+        }
+    }
+    assert!(dir.join("desk.sqlite3").exists());
 
     let v = t
         .verify(&show(&batch, &device, Tier::Lightweight, START))

@@ -31,6 +31,34 @@ pub enum StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Makes the SQLite file of `url` readable by its owner only, creating it empty (a valid
+/// empty database) when `mode=rwc` asks for creation: it holds registry photos, templates
+/// and ID numbers. SQLite gives its WAL and shared-memory files the database file's mode.
+fn owner_only_sqlite_file(url: &str) -> std::io::Result<()> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    if !path.exists() && query.split('&').any(|kv| kv == "mode=rwc") {
+        let mut create = std::fs::OpenOptions::new();
+        create.create_new(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        create.open(path)?;
+    }
+    #[cfg(unix)]
+    if path.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 /// `SELECT <every enrolment column> FROM enrolments <where>`, as one static string.
 macro_rules! enrolment_query {
     ($where:literal) => {
@@ -168,6 +196,9 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
+        if dialect == Dialect::Sqlite {
+            owner_only_sqlite_file(url).map_err(sqlx::Error::Io)?;
+        }
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match dialect {
             // One connection: SQLite has one writer anyway, and a single connection avoids

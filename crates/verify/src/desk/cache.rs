@@ -206,6 +206,16 @@ impl TrustCache {
         let bytes = get(&self.http, &format!("{base}/v1/trust-list")).await?;
         let trust = TrustList::verify(&bytes, &key)
             .map_err(|e| RefreshError::Invalid(format!("trust list: {e}")))?;
+        // An older list, correctly signed, could bring back a key the issuer has since cut
+        // short (a compromise): never step back.
+        if let Some(held) = self.snapshot()
+            && trust.sequence < held.trust.sequence
+        {
+            return Err(RefreshError::Invalid(format!(
+                "trust list number {} is older than the one held ({}): refusing a rollback",
+                trust.sequence, held.trust.sequence
+            )));
+        }
         let lists: Vec<u64> = self
             .known_lists
             .lock()

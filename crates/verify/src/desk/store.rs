@@ -77,7 +77,23 @@ fn i(v: u64) -> i64 {
 impl DeskStore {
     /// Opens (creating) `DIR/desk.sqlite3`.
     pub async fn open(dir: &Path) -> Result<DeskStore> {
-        let url = format!("sqlite://{}", dir.join("desk.sqlite3").display());
+        let file = dir.join("desk.sqlite3");
+        // The guest register is personal data: the file (and the WAL and shared-memory files
+        // SQLite creates with the same mode) is for the desk's own user only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&file)
+                .and_then(|_| {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                })
+                .map_err(sqlx::Error::Io)?;
+        }
+        let url = format!("sqlite://{}", file.display());
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

@@ -1,0 +1,95 @@
+//! The desk's list cache against a stand-in issuer whose answers the test controls: a
+//! correctly signed but older trust list is refused, and the held lists stay in use.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use tessera_credential::keys::{Es256Signer, spki_pem};
+use tessera_credential::status_list::{StatusList, StatusListToken};
+use tessera_credential::trust_list::{TrustList, TrustedIssuer};
+use tessera_vectors::{STATUS_BASE, key};
+use tessera_verify::desk::cache::{RefreshError, TrustCache};
+
+const NOW: u64 = 1_795_608_000;
+
+/// A trust list numbered `sequence`, signed by the trust-list key.
+fn trust_list(sequence: u64) -> Vec<u8> {
+    let mut entry = TrustedIssuer::new("Demo ID authority", key("issuer").public_key());
+    entry.status_base = Some(STATUS_BASE.into());
+    let list = TrustList {
+        issued_at: NOW - 100 + sequence,
+        sequence,
+        issuers: vec![entry],
+    };
+    list.sign(&key("trust-list")).unwrap()
+}
+
+fn status_list() -> Vec<u8> {
+    StatusListToken {
+        signer: key("issuer").kid(),
+        uri: format!("{STATUS_BASE}1"),
+        issued_at: NOW - 60,
+        expires_at: Some(NOW + 86_400),
+        ttl: Some(3600),
+        list: StatusList::new(2, 64).unwrap(),
+    }
+    .sign(&key("issuer"))
+    .unwrap()
+}
+
+/// Serves the trust-list key, `served` as the trust list, and one status list.
+async fn stand_in_issuer(served: Arc<Mutex<Vec<u8>>>) -> String {
+    let app = Router::new()
+        .route(
+            "/v1/trust-list-key",
+            get(|| async { spki_pem(&key("trust-list").public_key()) }),
+        )
+        .route(
+            "/v1/trust-list",
+            get(|State(s): State<Arc<Mutex<Vec<u8>>>>| async move { s.lock().unwrap().clone() }),
+        )
+        .route("/v1/status/1", get(|| async { status_list() }))
+        .with_state(served);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_trust_list_is_refused_and_the_held_one_stays() {
+    let served = Arc::new(Mutex::new(trust_list(3)));
+    let base = stand_in_issuer(served.clone()).await;
+    let dir = common::tmp_dir("rollback");
+    let cache = TrustCache::open(&dir, Some(base.clone())).unwrap();
+    cache.refresh(NOW).await.unwrap();
+    assert_eq!(cache.snapshot().unwrap().trust.sequence, 3);
+
+    // The same key signed list number 2 once; someone on the path serves it again.
+    *served.lock().unwrap() = trust_list(2);
+    let err = cache.refresh(NOW + 10).await.unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Invalid(m) if m.contains("rollback")),
+        "{err}"
+    );
+    let held = cache.snapshot().unwrap();
+    assert_eq!(held.trust.sequence, 3);
+    assert_eq!(held.fetched_at, NOW, "the held lists keep their age");
+
+    // Also after a restart, from the copy on disk.
+    drop(cache);
+    let cache = TrustCache::open(&dir, Some(base.clone())).unwrap();
+    assert_eq!(cache.snapshot().unwrap().trust.sequence, 3);
+    assert!(cache.refresh(NOW + 15).await.is_err());
+    assert_eq!(cache.snapshot().unwrap().trust.sequence, 3);
+
+    // A newer list is taken as usual.
+    *served.lock().unwrap() = trust_list(4);
+    cache.refresh(NOW + 20).await.unwrap();
+    assert_eq!(cache.snapshot().unwrap().trust.sequence, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
