@@ -43,6 +43,8 @@ struct KeyRecord {
     kid: String,
     created_at: u64,
     retired_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compromised_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -59,6 +61,8 @@ pub struct IssuerKey {
     pub created_at: u64,
     /// When it stopped signing (rotation), if it did.
     pub retired_at: Option<u64>,
+    /// When it was declared compromised: nothing it signed is trusted after that.
+    pub compromised_at: Option<u64>,
 }
 
 /// All keys of one issuer.
@@ -161,6 +165,7 @@ impl KeyRing {
                     kid,
                     created_at: now,
                     retired_at: None,
+                    compromised_at: None,
                 }],
             };
             Self::save_index(&index_path, &index)?;
@@ -211,6 +216,7 @@ impl KeyRing {
                 key,
                 created_at: r.created_at,
                 retired_at: r.retired_at,
+                compromised_at: r.compromised_at,
             });
         }
         let token_path = data_dir.join("admin-token");
@@ -236,6 +242,17 @@ impl KeyRing {
     /// Makes a new active issuer key; the previous one is retired (it stays in the trust
     /// list until the credentials it signed have expired). Returns the new key's id.
     pub fn rotate(data_dir: &Path, now: u64) -> Result<Kid, KeyFileError> {
+        Self::rotate_with(data_dir, now, false)
+    }
+
+    /// Like [`KeyRing::rotate`], for a leaked key: every older key is declared compromised
+    /// now, so verifiers refuse what they signed as soon as they fetch the new trust list
+    /// (its number grows, so an older list cannot be served again). Holders enrol again.
+    pub fn rotate_compromised(data_dir: &Path, now: u64) -> Result<Kid, KeyFileError> {
+        Self::rotate_with(data_dir, now, true)
+    }
+
+    fn rotate_with(data_dir: &Path, now: u64, compromised: bool) -> Result<Kid, KeyFileError> {
         let index_path = Self::dir(data_dir).join("keys.json");
         let mut index = Self::load_index(&index_path)?;
         let key = SoftwareKey::generate(&mut OsRandomness);
@@ -243,11 +260,15 @@ impl KeyRing {
         save_key(&Self::issuer_path(data_dir, &kid.to_hex()), &key)?;
         for r in &mut index.issuer_keys {
             r.retired_at.get_or_insert(now);
+            if compromised {
+                r.compromised_at.get_or_insert(now);
+            }
         }
         index.issuer_keys.push(KeyRecord {
             kid: kid.to_hex(),
             created_at: now,
             retired_at: None,
+            compromised_at: None,
         });
         Self::save_index(&index_path, &index)?;
         Ok(kid)
@@ -266,7 +287,9 @@ impl KeyRing {
             .issuer_keys
             .iter()
             .filter_map(|k| {
-                let valid_until = k.retired_at.map(|r| r + validity);
+                let valid_until = k
+                    .compromised_at
+                    .or_else(|| k.retired_at.map(|r| r + validity));
                 if valid_until.is_some_and(|u| u < now) {
                     return None;
                 }
@@ -339,6 +362,39 @@ mod tests {
         let later = ring.trust_list(&config, 5001 + validity);
         assert!(later.get(&old).is_none());
         assert!(later.sequence > 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_compromised_rotation_ends_the_old_keys_at_once() {
+        let dir = tmp("compromised");
+        let config = Config::default();
+        let first = KeyRing::open_or_create(&dir, 1000).unwrap().active().kid();
+        let second = KeyRing::rotate(&dir, 2000).unwrap();
+        let before = KeyRing::open(&dir).unwrap().trust_list(&config, 2000).sequence;
+        let third = KeyRing::rotate_compromised(&dir, 5000).unwrap();
+        let ring = KeyRing::open(&dir).unwrap();
+        assert_eq!(ring.active().kid(), third);
+        // Until the moment of the compromise both old keys are still listed, ending then.
+        let list = ring.trust_list(&config, 5000);
+        assert_eq!(list.get(&first).unwrap().valid_until, Some(5000));
+        assert_eq!(list.get(&second).unwrap().valid_until, Some(5000));
+        // Afterwards only the new key is trusted, and the list's number went up.
+        let after = ring.trust_list(&config, 5001);
+        assert_eq!(after.issuers.len(), 1);
+        assert!(after.get(&third).is_some());
+        assert!(after.sequence > before, "a desk refuses the list from before");
+        // A later ordinary rotation keeps the compromise on record.
+        KeyRing::rotate(&dir, 6000).unwrap();
+        let ring = KeyRing::open(&dir).unwrap();
+        assert_eq!(
+            ring.trust_list(&config, 6000)
+                .get(&third)
+                .unwrap()
+                .valid_until,
+            Some(6000 + config.credential_validity.as_secs())
+        );
+        assert!(ring.trust_list(&config, 6000).get(&first).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

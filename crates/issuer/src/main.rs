@@ -121,6 +121,11 @@ enum KeysCommand {
         /// The data directory.
         #[arg(long, default_value = "tessera-issuer-data")]
         data_dir: PathBuf,
+        /// The old keys leaked: end their trust now instead of when their credentials
+        /// expire (verifiers refuse those credentials at their next refresh; holders enrol
+        /// again).
+        #[arg(long)]
+        compromised: bool,
     },
 }
 
@@ -282,11 +287,25 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
-            command: KeysCommand::Rotate { data_dir },
+            command:
+                KeysCommand::Rotate {
+                    data_dir,
+                    compromised,
+                },
         } => {
-            let kid = tessera_issuer::keys::KeyRing::rotate(&data_dir, SystemClock.now())
-                .map_err(fail)?;
+            let now = SystemClock.now();
+            let kid = if compromised {
+                tessera_issuer::keys::KeyRing::rotate_compromised(&data_dir, now)
+            } else {
+                tessera_issuer::keys::KeyRing::rotate(&data_dir, now)
+            }
+            .map_err(fail)?;
             println!("new issuer key {kid}; restart the service to sign with it");
+            if compromised {
+                println!(
+                    "the older keys are no longer trusted: their credentials are refused from the next trust-list refresh, and their holders must enrol again"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

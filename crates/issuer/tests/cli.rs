@@ -154,5 +154,21 @@ fn serve_answers_and_rotation_adds_a_key_to_the_trust_list() {
     child.wait().unwrap();
     assert_eq!(after.len(), 2);
     assert!(after.contains(&before[0]), "the old key stays trusted");
+
+    // A leaked key: the older keys leave the trust list at once.
+    let out = bin()
+        .args(["keys", "rotate", "--compromised", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no longer trusted"));
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // past the compromise second
+    let (mut child, base) = serve(&data);
+    let compromised = kids(&base);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(compromised.len(), 1, "only the newest key");
+    assert!(!compromised.contains(&before[0]) && !after.iter().any(|k| compromised.contains(k)));
     std::fs::remove_dir_all(&dir).unwrap();
 }
