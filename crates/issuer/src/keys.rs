@@ -371,7 +371,10 @@ mod tests {
         let config = Config::default();
         let first = KeyRing::open_or_create(&dir, 1000).unwrap().active().kid();
         let second = KeyRing::rotate(&dir, 2000).unwrap();
-        let before = KeyRing::open(&dir).unwrap().trust_list(&config, 2000).sequence;
+        let before = KeyRing::open(&dir)
+            .unwrap()
+            .trust_list(&config, 2000)
+            .sequence;
         let third = KeyRing::rotate_compromised(&dir, 5000).unwrap();
         let ring = KeyRing::open(&dir).unwrap();
         assert_eq!(ring.active().kid(), third);
@@ -383,7 +386,10 @@ mod tests {
         let after = ring.trust_list(&config, 5001);
         assert_eq!(after.issuers.len(), 1);
         assert!(after.get(&third).is_some());
-        assert!(after.sequence > before, "a desk refuses the list from before");
+        assert!(
+            after.sequence > before,
+            "a desk refuses the list from before"
+        );
         // A later ordinary rotation keeps the compromise on record.
         KeyRing::rotate(&dir, 6000).unwrap();
         let ring = KeyRing::open(&dir).unwrap();
