@@ -111,8 +111,8 @@ pub enum StatusListError {
     /// The token has expired.
     #[error("the status list expired at {0}")]
     Expired(u64),
-    /// The token's URI is not one of its signer's lists (`status_base` + a number): a key
-    /// may only speak for its own issuer's lists.
+    /// The token's URI is not one of its signer's lists (`status_base` + a number), or is
+    /// one of another issuer's: a key may only speak for its own issuer's lists.
     #[error("the status list {uri} is not under its signer's status base")]
     OutsideSignerBase {
         /// The token's `sub`.
@@ -268,11 +268,21 @@ impl StatusListToken {
         .map_err(|e| fmt(&e.to_string()))?;
         let e = |err: CborError| StatusListError::Format(err.to_string());
         let uri = map.req_text(CLAIM_SUB, "sub").map_err(e)?;
-        if let Some(base) = &issuer.status_base
-            && !uri
-                .strip_prefix(base.as_str())
+        // A key speaks only for its own issuer's lists: under its own base if it has one,
+        // and never under another entry's base (a key listed without a base must not sign
+        // a list at some other issuer's address). [`StatusLists::lookup`] relies on this.
+        let under = |base: &str| {
+            uri.strip_prefix(base)
                 .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        {
+        };
+        let own = issuer.status_base.as_deref();
+        let outside_own = own.is_some_and(|b| !under(b));
+        let under_another = trust.issuers.iter().any(|e| {
+            e.status_base
+                .as_deref()
+                .is_some_and(|b| Some(b) != own && under(b))
+        });
+        if outside_own || under_another {
             return Err(StatusListError::OutsideSignerBase { uri });
         }
         let issued_at = map.req_u64(CLAIM_IAT, "iat").map_err(e)?;

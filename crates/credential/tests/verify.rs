@@ -479,6 +479,14 @@ fn status_lists_signed_by_a_rotated_key_decide_and_foreign_keys_cannot() {
         StatusListToken::verify(&token(&foreign_key, format!("{STATUS_BASE}1")), &t, NOW),
         Err(status_list::StatusListError::OutsideSignerBase { .. })
     ));
+    // Nor a key listed without any status base.
+    let bare_key = key("bare-issuer");
+    t.issuers
+        .push(TrustedIssuer::new("Bare authority", bare_key.public_key()));
+    assert!(matches!(
+        StatusListToken::verify(&token(&bare_key, format!("{STATUS_BASE}1")), &t, NOW),
+        Err(status_list::StatusListError::OutsideSignerBase { .. })
+    ));
     // Nor may a key sign something under its base that is not a list number.
     assert!(matches!(
         StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1/../2")), &t, NOW),

@@ -1,5 +1,6 @@
 //! The desk's list cache against a stand-in issuer whose answers the test controls: a
-//! correctly signed but older trust list is refused, and the held lists stay in use.
+//! correctly signed but older trust list is refused, an older status list does not replace
+//! a newer one, and the held lists stay in use.
 
 mod common;
 
@@ -28,21 +29,31 @@ fn trust_list(sequence: u64) -> Vec<u8> {
     list.sign(&key("trust-list")).unwrap()
 }
 
-fn status_list() -> Vec<u8> {
+/// Status list 1 made at `issued_at`, entry 0 holding `value`.
+fn status_list(issued_at: u64, value: u8) -> Vec<u8> {
+    let mut list = StatusList::new(2, 64).unwrap();
+    list.set(0, value).unwrap();
     StatusListToken {
         signer: key("issuer").kid(),
         uri: format!("{STATUS_BASE}1"),
-        issued_at: NOW - 60,
+        issued_at,
         expires_at: Some(NOW + 86_400),
         ttl: Some(3600),
-        list: StatusList::new(2, 64).unwrap(),
+        list,
     }
     .sign(&key("issuer"))
     .unwrap()
 }
 
+type Served = Arc<Mutex<Vec<u8>>>;
+
 /// Serves the trust-list key, `served` as the trust list, and one status list.
-async fn stand_in_issuer(served: Arc<Mutex<Vec<u8>>>) -> String {
+async fn stand_in_issuer(served: Served) -> String {
+    let status = Arc::new(Mutex::new(status_list(NOW - 60, 0)));
+    stand_in_with_status(served, status).await
+}
+
+async fn stand_in_with_status(served: Served, status: Served) -> String {
     let app = Router::new()
         .route(
             "/v1/trust-list-key",
@@ -52,7 +63,13 @@ async fn stand_in_issuer(served: Arc<Mutex<Vec<u8>>>) -> String {
             "/v1/trust-list",
             get(|State(s): State<Arc<Mutex<Vec<u8>>>>| async move { s.lock().unwrap().clone() }),
         )
-        .route("/v1/status/1", get(|| async { status_list() }))
+        .route(
+            "/v1/status/1",
+            get(move || {
+                let status = status.clone();
+                async move { status.lock().unwrap().clone() }
+            }),
+        )
         .with_state(served);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -91,5 +108,36 @@ async fn an_older_trust_list_is_refused_and_the_held_one_stays() {
     *served.lock().unwrap() = trust_list(4);
     cache.refresh(NOW + 20).await.unwrap();
     assert_eq!(cache.snapshot().unwrap().trust.sequence, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_status_list_does_not_undo_a_revocation() {
+    let trust = Arc::new(Mutex::new(trust_list(1)));
+    let status = Arc::new(Mutex::new(status_list(NOW - 60, 1)));
+    let base = stand_in_with_status(trust, status.clone()).await;
+    let dir = common::tmp_dir("status-rollback");
+    let cache = TrustCache::open(&dir, Some(base.clone())).unwrap();
+    cache.refresh(NOW).await.unwrap();
+    let entry0 = |cache: &TrustCache| {
+        let snap = cache.snapshot().unwrap();
+        let t = &snap.statuses.tokens()[0];
+        (t.issued_at, t.list.get(0).unwrap())
+    };
+    assert_eq!(entry0(&cache), (NOW - 60, 1), "revoked");
+
+    // The list from before the revocation, served again: the refresh goes on, the held
+    // (newer) list stays, in memory and on disk.
+    *status.lock().unwrap() = status_list(NOW - 600, 0);
+    cache.refresh(NOW + 10).await.unwrap();
+    assert_eq!(entry0(&cache), (NOW - 60, 1));
+    drop(cache);
+    let cache = TrustCache::open(&dir, Some(base)).unwrap();
+    assert_eq!(entry0(&cache), (NOW - 60, 1));
+
+    // A newer list is taken.
+    *status.lock().unwrap() = status_list(NOW + 5, 0);
+    cache.refresh(NOW + 20).await.unwrap();
+    assert_eq!(entry0(&cache), (NOW + 5, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -223,14 +223,36 @@ impl TrustCache {
             .iter()
             .copied()
             .collect();
+        let held = self.snapshot();
         let mut statuses = StatusLists::default();
         let mut files = Vec::new();
         for n in lists {
             let b = get(&self.http, &format!("{base}/v1/status/{n}")).await?;
             let token = StatusListToken::verify(&b, &trust, now)
                 .map_err(|e| RefreshError::Invalid(format!("status list {n}: {e}")))?;
-            statuses.insert(token);
-            files.push((n, b));
+            // A list older than the one held (an old answer served again could hide a
+            // revocation until it expires): keep the held one, on disk too.
+            let newer_held = held.as_ref().and_then(|h| {
+                h.statuses
+                    .tokens()
+                    .iter()
+                    .filter(|t| t.uri == token.uri && t.issued_at > token.issued_at)
+                    .max_by_key(|t| t.issued_at)
+                    .cloned()
+            });
+            match newer_held {
+                Some(kept) => {
+                    tracing::warn!(
+                        list = n,
+                        "the issuer sent an older status list; keeping the held one"
+                    );
+                    statuses.insert(kept);
+                }
+                None => {
+                    statuses.insert(token);
+                    files.push((n, b));
+                }
+            }
         }
         for (n, b) in &files {
             write_atomic(&self.dir.join(format!("status-{n}.cwt")), b)?;
