@@ -17,6 +17,8 @@ const CLAIM_TTL: i64 = 65534;
 const CLAIM_STATUS_LIST: i64 = 65533;
 /// The largest list we agree to inflate: 32 MiB holds 268 million 1-bit entries.
 pub const MAX_LIST_BYTES: usize = 32 << 20;
+/// How far ahead of the verifier's clock a list's `iat` may be (clocks differ a little).
+pub const MAX_FUTURE_SKEW: u64 = 300;
 
 /// Status values (draft §7.1).
 pub mod status {
@@ -111,6 +113,14 @@ pub enum StatusListError {
     /// The token has expired.
     #[error("the status list expired at {0}")]
     Expired(u64),
+    /// The token was made in the future, or outside its signer's trusted period.
+    #[error(
+        "the status list was made at {issued_at}, outside its signer's trusted period or in the future"
+    )]
+    OutsideSignerValidity {
+        /// The token's `iat`.
+        issued_at: u64,
+    },
     /// The token's URI is not one of its signer's lists (`status_base` + a number), or is
     /// one of another issuer's: a key may only speak for its own issuer's lists.
     #[error("the status list {uri} is not under its signer's status base")]
@@ -292,6 +302,14 @@ impl StatusListToken {
             && now >= exp
         {
             return Err(StatusListError::Expired(exp));
+        }
+        // Made in the future, or by a key after its trust ended (retired or compromised):
+        // a forged "everything valid" list dated ahead would otherwise outrank every
+        // genuine one, since the newest list decides.
+        if issued_at > now.saturating_add(MAX_FUTURE_SKEW)
+            || issuer.valid_until.is_some_and(|end| issued_at > end)
+        {
+            return Err(StatusListError::OutsideSignerValidity { issued_at });
         }
         let mut sl = IntMap::new(
             map.req(CLAIM_STATUS_LIST, "status_list").map_err(e)?,

@@ -487,6 +487,28 @@ fn status_lists_signed_by_a_rotated_key_decide_and_foreign_keys_cannot() {
         StatusListToken::verify(&token(&bare_key, format!("{STATUS_BASE}1")), &t, NOW),
         Err(status_list::StatusListError::OutsideSignerBase { .. })
     ));
+    // A list dated ahead of the clock (it would outrank every genuine one), or made by a
+    // key after its trust ended, is refused.
+    assert!(matches!(
+        StatusListToken::verify(
+            &StatusListToken {
+                issued_at: NOW + 3600,
+                ..StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1")), &t, NOW)
+                    .unwrap()
+            }
+            .sign(&new_key)
+            .unwrap(),
+            &t,
+            NOW
+        ),
+        Err(status_list::StatusListError::OutsideSignerValidity { .. })
+    ));
+    let mut ended = t.clone();
+    ended.issuers[1].valid_until = Some(NOW - 120);
+    assert!(matches!(
+        StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1")), &ended, NOW),
+        Err(status_list::StatusListError::OutsideSignerValidity { .. })
+    ));
     // Nor may a key sign something under its base that is not a list number.
     assert!(matches!(
         StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1/../2")), &t, NOW),

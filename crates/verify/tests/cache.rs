@@ -19,7 +19,12 @@ const NOW: u64 = 1_795_608_000;
 
 /// A trust list numbered `sequence`, signed by the trust-list key.
 fn trust_list(sequence: u64) -> Vec<u8> {
-    let mut entry = TrustedIssuer::new("Demo ID authority", key("issuer").public_key());
+    trust_list_of(sequence, "issuer")
+}
+
+/// A trust list numbered `sequence` trusting only the issuer key `label`.
+fn trust_list_of(sequence: u64, label: &str) -> Vec<u8> {
+    let mut entry = TrustedIssuer::new("Demo ID authority", key(label).public_key());
     entry.status_base = Some(STATUS_BASE.into());
     let list = TrustList {
         issued_at: NOW - 100 + sequence,
@@ -31,17 +36,21 @@ fn trust_list(sequence: u64) -> Vec<u8> {
 
 /// Status list 1 made at `issued_at`, entry 0 holding `value`.
 fn status_list(issued_at: u64, value: u8) -> Vec<u8> {
+    status_list_by("issuer", issued_at, value)
+}
+
+fn status_list_by(label: &str, issued_at: u64, value: u8) -> Vec<u8> {
     let mut list = StatusList::new(2, 64).unwrap();
     list.set(0, value).unwrap();
     StatusListToken {
-        signer: key("issuer").kid(),
+        signer: key(label).kid(),
         uri: format!("{STATUS_BASE}1"),
         issued_at,
         expires_at: Some(NOW + 86_400),
         ttl: Some(3600),
         list,
     }
-    .sign(&key("issuer"))
+    .sign(&key(label))
     .unwrap()
 }
 
@@ -139,5 +148,26 @@ async fn an_older_status_list_does_not_undo_a_revocation() {
     *status.lock().unwrap() = status_list(NOW + 5, 0);
     cache.refresh(NOW + 20).await.unwrap();
     assert_eq!(entry0(&cache), (NOW + 5, 0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A held list stays only while its signer is trusted: once the trust list drops that key
+/// (compromised), the issuer's current list is used even if it is older.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_list_from_a_key_no_longer_trusted_gives_way() {
+    let trust = Arc::new(Mutex::new(trust_list_of(1, "issuer")));
+    let status = Arc::new(Mutex::new(status_list_by("issuer", NOW - 60, 0)));
+    let base = stand_in_with_status(trust.clone(), status.clone()).await;
+    let dir = common::tmp_dir("status-untrusted");
+    let cache = TrustCache::open(&dir, Some(base)).unwrap();
+    cache.refresh(NOW).await.unwrap();
+
+    *trust.lock().unwrap() = trust_list_of(2, "issuer-after-compromise");
+    *status.lock().unwrap() = status_list_by("issuer-after-compromise", NOW - 120, 1);
+    cache.refresh(NOW + 10).await.unwrap();
+    let snap = cache.snapshot().unwrap();
+    let t = &snap.statuses.tokens()[0];
+    assert_eq!(t.signer, key("issuer-after-compromise").kid());
+    assert_eq!(t.list.get(0).unwrap(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

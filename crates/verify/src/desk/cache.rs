@@ -237,6 +237,12 @@ impl TrustCache {
                     .tokens()
                     .iter()
                     .filter(|t| t.uri == token.uri && t.issued_at > token.issued_at)
+                    // Only while its signer is still trusted for that moment.
+                    .filter(|t| {
+                        trust
+                            .get(&t.signer)
+                            .is_some_and(|e| e.valid_until.is_none_or(|end| t.issued_at <= end))
+                    })
                     .max_by_key(|t| t.issued_at)
                     .cloned()
             });
