@@ -307,7 +307,9 @@ impl StatusListToken {
         // a forged "everything valid" list dated ahead would otherwise outrank every
         // genuine one, since the newest list decides.
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW)
-            || issuer.valid_until.is_some_and(|end| issued_at > end)
+            || issuer
+                .valid_until
+                .is_some_and(|end| issued_at > end || now > end.saturating_add(MAX_FUTURE_SKEW))
         {
             return Err(StatusListError::OutsideSignerValidity { issued_at });
         }

@@ -505,6 +505,19 @@ fn status_lists_signed_by_a_rotated_key_decide_and_foreign_keys_cannot() {
     ));
     let mut ended = t.clone();
     ended.issuers[1].valid_until = Some(NOW - 120);
+    // Also a list made before the end, once the end has passed (beyond the skew).
+    let before_end =
+        StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1")), &t, NOW).unwrap();
+    let backdated = StatusListToken {
+        issued_at: NOW - 1000,
+        ..before_end
+    }
+    .sign(&new_key)
+    .unwrap();
+    assert!(matches!(
+        StatusListToken::verify(&backdated, &ended, NOW + 1000),
+        Err(status_list::StatusListError::OutsideSignerValidity { .. })
+    ));
     assert!(matches!(
         StatusListToken::verify(&token(&new_key, format!("{STATUS_BASE}1")), &ended, NOW),
         Err(status_list::StatusListError::OutsideSignerValidity { .. })

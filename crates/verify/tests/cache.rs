@@ -74,6 +74,17 @@ async fn stand_in_with_status(served: Served, status: Served) -> String {
         )
         .route(
             "/v1/status/1",
+            get({
+                let status = status.clone();
+                move || {
+                    let status = status.clone();
+                    async move { status.lock().unwrap().clone() }
+                }
+            }),
+        )
+        // A dishonest answer: list 1 passed off as list 2.
+        .route(
+            "/v1/status/2",
             get(move || {
                 let status = status.clone();
                 async move { status.lock().unwrap().clone() }
@@ -169,5 +180,28 @@ async fn a_held_list_from_a_key_no_longer_trusted_gives_way() {
     let t = &snap.statuses.tokens()[0];
     assert_eq!(t.signer, key("issuer-after-compromise").kid());
     assert_eq!(t.list.get(0).unwrap(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_list_is_forgotten_and_a_list_under_another_number_refused() {
+    let base = stand_in_issuer(Arc::new(Mutex::new(trust_list(1)))).await;
+    let dir = common::tmp_dir("status-numbers");
+    let cache = TrustCache::open(&dir, Some(base)).unwrap();
+    // A code naming a list the issuer does not have (404) does not stop the refresh.
+    assert!(cache.want_list(7));
+    cache.refresh(NOW).await.unwrap();
+    assert!(cache.want_list(7), "forgotten, so it is new again");
+    cache.refresh(NOW + 1).await.unwrap();
+    assert_eq!(cache.snapshot().unwrap().statuses.tokens().len(), 1);
+
+    // List 1's token served as list 2: refused, and the held lists stay.
+    assert!(cache.want_list(2));
+    let err = cache.refresh(NOW + 2).await.unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Invalid(m) if m.contains("asked for status list 2")),
+        "{err}"
+    );
+    assert_eq!(cache.snapshot().unwrap().fetched_at, NOW + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

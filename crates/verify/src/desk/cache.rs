@@ -58,11 +58,24 @@ pub struct TrustCache {
 }
 
 async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, RefreshError> {
+    get_unless_missing(http, url)
+        .await?
+        .ok_or_else(|| RefreshError::Unreachable(format!("{url}: HTTP 404 Not Found")))
+}
+
+/// Like [`get`], with `None` for a 404.
+async fn get_unless_missing(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<Option<Vec<u8>>, RefreshError> {
     let r = http
         .get(url)
         .send()
         .await
         .map_err(|e| RefreshError::Unreachable(e.without_url().to_string()))?;
+    if r.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
     if !r.status().is_success() {
         return Err(RefreshError::Unreachable(format!(
             "{url}: HTTP {}",
@@ -77,7 +90,7 @@ async fn get(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, RefreshError>
     if bytes.len() > 4 << 20 {
         return Err(RefreshError::Invalid(format!("{url}: larger than 4 MiB")));
     }
-    Ok(bytes.to_vec())
+    Ok(Some(bytes.to_vec()))
 }
 
 /// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a list.
@@ -227,9 +240,32 @@ impl TrustCache {
         let mut statuses = StatusLists::default();
         let mut files = Vec::new();
         for n in lists {
-            let b = get(&self.http, &format!("{base}/v1/status/{n}")).await?;
+            // A list the issuer does not have (a code naming one, perhaps forged) is
+            // forgotten; it must not stop every other list from refreshing.
+            let Some(b) = get_unless_missing(&self.http, &format!("{base}/v1/status/{n}")).await?
+            else {
+                tracing::info!(list = n, "the issuer has no such status list");
+                self.known_lists
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&n);
+                continue;
+            };
             let token = StatusListToken::verify(&b, &trust, now)
                 .map_err(|e| RefreshError::Invalid(format!("status list {n}: {e}")))?;
+            // The answer must be list n of an issuer in the trust list, not another list
+            // (an old or different one) passed off under this number.
+            let is_list_n = trust.issuers.iter().any(|e| {
+                e.status_base
+                    .as_deref()
+                    .is_some_and(|b| token.uri == format!("{b}{n}"))
+            });
+            if !is_list_n {
+                return Err(RefreshError::Invalid(format!(
+                    "asked for status list {n}, the issuer sent {}",
+                    token.uri
+                )));
+            }
             // A list older than the one held (an old answer served again could hide a
             // revocation until it expires): keep the held one, on disk too.
             let newer_held = held.as_ref().and_then(|h| {
@@ -237,11 +273,12 @@ impl TrustCache {
                     .tokens()
                     .iter()
                     .filter(|t| t.uri == token.uri && t.issued_at > token.issued_at)
-                    // Only while its signer is still trusted for that moment.
+                    // Only while its signer is still trusted and it has not expired.
                     .filter(|t| {
-                        trust
-                            .get(&t.signer)
-                            .is_some_and(|e| e.valid_until.is_none_or(|end| t.issued_at <= end))
+                        trust.get(&t.signer).is_some_and(|e| {
+                            e.valid_until
+                                .is_none_or(|end| t.issued_at <= end && now <= end)
+                        }) && t.expires_at.is_none_or(|exp| now < exp)
                     })
                     .max_by_key(|t| t.issued_at)
                     .cloned()
