@@ -30,10 +30,20 @@ impl Settings {
     /// Reads `path`; a missing or unreadable file gives the defaults (it holds preferences
     /// only, and the UI shows what is in effect).
     pub fn load(path: &Path) -> Settings {
-        std::fs::read(path)
+        let mut s: Settings = std::fs::read(path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // Saved by an older version, or edited by hand: an issuer URL that would not pass
+        // today's check is not used.
+        if s.issuer_url
+            .as_deref()
+            .is_some_and(|u| check_issuer_url(u).is_err())
+        {
+            tracing::warn!("the saved issuer URL is not acceptable; using the default issuer");
+            s.issuer_url = None;
+        }
+        s
     }
 
     /// Checks and normalises what the UI sends.
@@ -270,6 +280,15 @@ mod tests {
         assert_eq!(Settings::load(&path), s);
         std::fs::write(&path, b"{not json").expect("write");
         assert_eq!(Settings::load(&path), Settings::default());
+        // A URL an older version let through is not used.
+        std::fs::write(
+            &path,
+            br#"{"language":"en","issuer_url":"http://127.0.0.1.example.com"}"#,
+        )
+        .expect("write");
+        let loaded = Settings::load(&path);
+        assert_eq!(loaded.issuer_url, None);
+        assert_eq!(loaded.language.as_deref(), Some("en"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

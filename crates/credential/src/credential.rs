@@ -200,8 +200,9 @@ impl Credential {
         base45::encode(crate::zlib::compress(&self.to_tagged_bytes()))
     }
 
-    /// Verifies the issuer signature with `key`.
-    pub(crate) fn issuer_signature_valid(&self, key: &VerifyingKey) -> bool {
+    /// Whether the issuer signature verifies with `key`. Only that: a full check (validity,
+    /// holder proof, tier, status) is [`crate::verify::verify`].
+    pub fn issuer_signature_valid(&self, key: &VerifyingKey) -> bool {
         self.sign1
             .verify_signature(&[], |sig, data| {
                 if crate::keys::verify_es256(key, data, sig) {

@@ -78,7 +78,15 @@ async fn stand_in_with_status(served: Served, status: Served) -> String {
                 let status = status.clone();
                 move || {
                     let status = status.clone();
-                    async move { status.lock().unwrap().clone() }
+                    // Nothing to serve: answer as for a list that does not exist.
+                    async move {
+                        let b = status.lock().unwrap().clone();
+                        if b.is_empty() {
+                            Err(axum::http::StatusCode::NOT_FOUND)
+                        } else {
+                            Ok(b)
+                        }
+                    }
                 }
             }),
         )
@@ -203,5 +211,26 @@ async fn a_missing_list_is_forgotten_and_a_list_under_another_number_refused() {
         "{err}"
     );
     assert_eq!(cache.snapshot().unwrap().fetched_at, NOW + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A 404 for a list the desk holds is an error, not a reason to drop what the list says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_for_a_held_list_keeps_it() {
+    let trust = Arc::new(Mutex::new(trust_list(1)));
+    let status = Arc::new(Mutex::new(status_list(NOW - 60, 1)));
+    let base = stand_in_with_status(trust, status.clone()).await;
+    let dir = common::tmp_dir("status-404");
+    let cache = TrustCache::open(&dir, Some(base)).unwrap();
+    cache.refresh(NOW).await.unwrap();
+    status.lock().unwrap().clear();
+    let err = cache.refresh(NOW + 10).await.unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Unreachable(m) if m.contains("404")),
+        "{err}"
+    );
+    let snap = cache.snapshot().unwrap();
+    assert_eq!(snap.fetched_at, NOW, "the held lists keep their age");
+    assert_eq!(snap.statuses.tokens()[0].list.get(0).unwrap(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -115,7 +115,7 @@ impl Issuer {
             detail: &detail,
         };
         self.store
-            .portrait_released(&name, now, &audit)
+            .portrait_released(&hash, now, &audit)
             .await
             .map_err(store_error)?;
         tracing::info!(event = "portrait", outcome = "released", "decision");
@@ -203,9 +203,8 @@ pub async fn remove_verifier(
     name: &str,
     now: u64,
 ) -> Result<bool, Problem> {
-    let audit = verifier_audit("removed", name);
     store
-        .remove_verifier(name, now, &audit)
+        .remove_verifier(name, now, |key_sha256| verifier_label(name, key_sha256))
         .await
         .map_err(store_error)
 }

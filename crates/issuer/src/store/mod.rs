@@ -51,10 +51,14 @@ fn owner_only_sqlite_file(url: &str) -> std::io::Result<()> {
         std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
         create.open(path)?;
     }
+    // Journal files an earlier version left keep their own mode: tighten them too.
     #[cfg(unix)]
-    if path.exists() {
+    for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
     }
     Ok(())
 }

@@ -69,30 +69,54 @@ impl Store {
     }
 
     /// Removes verifier `name` (its key is refused from the next request on) and records
-    /// `audit` in the same transaction; false (and nothing recorded) if there is no such
+    /// an audit event `verifier`/`removed` whose detail `detail` makes from the removed key's
+    /// SHA-256, in the same transaction; false (and nothing recorded) if there is no such
     /// verifier.
-    pub async fn remove_verifier(&self, name: &str, now: u64, audit: &Audit<'_>) -> Result<bool> {
+    pub async fn remove_verifier(
+        &self,
+        name: &str,
+        now: u64,
+        detail: impl FnOnce(&str) -> String,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(self.sql("DELETE FROM verifiers WHERE name = ?"))
+        let row = sqlx::query(self.sql("SELECT key_sha256 FROM verifiers WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let key_sha256: String = row.try_get("key_sha256")?;
+        sqlx::query(self.sql("DELETE FROM verifiers WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
-        }
-        self.audit_in(&mut tx, now, audit).await?;
+        let detail = detail(&key_sha256);
+        let audit = Audit {
+            event: "verifier",
+            id_number: None,
+            outcome: "removed",
+            detail: &detail,
+        };
+        self.audit_in(&mut tx, now, &audit).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Records a portrait released to verifier `name`: `audit`, and the verifier's last use,
-    /// in one transaction.
-    pub async fn portrait_released(&self, name: &str, now: u64, audit: &Audit<'_>) -> Result<()> {
+    /// Records a portrait released to the verifier whose key hashes to `key_sha256`:
+    /// `audit`, and the verifier's last use, in one transaction. (By key, not name: a name
+    /// can be given to a new key after a removal.)
+    pub async fn portrait_released(
+        &self,
+        key_sha256: &str,
+        now: u64,
+        audit: &Audit<'_>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         self.audit_in(&mut tx, now, audit).await?;
-        sqlx::query(self.sql("UPDATE verifiers SET last_used_at = ? WHERE name = ?"))
+        sqlx::query(self.sql("UPDATE verifiers SET last_used_at = ? WHERE key_sha256 = ?"))
             .bind(i(now))
-            .bind(name)
+            .bind(key_sha256)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -244,6 +244,23 @@ impl TrustCache {
             // forgotten; it must not stop every other list from refreshing.
             let Some(b) = get_unless_missing(&self.http, &format!("{base}/v1/status/{n}")).await?
             else {
+                // A list held before cannot vanish: a 404 for it is an error (a proxy's, or
+                // someone's on the path), not a reason to drop what it says.
+                let held_n = held.as_ref().is_some_and(|h| {
+                    h.statuses.tokens().iter().any(|t| {
+                        t.uri.strip_suffix(&n.to_string()).is_some_and(|b| {
+                            trust
+                                .issuers
+                                .iter()
+                                .any(|e| e.status_base.as_deref() == Some(b))
+                        })
+                    })
+                });
+                if held_n {
+                    return Err(RefreshError::Unreachable(format!(
+                        "{base}/v1/status/{n}: HTTP 404 for a list this desk holds"
+                    )));
+                }
                 tracing::info!(list = n, "the issuer has no such status list");
                 self.known_lists
                     .lock()

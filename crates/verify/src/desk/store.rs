@@ -88,10 +88,15 @@ impl DeskStore {
                 .append(true)
                 .mode(0o600)
                 .open(&file)
-                .and_then(|_| {
-                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                })
                 .map_err(sqlx::Error::Io)?;
+            // Journal files an earlier version left keep their own mode: tighten them too.
+            for suffix in ["", "-wal", "-shm"] {
+                let f = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+                if f.exists() {
+                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                        .map_err(sqlx::Error::Io)?;
+                }
+            }
         }
         let url = format!("sqlite://{}", file.display());
         let options = SqliteConnectOptions::from_str(&url)?

@@ -146,7 +146,17 @@ impl Desk {
             }
         };
         let list = presentation.credential.claims.status.list;
-        let new_list = self.cache.want_list(list);
+        // Only a code the trust list vouches for may make the desk fetch a list: a forged
+        // one naming list 9999 must not cost a refresh on every scan.
+        let vouched = snapshot
+            .trust
+            .get(&presentation.credential.kid)
+            .is_some_and(|i| {
+                presentation
+                    .credential
+                    .issuer_signature_valid(&i.public_key)
+            });
+        let new_list = vouched && self.cache.want_list(list);
         if self.cache.has_issuer() && (new_list || policy.online_status_required) {
             match self.cache.refresh(now).await {
                 Ok(()) => {
