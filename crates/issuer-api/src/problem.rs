@@ -9,6 +9,8 @@ pub enum ProblemType {
     Malformed,
     /// The body is larger than the endpoint accepts.
     PayloadTooLarge,
+    /// The body did not arrive in time (a stalled or very slow connection); send it again.
+    RequestTimeout,
     /// Too many attempts; `Retry-After` says when to try again.
     RateLimited,
     /// No such challenge.
@@ -47,9 +49,10 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for documentation and tests.
-    pub const ALL: [ProblemType; 19] = [
+    pub const ALL: [ProblemType; 20] = [
         ProblemType::Malformed,
         ProblemType::PayloadTooLarge,
+        ProblemType::RequestTimeout,
         ProblemType::RateLimited,
         ProblemType::UnknownChallenge,
         ProblemType::ChallengeExpired,
@@ -74,6 +77,7 @@ impl ProblemType {
         match self {
             ProblemType::Malformed => "malformed",
             ProblemType::PayloadTooLarge => "payload-too-large",
+            ProblemType::RequestTimeout => "request-timeout",
             ProblemType::RateLimited => "rate-limited",
             ProblemType::UnknownChallenge => "unknown-challenge",
             ProblemType::ChallengeExpired => "challenge-expired",
@@ -117,6 +121,7 @@ impl ProblemType {
             | ProblemType::ChallengeReused
             | ProblemType::CredentialNotActive => 409,
             ProblemType::ChallengeExpired => 410,
+            ProblemType::RequestTimeout => 408,
             ProblemType::PayloadTooLarge => 413,
             ProblemType::LivenessFailed
             | ProblemType::FaceNotUsable
@@ -132,6 +137,7 @@ impl ProblemType {
         match self {
             ProblemType::Malformed => "The request is malformed",
             ProblemType::PayloadTooLarge => "The request body is too large",
+            ProblemType::RequestTimeout => "The request body did not arrive in time",
             ProblemType::RateLimited => "Too many attempts",
             ProblemType::UnknownChallenge => "Unknown liveness challenge",
             ProblemType::ChallengeExpired => "The liveness challenge expired",

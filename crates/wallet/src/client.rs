@@ -57,6 +57,9 @@ pub fn advice(p: &Problem) -> String {
             "this ID is active on another device; enrol again choosing to replace it (the other device stops working)"
         }
         Some(ProblemType::RateLimited) => "too many attempts; wait and try again later",
+        Some(ProblemType::RequestTimeout) => {
+            "the upload was too slow to reach the issuer; try again on a better connection"
+        }
         Some(ProblemType::ChallengeExpired | ProblemType::ChallengeReused) => {
             "the check took too long; start again"
         }
@@ -176,5 +179,24 @@ impl IssuerClient {
             .await
             .map_err(|e| IssuerError::BadAnswer(e.to_string()))?
             .to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_become_advice_a_person_can_act_on() {
+        let said = |kind| advice(&Problem::new(kind, "why"));
+        assert!(said(ProblemType::RequestTimeout).contains("better connection"));
+        assert!(said(ProblemType::FaceMismatch).contains("does not match"));
+        assert!(said(ProblemType::RateLimited).contains("wait"));
+        // Every refusal says something, and passes on the issuer's own words.
+        for kind in ProblemType::ALL {
+            let text = said(kind);
+            assert!(text.ends_with("(issuer: why)"), "{text}");
+            assert!(text.len() > "(issuer: why)".len() + 10, "{text}");
+        }
     }
 }

@@ -68,7 +68,7 @@ fn refuse_body(refusal: Refusal) -> Response {
             "the request body could not be read to its end",
         ),
         Refusal::TimedOut => Problem::new(
-            ProblemType::Malformed,
+            ProblemType::RequestTimeout,
             "the request body did not arrive in time: check the connection and send it again",
         ),
     };
