@@ -59,8 +59,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&data_dir)?;
     let settings = state::Settings::load(&data_dir.join("settings.json"));
     let env_issuer_url = env("TESSERA_ISSUER_URL")
-        .map(|u| u.trim().trim_end_matches('/').to_owned())
-        .filter(|u| !u.is_empty());
+        .as_deref()
+        .and_then(state::normalised_issuer_url);
     if let Some(url) = &env_issuer_url {
         // Refuse to start rather than quietly use another issuer than the one asked for.
         state::check_issuer_url(url).map_err(|why| format!("TESSERA_ISSUER_URL: {why}"))?;

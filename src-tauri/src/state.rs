@@ -56,10 +56,7 @@ impl Settings {
                 format!("unsupported language {lang:?}: zh-CN or en"),
             ));
         }
-        self.issuer_url = self
-            .issuer_url
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty());
+        self.issuer_url = self.issuer_url.as_deref().and_then(normalised_issuer_url);
         if let Some(url) = &self.issuer_url
             && let Err(why) = check_issuer_url(url)
         {
@@ -77,6 +74,11 @@ impl Settings {
         std::fs::write(&tmp, bytes).map_err(fail)?;
         std::fs::rename(&tmp, path).map_err(fail)
     }
+}
+
+/// `url` without surrounding spaces or trailing slashes; `None` if nothing is left.
+pub fn normalised_issuer_url(url: &str) -> Option<String> {
+    Some(url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty())
 }
 
 /// Whether `url` may name the issuer: `https://` with a host, or plain `http://` only to

@@ -93,6 +93,15 @@ async fn get_unless_missing(
     Ok(Some(bytes.to_vec()))
 }
 
+/// Whether `uri` is status list `n` of an issuer in `trust`.
+fn is_list(trust: &TrustList, uri: &str, n: u64) -> bool {
+    trust.issuers.iter().any(|e| {
+        e.status_base
+            .as_deref()
+            .is_some_and(|b| uri == format!("{b}{n}"))
+    })
+}
+
 /// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a list.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // A name of its own per write: two refreshes at once (the background one and a
@@ -219,9 +228,10 @@ impl TrustCache {
         let bytes = get(&self.http, &format!("{base}/v1/trust-list")).await?;
         let trust = TrustList::verify(&bytes, &key)
             .map_err(|e| RefreshError::Invalid(format!("trust list: {e}")))?;
+        let held = self.snapshot();
         // An older list, correctly signed, could bring back a key the issuer has since cut
         // short (a compromise): never step back.
-        if let Some(held) = self.snapshot()
+        if let Some(held) = &held
             && trust.sequence < held.trust.sequence
         {
             return Err(RefreshError::Invalid(format!(
@@ -236,7 +246,6 @@ impl TrustCache {
             .iter()
             .copied()
             .collect();
-        let held = self.snapshot();
         let mut statuses = StatusLists::default();
         let mut files = Vec::new();
         for n in lists {
@@ -247,14 +256,10 @@ impl TrustCache {
                 // A list held before cannot vanish: a 404 for it is an error (a proxy's, or
                 // someone's on the path), not a reason to drop what it says.
                 let held_n = held.as_ref().is_some_and(|h| {
-                    h.statuses.tokens().iter().any(|t| {
-                        t.uri.strip_suffix(&n.to_string()).is_some_and(|b| {
-                            trust
-                                .issuers
-                                .iter()
-                                .any(|e| e.status_base.as_deref() == Some(b))
-                        })
-                    })
+                    h.statuses
+                        .tokens()
+                        .iter()
+                        .any(|t| is_list(&trust, &t.uri, n))
                 });
                 if held_n {
                     return Err(RefreshError::Unreachable(format!(
@@ -272,12 +277,7 @@ impl TrustCache {
                 .map_err(|e| RefreshError::Invalid(format!("status list {n}: {e}")))?;
             // The answer must be list n of an issuer in the trust list, not another list
             // (an old or different one) passed off under this number.
-            let is_list_n = trust.issuers.iter().any(|e| {
-                e.status_base
-                    .as_deref()
-                    .is_some_and(|b| token.uri == format!("{b}{n}"))
-            });
-            if !is_list_n {
+            if !is_list(&trust, &token.uri, n) {
                 return Err(RefreshError::Invalid(format!(
                     "asked for status list {n}, the issuer sent {}",
                     token.uri
