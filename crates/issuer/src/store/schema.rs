@@ -80,4 +80,10 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // remove needs to see which desks are still in use.
         "ALTER TABLE verifiers ADD COLUMN last_used_at BIGINT",
     ],
+    &[
+        // The device key a challenge was drawn for (SHA-256 of its SPKI DER): enrolment and
+        // renewal answer only with that key, so a relayed live answer cannot be redirected to
+        // another key. NULL for challenges drawn without a key (holder revocation only).
+        "ALTER TABLE challenges ADD COLUMN device_key_sha256 {blob}",
+    ],
 ];
