@@ -15,8 +15,9 @@ step "UI: type check, build (the app embeds ui/dist), and the screens in headles
 npm --prefix ui run check
 npm --prefix ui test
 
-step "cargo fmt"
+step "cargo fmt (the workspace, and the fuzz crate outside it)"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -36,5 +37,10 @@ export TESSERA_TEST_POSTGRES_URL
 
 step "cargo test (under a private D-Bus session with gnome-keyring)"
 scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
+
+step "fuzz: every target for 20 s, seeded from the vectors (fuzz/README.md)"
+# About 4-5 minutes from scratch: installing cargo-fuzz ~1 min, building the targets
+# ~2-4 min, then the six targets two at a time. A crash fails here with the input's path.
+scripts/fuzz.sh 20
 
 step "all tests passed"
