@@ -39,8 +39,8 @@ step "cargo test (under a private D-Bus session with gnome-keyring)"
 scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 
 step "fuzz: every target for 20 s, seeded from the vectors (fuzz/README.md)"
-# About 4-5 minutes from scratch: installing cargo-fuzz ~1 min, building the targets
-# ~2-4 min, then the six targets two at a time. A crash fails here with the input's path.
+# At most ~6 minutes from scratch (measured on a busy 2-core machine): installing cargo-fuzz
+# ~1 min, building the targets ~4 min, then the six targets two at a time, 1 min. A crash fails here with the input's path.
 scripts/fuzz.sh 20
 
 step "all tests passed"
