@@ -124,9 +124,28 @@ pub fn settings_get(state: State<'_, AppState>) -> Settings {
     lock(&state.settings).clone()
 }
 
+/// Saves the settings; a change of the issuer URL needs `pin` once a PIN is set.
 #[tauri::command]
-pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> Result<Settings> {
+pub fn settings_set(
+    state: State<'_, AppState>,
+    settings: Settings,
+    pin: Option<String>,
+) -> Result<Settings> {
+    apply_settings(&state, settings, pin.as_deref(), now())
+}
+
+fn apply_settings(
+    state: &AppState,
+    settings: Settings,
+    pin: Option<&str>,
+    now: u64,
+) -> Result<Settings> {
     let settings = settings.validated()?;
+    // The issuer URL decides where the face and the ID number go at enrolment and renewal:
+    // a page (or a person) that does not know the PIN may not change it. The language may.
+    if settings.issuer_url != lock(&state.settings).issuer_url {
+        state.wallet()?.authorise_change(pin, now)?;
+    }
     settings.save(&state.settings_path())?;
     *lock(&state.settings) = settings.clone();
     Ok(settings)
@@ -184,8 +203,8 @@ pub fn use_photo(state: State<'_, AppState>, photo: String) -> Result<AppInfo> {
 }
 
 fn client(state: &AppState) -> Result<IssuerClient> {
-    let (url, _) = state.issuer_url()?;
-    IssuerClient::new(&url)
+    let (url, demo) = state.issuer_url()?;
+    IssuerClient::new(&url, state.trust_anchor(demo)?)
         .map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
 }
 
@@ -220,9 +239,16 @@ pub async fn enrol(
     status(&state)
 }
 
+/// Sets the first PIN, or changes it given `current_pin` (the wallet core's rules).
 #[tauri::command(async)]
-pub fn set_pin(state: State<'_, AppState>, pin: String) -> Result<WalletStatus> {
-    state.wallet()?.set_pin(&pin)?;
+pub fn set_pin(
+    state: State<'_, AppState>,
+    pin: String,
+    current_pin: Option<String>,
+) -> Result<WalletStatus> {
+    state
+        .wallet()?
+        .set_pin(current_pin.as_deref(), &pin, now())?;
     status(&state)
 }
 
@@ -329,9 +355,10 @@ pub fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>> {
         .collect())
 }
 
+/// Removes the ID; needs `pin` while an ID is held and a PIN is set (the wallet core's rule).
 #[tauri::command(async)]
-pub fn remove_id(state: State<'_, AppState>) -> Result<WalletStatus> {
-    state.wallet()?.reset()?;
+pub fn remove_id(state: State<'_, AppState>, pin: Option<String>) -> Result<WalletStatus> {
+    state.wallet()?.reset(pin.as_deref(), now())?;
     *lock(&state.unlock) = None;
     status(&state)
 }
@@ -346,6 +373,51 @@ mod tests {
         let wrong = check_id_number("110101199003071525".into()).expect("refused");
         assert_eq!(wrong.kind, "invalid_id_number");
         assert!(check_id_number("abc".into()).is_some());
+    }
+
+    /// The settings command's path over the real keystore (run under
+    /// scripts/with-keyring.sh): once a PIN is set, a new issuer URL needs it and a wrong one
+    /// counts; the language alone needs nothing.
+    #[test]
+    fn changing_the_issuer_url_needs_the_pin_once_one_is_set() {
+        let service = format!("tessera-app-settings-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&service);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let state = AppState::new(dir.clone(), &service, FramesMode::None, None, None);
+        let wallet = state.wallet().unwrap_or_else(|e| {
+            panic!("{e}\n(run the tests through scripts/with-keyring.sh, as scripts/test.sh does)")
+        });
+        let now = 1_800_000_000;
+        let url = |u: &str| Settings {
+            language: None,
+            issuer_url: Some(u.into()),
+        };
+        apply_settings(&state, url("https://a.example"), None, now).expect("no PIN set yet");
+        wallet.set_pin(None, "246810", now).expect("first PIN");
+        let refused =
+            apply_settings(&state, url("https://b.example"), None, now).expect_err("needs the PIN");
+        assert_eq!(refused.kind, "pin_required");
+        let wrong = apply_settings(&state, url("https://b.example"), Some("135790"), now)
+            .expect_err("wrong PIN");
+        assert_eq!((wrong.kind, wrong.remaining), ("wrong_pin", Some(2)));
+        let kept = Some("https://a.example");
+        assert_eq!(lock(&state.settings).issuer_url.as_deref(), kept);
+        assert_eq!(
+            Settings::load(&state.settings_path()).issuer_url.as_deref(),
+            kept
+        );
+        let language = Settings {
+            language: Some("zh-CN".into()),
+            issuer_url: kept.map(Into::into),
+        };
+        apply_settings(&state, language, None, now).expect("the language needs no PIN");
+        apply_settings(&state, url("https://b.example"), Some("246810"), now).expect("right PIN");
+        assert_eq!(
+            lock(&state.settings).issuer_url.as_deref(),
+            Some("https://b.example")
+        );
+        wallet.reset(None, now).expect("nothing enrolled");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct CommandError {
     /// `quality`: what to fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guidance: Option<Vec<Guidance>>,
+    /// `pin_weak`: why the new PIN is refused (`WeakPin::name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 impl std::fmt::Display for CommandError {
@@ -45,6 +48,7 @@ impl CommandError {
             remaining: None,
             seconds: None,
             guidance: None,
+            reason: None,
         }
     }
 }
@@ -78,6 +82,10 @@ impl From<WalletError> for CommandError {
             WalletError::Issuer(IssuerError::Unreachable { .. }) => "issuer_unreachable",
             WalletError::Issuer(ref i @ IssuerError::Refused(_)) => problem_kind(i.kind()),
             WalletError::Issuer(IssuerError::BadAnswer(_)) => "issuer_refused",
+            // The server is not the issuer this app's trust anchor vouches for, or something
+            // between changed what it signed (a relay, a phishing address).
+            WalletError::Issuer(IssuerError::NotTrusted { .. } | IssuerError::BadUrl { .. })
+            | WalletError::Trust(_) => "issuer_untrusted",
             WalletError::State(t) => match t.state {
                 State::Revoked => "revoked",
                 _ => "not_enrolled",
@@ -94,6 +102,11 @@ impl From<WalletError> for CommandError {
                 "pin_locked"
             }
             WalletError::Pin(PinError::NotSet) => "pin_not_set",
+            WalletError::Pin(PinError::Required) => "pin_required",
+            WalletError::Pin(PinError::Weak(why)) => {
+                out.reason = Some(why.name());
+                "pin_weak"
+            }
             WalletError::Pin(PinError::Damaged) => "keystore",
             WalletError::Camera(CaptureError::NoCamera) => "no_camera",
             WalletError::Camera(_) => "camera",
@@ -112,6 +125,7 @@ impl From<WalletError> for CommandError {
 mod tests {
     use super::*;
     use tessera_issuer_api::Problem;
+    use tessera_wallet::pin_policy::WeakPin;
 
     #[test]
     fn wallet_errors_get_the_kinds_the_ui_translates() {
@@ -137,6 +151,10 @@ mod tests {
         assert!(offline.message.contains("cannot be reached"));
         let camera: CommandError = WalletError::Camera(CaptureError::NoCamera).into();
         assert_eq!(camera.kind, "no_camera");
+        let weak: CommandError = WalletError::Pin(PinError::Weak(WeakPin::BirthDate)).into();
+        assert_eq!((weak.kind, weak.reason), ("pin_weak", Some("birth_date")));
+        let needed: CommandError = WalletError::Pin(PinError::Required).into();
+        assert_eq!(needed.kind, "pin_required");
     }
 
     #[test]

@@ -90,6 +90,7 @@ export interface CommandError {
     | "no_camera"
     | "camera"
     | "issuer_unreachable"
+    | "issuer_untrusted"
     | "face_mismatch"
     | "liveness_failed"
     | "quality"
@@ -97,6 +98,8 @@ export interface CommandError {
     | "pin_locked"
     | "pin_format"
     | "pin_not_set"
+    | "pin_required"
+    | "pin_weak"
     | "invalid_id_number"
     | "unknown_id_number"
     | "already_enrolled"
@@ -116,7 +119,12 @@ export interface CommandError {
   seconds?: number;
   /** quality: the guidance codes of the first frame. */
   guidance?: Guidance[];
+  /** pin_weak: why the new PIN was refused. */
+  reason?: WeakPinReason;
 }
+
+/** Why a new PIN is refused (`WeakPin::name` in crates/wallet/src/pin_policy.rs). */
+export type WeakPinReason = "same_digit" | "sequence" | "repeated" | "birth_date" | "common";
 
 export function isCommandError(e: unknown): e is CommandError {
   return typeof e === "object" && e !== null && typeof (e as { kind?: unknown }).kind === "string";
@@ -145,8 +153,9 @@ export interface UpgradedUnlock {
 export const appInfo = (): Promise<AppInfo> => invoke("app_info");
 export const walletStatus = (): Promise<WalletStatus> => invoke("wallet_status");
 export const settingsGet = (): Promise<Settings> => invoke("settings_get");
-export const settingsSet = (settings: Settings): Promise<Settings> =>
-  invoke("settings_set", { settings });
+/** Saves the settings; changing the issuer address needs `pin` once a PIN is set. */
+export const settingsSet = (settings: Settings, pin?: string): Promise<Settings> =>
+  invoke("settings_set", { settings, pin: pin ?? null });
 /** Checks an ID number's format and check digit locally; resolves to null or an error. */
 export const checkIdNumber = (idNumber: string): Promise<CommandError | null> =>
   invoke("check_id_number", { idNumber });
@@ -164,7 +173,9 @@ export const enrol = (
   channel.onmessage = onEvent;
   return invoke("enrol", { idNumber, replaceExisting, onEvent: channel });
 };
-export const setPin = (pin: string): Promise<WalletStatus> => invoke("set_pin", { pin });
+/** Sets the first PIN, or changes it (then `currentPin` is needed). Weak PINs are refused. */
+export const setPin = (pin: string, currentPin?: string): Promise<WalletStatus> =>
+  invoke("set_pin", { pin, currentPin: currentPin ?? null });
 export const unlockUpgraded = (
   pin: string,
   onEvent: (e: CaptureEvent) => void,
@@ -184,5 +195,5 @@ export const renew = (onEvent: (e: CaptureEvent) => void): Promise<WalletStatus>
 };
 export const cancelCapture = (): Promise<void> => invoke("cancel_capture");
 export const history = (): Promise<HistoryEntry[]> => invoke("history");
-/** Removes the ID from this device (keystore entries and history). */
-export const removeId = (): Promise<WalletStatus> => invoke("remove_id");
+/** Removes the ID from this device (keystore entries and history); needs `pin` once a PIN is set. */
+export const removeId = (pin?: string): Promise<WalletStatus> => invoke("remove_id", { pin: pin ?? null });

@@ -15,6 +15,7 @@ export interface UiError {
   remaining?: number;
   seconds?: number;
   guidance?: string[];
+  reason?: string;
 }
 
 /** Anything thrown (a CommandError from Rust, a JS Error, a string) as a UiError. */
@@ -33,6 +34,11 @@ export function errorText(e: UiError): string {
         : t("error.wrong_pin", { n: e.remaining });
     case "pin_locked":
       return t("error.pin_locked", { n: e.seconds ?? e.remaining ?? 0 });
+    case "pin_weak": {
+      // The reason says what to avoid; a reason this build does not know gets the general line.
+      const key = `error.pin_weak.${e.reason ?? ""}`;
+      return hasKey(key) ? t(key) : t("error.pin_weak");
+    }
     case "quality": {
       const words = (e.guidance ?? []).map((g) => {
         const key = `guidance.${g}`;

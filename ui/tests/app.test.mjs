@@ -346,11 +346,12 @@ describe("enrolment", () => {
       await page.fill("#pin-confirm", "12345");
       await page.click("#pin-save");
       await page.waitForSelector('[role=alert][data-error-kind="pin_format"]');
-      await page.fill("#pin-new", "123456");
-      await page.fill("#pin-confirm", "123456");
+      await page.fill("#pin-new", "802417");
+      await page.fill("#pin-confirm", "802417");
       await page.click("#pin-save");
       await screenHeading(page, "home");
-      assert.equal((await calls(page, "set_pin"))[0].args.pin, "123456");
+      assert.equal((await calls(page, "set_pin"))[0].args.pin, "802417");
+      assert.equal((await calls(page, "set_pin"))[0].args.currentPin, null, "the first PIN needs no current one");
       assert.equal(await page.textContent("#card-name"), "王*红");
       assert.equal(await page.textContent("#card-state"), "Valid");
       assert.ok(await page.isVisible("#nav-home"));
@@ -403,12 +404,12 @@ describe("enrolment", () => {
       await page.keyboard.press("Enter");
       await screenHeading(page, "pin");
       await page.keyboard.press("Tab");
-      await page.keyboard.type("654321");
+      await page.keyboard.type("258036");
       await page.keyboard.press("Tab");
-      await page.keyboard.type("654321");
+      await page.keyboard.type("258036");
       await page.keyboard.press("Enter");
       await screenHeading(page, "home");
-      assert.equal((await calls(page, "set_pin"))[0].args.pin, "654321");
+      assert.equal((await calls(page, "set_pin"))[0].args.pin, "258036");
     });
   });
 
@@ -567,21 +568,118 @@ describe("renew and settings", () => {
       await page.waitForSelector('[role=alert][data-error-kind="invalid_input"]');
       assert.equal((await calls(page, "settings_set")).length, 0);
       await page.fill("#issuer-url", "https://id.example.gov.cn");
+      // A PIN is set: the address changes only with it.
+      await page.click("#settings-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_required"]');
+      assert.equal(await alertText(page, "pin_required"), "Enter your PIN to make this change.");
+      await page.fill("#settings-pin", "246810");
       await page.click("#settings-save");
       await page.waitForSelector(".saved");
-      assert.equal((await calls(page, "settings_set"))[0].args.settings.issuer_url, "https://id.example.gov.cn");
+      const saved = (await calls(page, "settings_set")).at(-1).args;
+      assert.equal(saved.settings.issuer_url, "https://id.example.gov.cn");
+      assert.equal(saved.pin, "246810");
+      assert.equal(await page.inputValue("#settings-pin"), "", "the PIN is not kept in the form");
       assert.match(await page.textContent("#about-version"), /Tessera 0\.1\.0/);
 
       assert.equal(await page.isVisible("#remove-confirm"), false);
       await page.click("#remove-id");
       assert.ok(await page.isVisible("#remove-confirm"));
       assert.equal((await calls(page, "remove_id")).length, 0);
+      assert.ok(await page.isVisible("#remove-pin"));
+      await page.click("#remove-confirm");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_required"]');
+      await page.fill("#remove-pin", "246810");
       await page.click("#remove-confirm");
       await screenHeading(page, "welcome");
-      assert.equal((await calls(page, "remove_id")).length, 1);
+      const removed = await calls(page, "remove_id");
+      assert.equal(removed.length, 2);
+      assert.equal(removed[1].args.pin, "246810");
       assert.equal(await page.isVisible("#nav"), false);
     });
   });
+
+  test("changing the PIN asks for the current one; a lockout shows the wait", async () => {
+    const overrides = {
+      set_pin: [
+        { error: { kind: "wrong_pin", message: "wrong PIN", remaining: 2 } },
+        { error: { kind: "pin_locked", message: "locked", seconds: 120 } },
+      ],
+    };
+    await withApp({ overrides }, async (page) => {
+      await page.click("#nav-settings");
+      await page.click("#change-pin");
+      assert.equal(await screenHeading(page, "pin"), "Change your PIN");
+      assert.ok(await page.isVisible("#pin-current"));
+      await page.fill("#pin-new", "802417");
+      await page.fill("#pin-confirm", "802417");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_format"]');
+      assert.equal((await calls(page, "set_pin")).length, 0, "no call without the current PIN");
+      await page.fill("#pin-current", "111112");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="wrong_pin"]');
+      assert.equal(await alertText(page, "wrong_pin"), "Wrong PIN. 2 tries left before you must wait.");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_locked"]');
+      assert.equal(await alertText(page, "pin_locked"), "Too many wrong PINs. Wait 120 seconds, then try again.");
+      await page.fill("#pin-current", "246810");
+      await page.click("#pin-save");
+      await screenHeading(page, "home");
+      const sent = (await calls(page, "set_pin")).map((c) => c.args);
+      assert.equal(sent.length, 3);
+      assert.deepEqual(sent[2], { pin: "802417", currentPin: "246810" });
+    });
+  });
+
+  for (const [lang, texts] of [
+    [
+      "en",
+      {
+        same_digit: "This PIN is one digit repeated. Choose six digits that are not all the same.",
+        sequence: "This PIN is a run of digits, like 123456 or 654321. Choose digits in no particular order.",
+        repeated: "This PIN repeats a short group of digits, like 121212 or 123123. Choose six digits without a pattern.",
+        birth_date: "This PIN is your date of birth, which is printed on your ID. Choose digits that say nothing about you.",
+        common: "This is one of the PINs people choose most often. Choose a less common one.",
+        unknown: "This PIN is too easy to guess. Choose another one.",
+      },
+    ],
+    [
+      "zh-CN",
+      {
+        same_digit: "此 PIN 码是同一个数字重复。请选择不全相同的 6 位数字。",
+        sequence: "此 PIN 码是连续数字（如 123456 或 654321）。请选择没有顺序的数字。",
+        repeated: "此 PIN 码重复了一组数字（如 121212 或 123123）。请选择没有规律的 6 位数字。",
+        birth_date: "此 PIN 码是您的出生日期，证件上印有此信息。请选择与您个人信息无关的数字。",
+        common: "这是最常被使用的 PIN 码之一。请选择不常见的数字。",
+        unknown: "此 PIN 码太容易被猜到，请换一个。",
+      },
+    ],
+  ]) {
+    test(`a weak PIN is refused with its reason in ${lang}`, async () => {
+      const reasons = Object.keys(texts);
+      const overrides = {
+        set_pin: reasons.map((reason) => ({ error: { kind: "pin_weak", message: "weak", reason } })),
+      };
+      const settings = { language: lang, issuer_url: null };
+      await withApp({ settings, status: status("active", { pin_set: false }), overrides }, async (page) => {
+        await screenHeading(page, "pin");
+        assert.equal(await page.isVisible("#pin-current"), false, "the first PIN needs no current one");
+        assert.ok((await page.textContent("#pin-rules")).includes("123456"));
+        for (const reason of reasons) {
+          await page.fill("#pin-new", "610804");
+          await page.fill("#pin-confirm", "610804");
+          await page.click("#pin-save");
+          // Each refusal replaces the last: wait for this reason's words.
+          await page.waitForFunction(
+            (want) => document.querySelector('[data-error-kind="pin_weak"] .alert-text')?.textContent === want,
+            texts[reason],
+          );
+          assert.equal(await alertText(page, "pin_weak"), texts[reason], reason);
+        }
+        await assertNoRawKeys(page);
+      });
+    });
+  }
 
   test("revoked and enrolling states offer the way forward", async () => {
     await withApp({ status: status("revoked") }, async (page) => {

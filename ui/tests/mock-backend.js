@@ -61,14 +61,23 @@
   const defaults = {
     app_info: () => state.info,
     settings_get: () => state.settings,
-    settings_set: (a) => (state.settings = a.settings),
+    // As the wallet core: once a PIN is set, changing the issuer address, changing the PIN and
+    // removing a held ID need it (crates/wallet/src/pin.rs `authorise`).
+    settings_set: (a) => {
+      if (state.status.pin_set && a.settings.issuer_url !== state.settings.issuer_url && !a.pin)
+        throw { kind: "pin_required", message: "enter the current PIN to do this" };
+      return (state.settings = a.settings);
+    },
     wallet_status: () => state.status,
     check_id_number: () => null,
     use_demo_recording: () => (state.info = { ...state.info, frames: "demo_recording" }),
     use_photo: () => (state.info = { ...state.info, frames: "photo" }),
     enrol: (a, spec) =>
       capture(a, cfg.captureEvents, () => (state.status = { ...cfg.enrolledStatus }), spec.manual),
-    set_pin: () => (state.status = { ...state.status, pin_set: true }),
+    set_pin: (a) => {
+      if (state.status.pin_set && !a.currentPin) throw { kind: "pin_required", message: "enter the current PIN to do this" };
+      return (state.status = { ...state.status, pin_set: true });
+    },
     unlock_upgraded: (a, spec) =>
       capture(a, cfg.captureEvents, () => ({ valid_until: state.status.now + 300 }), spec.manual),
     show_qr: (a) => {
@@ -99,15 +108,19 @@
       return null;
     },
     history: () => state.history,
-    remove_id: () =>
-      (state.status = {
+    remove_id: (a) => {
+      if (state.status.pin_set && state.status.state !== "not_enrolled" && !a.pin)
+        throw { kind: "pin_required", message: "enter the current PIN to do this" };
+      return (state.status = {
         ...state.status,
         state: "not_enrolled",
         tiers: [],
         expires_at: null,
         masked_name: null,
         masked_id_number: null,
-      }),
+        pin_set: false,
+      });
+    },
   };
 
   mockIPC(async (cmd, args) => {

@@ -10,5 +10,6 @@ pub mod keys;
 pub mod keystore;
 pub mod lifecycle;
 pub mod pin;
+pub mod pin_policy;
 pub mod vault;
 pub mod wallet;

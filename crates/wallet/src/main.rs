@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tessera_credential::claims::Tier;
 use tessera_wallet::client::{IssuerClient, IssuerError};
 use tessera_wallet::keystore::OsKeystore;
+use tessera_wallet::pin::{PinError, check_new_pin};
 use tessera_wallet::wallet::{Capture, RecordedFrames, Wallet, WalletError};
 
 #[derive(Parser)]
@@ -98,8 +99,14 @@ enum Command {
         #[arg(long)]
         frames: PathBuf,
     },
-    /// Sets or changes the PIN (read from standard input).
-    SetPin,
+    /// Sets the first PIN (read from standard input), or changes it: weak PINs (runs, one
+    /// digit, repeats, the birth date, the most common PINs) are refused.
+    SetPin {
+        /// Changing a PIN needs the current one: standard input holds it on the first line
+        /// and the new PIN on the second.
+        #[arg(long)]
+        current_pin_stdin: bool,
+    },
     /// The presentations made, as JSON.
     History,
     /// Removes this wallet's keys, credentials and history.
@@ -107,6 +114,10 @@ enum Command {
         /// Do not ask.
         #[arg(long)]
         yes: bool,
+        /// Read the PIN from the first line of standard input: needed while an ID is held
+        /// and a PIN is set (without --yes, the answer "yes" goes on the next line).
+        #[arg(long)]
+        pin_stdin: bool,
     },
 }
 
@@ -139,6 +150,23 @@ fn read_pin() -> Result<String, WalletError> {
     Ok(s.trim().to_owned())
 }
 
+/// One line of standard input (a PIN when a command needs two answers); never echoed or
+/// logged.
+fn read_line(what: &str) -> Result<String, WalletError> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_line(&mut s)
+        .map_err(|e| WalletError::Unlock(format!("cannot read {what} from standard input: {e}")))?;
+    Ok(s.trim().to_owned())
+}
+
+/// Says how to give the PIN when a command was refused for the lack of it.
+fn hint_pin(e: &WalletError, how: &str) {
+    if matches!(e, WalletError::Pin(PinError::Required)) {
+        eprintln!("tessera-wallet: a PIN is set on this device: {how}");
+    }
+}
+
 fn default_data_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
@@ -160,6 +188,16 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             pin_stdin,
         } => {
             let pin = if pin_stdin { Some(read_pin()?) } else { None };
+            // Refuse a PIN that cannot be set before enrolling, not after (the birth date
+            // is known only once the credential is in).
+            if let Some(pin) = &pin {
+                check_new_pin(pin, None)?;
+                if wallet.status(now())?.pin_set {
+                    let e = WalletError::Pin(PinError::Required);
+                    hint_pin(&e, "change it with set-pin --current-pin-stdin");
+                    return Err(e);
+                }
+            }
             let status = wallet
                 .enrol(
                     &client()?,
@@ -170,7 +208,7 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 )
                 .await?;
             if let Some(pin) = pin {
-                wallet.set_pin(&pin)?;
+                wallet.set_pin(None, &pin, now())?;
             }
             let _ = status;
             println!(
@@ -236,9 +274,23 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()
             );
         }
-        Command::SetPin => {
-            let pin = read_pin()?;
-            wallet.set_pin(&pin)?;
+        Command::SetPin { current_pin_stdin } => {
+            let (current, pin) = if current_pin_stdin {
+                (
+                    Some(read_line("the current PIN")?),
+                    read_line("the new PIN")?,
+                )
+            } else {
+                (None, read_pin()?)
+            };
+            wallet
+                .set_pin(current.as_deref(), &pin, now())
+                .inspect_err(|e| {
+                    hint_pin(
+                        e,
+                        "give the current PIN with --current-pin-stdin (current PIN on the first line, new PIN on the second)",
+                    )
+                })?;
             eprintln!("PIN set");
         }
         Command::History => {
@@ -247,7 +299,12 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 serde_json::to_string_pretty(&wallet.history()?).unwrap_or_default()
             );
         }
-        Command::Reset { yes } => {
+        Command::Reset { yes, pin_stdin } => {
+            let pin = if pin_stdin {
+                Some(read_line("the PIN")?)
+            } else {
+                None
+            };
             if !yes {
                 eprint!("Remove this ID, its keys and its history from this device? Type yes: ");
                 let mut answer = String::new();
@@ -257,7 +314,9 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                     return Ok(());
                 }
             }
-            wallet.reset()?;
+            wallet
+                .reset(pin.as_deref(), now())
+                .inspect_err(|e| hint_pin(e, "give it with --pin-stdin"))?;
             eprintln!("removed");
         }
     }

@@ -1,8 +1,13 @@
-//! The PIN: an Argon2id verifier with a per-install salt, and back-off after wrong tries.
+//! The PIN: an Argon2id verifier with a per-install salt, and back-off after wrong tries;
+//! and the rules for what needs it. Once a PIN is set, changing it needs the current one and
+//! so do the other changes an attacker would make to get around it ([`authorise`]): each
+//! check goes through the same back-off as the upgraded unlock, and nothing resets it but a
+//! right PIN.
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use crate::pin_policy::{self, WeakPin};
 use crate::vault::Vault;
 
 /// Why a PIN was not accepted.
@@ -26,6 +31,12 @@ pub enum PinError {
     /// No PIN was set.
     #[error("no PIN is set")]
     NotSet,
+    /// A PIN is set and this change needs it (for a PIN change: the current PIN).
+    #[error("enter the current PIN to do this")]
+    Required,
+    /// The new PIN is too easy to guess.
+    #[error(transparent)]
+    Weak(#[from] WeakPin),
     /// The verifier in the keystore cannot be read.
     #[error("the stored PIN verifier is damaged")]
     Damaged,
@@ -49,16 +60,52 @@ fn check_format(pin: &str) -> Result<(), PinError> {
     }
 }
 
-/// Sets (or replaces) the PIN.
+/// Writes the verifier of `pin` (checked for format only: callers outside tests use
+/// [`change_pin`]). The failure count and the wait stay as they are: only a right PIN in
+/// [`verify_pin`] clears them, so a change can never be used to skip a wait.
 pub fn set_pin(vault: &mut Vault, pin: &str, salt_bytes: &[u8; 16]) -> Result<(), PinError> {
     check_format(pin)?;
     let hash: PasswordHash = argon2()
         .hash_password_with_salt(pin.as_bytes(), salt_bytes)
         .map_err(|_| PinError::Damaged)?;
     vault.pin_verifier = Some(hash.to_string());
-    vault.pin_failures = 0;
-    vault.pin_locked_until = 0;
     Ok(())
+}
+
+/// Checks that a change guarded by the PIN may go ahead at `now`: with no PIN set there is
+/// nothing to check; otherwise `pin` is required and verified with [`verify_pin`] (a wrong
+/// one counts as a failure, a wait refuses). The caller saves `vault` before answering,
+/// whatever the result, so that failures are never lost.
+pub fn authorise(vault: &mut Vault, pin: Option<&str>, now: u64) -> Result<(), PinError> {
+    if vault.pin_verifier.is_none() {
+        return Ok(());
+    }
+    verify_pin(vault, pin.ok_or(PinError::Required)?, now)
+}
+
+/// Sets the first PIN, or changes it given the `current` one (checked as [`authorise`]
+/// does). The new PIN must be 6 digits and not weak ([`pin_policy::check`], with the birth
+/// date from the credential in `vault`). The strength check comes after the current PIN:
+/// it says whether a guess is the holder's birth date, which only the holder may learn.
+/// The caller saves `vault` before answering, whatever the result.
+pub fn change_pin(
+    vault: &mut Vault,
+    current: Option<&str>,
+    new_pin: &str,
+    salt_bytes: &[u8; 16],
+    now: u64,
+) -> Result<(), PinError> {
+    authorise(vault, current, now)?;
+    check_new_pin(new_pin, pin_policy::birth_date(vault).as_deref())?;
+    set_pin(vault, new_pin, salt_bytes)
+}
+
+/// Whether `pin` may become the PIN: 6 digits and not weak ([`pin_policy::check`]; the
+/// birth date, `YYYYMMDD`, when known). Front ends may call it early to save a round trip;
+/// [`change_pin`] always does.
+pub fn check_new_pin(pin: &str, birth_date: Option<&str>) -> Result<(), PinError> {
+    check_format(pin)?;
+    Ok(pin_policy::check(pin, birth_date)?)
 }
 
 /// The wait after `failures` wrong tries: none for the first 3, then 30 s doubling, capped
@@ -122,5 +169,81 @@ mod tests {
         assert_eq!(v.pin_failures, 0);
         assert_eq!(backoff(4), 60);
         assert_eq!(backoff(40), 86_400);
+    }
+
+    #[test]
+    fn changing_the_pin_needs_the_current_one_and_keeps_the_back_off() {
+        let mut v = Vault::default();
+        // The first PIN needs no current one; a weak one is refused.
+        assert_eq!(
+            change_pin(&mut v, None, "123456", &[1; 16], 100),
+            Err(PinError::Weak(WeakPin::Sequence))
+        );
+        assert_eq!(v.pin_verifier, None);
+        change_pin(&mut v, None, "246810", &[1; 16], 100).unwrap();
+        let first = v.pin_verifier.clone();
+        // Without the current PIN, or with a wrong one, nothing changes; wrong ones count.
+        assert_eq!(
+            change_pin(&mut v, None, "135790", &[2; 16], 100),
+            Err(PinError::Required)
+        );
+        assert_eq!(v.pin_failures, 0);
+        for left in [2, 1, 0] {
+            assert_eq!(
+                change_pin(&mut v, Some("000001"), "135790", &[2; 16], 100),
+                Err(PinError::Wrong {
+                    remaining_before_lock: left
+                })
+            );
+        }
+        assert_eq!(v.pin_verifier, first);
+        // Locked out: even the right current PIN waits, and the wait is not reset.
+        assert_eq!(
+            change_pin(&mut v, Some("246810"), "135790", &[2; 16], 110),
+            Err(PinError::LockedOut { seconds: 20 })
+        );
+        assert_eq!((v.pin_failures, v.pin_locked_until), (3, 130));
+        assert_eq!(v.pin_verifier, first);
+        // After the wait: a weak new PIN is refused (the current one was right) ...
+        assert_eq!(
+            change_pin(&mut v, Some("246810"), "111111", &[2; 16], 130),
+            Err(PinError::Weak(WeakPin::SameDigit))
+        );
+        assert_eq!(v.pin_verifier, first);
+        // ... and a good one is taken.
+        change_pin(&mut v, Some("246810"), "135790", &[2; 16], 131).unwrap();
+        verify_pin(&mut v, "135790", 132).unwrap();
+        assert!(verify_pin(&mut v, "246810", 133).is_err());
+    }
+
+    #[test]
+    fn writing_a_verifier_never_clears_the_wait() {
+        let mut v = Vault::default();
+        set_pin(&mut v, "246810", &[1; 16]).unwrap();
+        for _ in 0..3 {
+            let _ = verify_pin(&mut v, "000001", 100);
+        }
+        assert_eq!((v.pin_failures, v.pin_locked_until), (3, 130));
+        set_pin(&mut v, "135790", &[2; 16]).unwrap();
+        assert_eq!((v.pin_failures, v.pin_locked_until), (3, 130));
+        assert_eq!(
+            verify_pin(&mut v, "135790", 100),
+            Err(PinError::LockedOut { seconds: 30 })
+        );
+    }
+
+    #[test]
+    fn guarded_changes_need_the_pin_once_one_is_set() {
+        let mut v = Vault::default();
+        authorise(&mut v, None, 100).unwrap();
+        set_pin(&mut v, "246810", &[1; 16]).unwrap();
+        assert_eq!(authorise(&mut v, None, 100), Err(PinError::Required));
+        assert!(matches!(
+            authorise(&mut v, Some("000001"), 100),
+            Err(PinError::Wrong { .. })
+        ));
+        assert_eq!(v.pin_failures, 1);
+        authorise(&mut v, Some("246810"), 100).unwrap();
+        assert_eq!(v.pin_failures, 0);
     }
 }

@@ -311,12 +311,36 @@ impl Wallet {
         })
     }
 
-    /// Sets or replaces the PIN.
-    pub fn set_pin(&self, new_pin: &str) -> Result<(), WalletError> {
-        let mut vault = self.vault()?;
-        pin::set_pin(&mut vault, new_pin, &random::<16>())?;
-        vault.save(self.store.as_ref())?;
-        Ok(())
+    /// Sets the first PIN, or changes it given the `current` one. The rules (weak PINs
+    /// refused, a wrong current PIN counted, the wait kept) are [`pin::change_pin`]'s.
+    pub fn set_pin(
+        &self,
+        current: Option<&str>,
+        new_pin: &str,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        self.with_pin_check(|vault| pin::change_pin(vault, current, new_pin, &random::<16>(), now))
+    }
+
+    /// Checks the PIN for a change that needs it once one is set (the app's issuer URL):
+    /// [`pin::authorise`], through the same back-off as the upgraded unlock.
+    pub fn authorise_change(&self, pin_given: Option<&str>, now: u64) -> Result<(), WalletError> {
+        self.with_pin_check(|vault| pin::authorise(vault, pin_given, now))
+    }
+
+    /// Runs a PIN check on the vault and saves what it changed (a failure counted, a new
+    /// verifier) before answering: a caller that stops listening still pays for a wrong try.
+    fn with_pin_check(
+        &self,
+        check: impl FnOnce(&mut Vault) -> Result<(), PinError>,
+    ) -> Result<(), WalletError> {
+        let before = self.vault()?;
+        let mut vault = before.clone();
+        let checked = check(&mut vault);
+        if vault != before {
+            vault.save(self.store.as_ref())?;
+        }
+        checked.map_err(WalletError::from)
     }
 
     /// Checks the answer on the device before anything is sent: the quality gates on the
@@ -801,8 +825,20 @@ impl Wallet {
             .collect())
     }
 
-    /// Removes everything this wallet stored.
-    pub fn reset(&self) -> Result<(), WalletError> {
+    /// Removes everything this wallet stored. While an ID is held (any state but not
+    /// enrolled) this needs the PIN, if one was set ([`authorise_change`](Self::authorise_change)):
+    /// removing is how someone holding the unlocked device would clear a PIN they do not know.
+    /// With no PIN set yet there is nothing to check (whoever holds the device could set a
+    /// first PIN and use it), and a damaged vault holds no verifier to check: removing it is
+    /// the only way out, and whoever could damage the entry could delete it.
+    pub fn reset(&self, pin_given: Option<&str>, now: u64) -> Result<(), WalletError> {
+        match Vault::load(self.store.as_ref()) {
+            Ok(Some(v)) if lifecycle::state(Some(&v), now, 0) != State::NotEnrolled => {
+                self.authorise_change(pin_given, now)?;
+            }
+            Ok(_) | Err(KeystoreError::Corrupt { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
         self.store.delete(crate::vault::VAULT_ENTRY)?;
         match std::fs::remove_file(self.history_path()) {
             Ok(()) => Ok(()),

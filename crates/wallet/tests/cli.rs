@@ -232,6 +232,25 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["state"], "active");
     assert_eq!(status["pin_set"], true);
+    // Changing the PIN needs the current one, and the birth date in the credential
+    // (1961-08-04, here as DDMMYY) is refused even with it.
+    let out = env.run(&["set-pin"], Some("135790"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--current-pin-stdin"),
+        "{}",
+        text(&out)
+    );
+    let out = env.run(
+        &["set-pin", "--current-pin-stdin"],
+        Some("246810\n040861\n"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("date of birth"),
+        "{}",
+        text(&out)
+    );
     // The wallet sent its evidence (the frames up to each completion), not
     // the whole 19-frame recording, and the issuer decided on it.
     let frames = issued_frames(&dir);
@@ -383,7 +402,17 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
         text(&out)
     );
 
+    // Removing the ID needs the PIN.
     let out = env.run(&["reset", "--yes"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--pin-stdin"),
+        "{}",
+        text(&out)
+    );
+    let out = env.run(&["status"], None);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
+    let out = env.run(&["reset", "--yes", "--pin-stdin"], Some("246810\n"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = env.run(&["status"], None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("not_enrolled"));
@@ -525,6 +554,61 @@ fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
         Some("135790"),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    direct.run(&["reset", "--yes"], None);
+    let out = direct.run(&["reset", "--yes", "--pin-stdin"], Some("135790\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `set-pin` without an issuer: the first PIN needs nothing, a change needs the current PIN
+/// (a wrong one counts towards the wait, which a change cannot skip), weak PINs are refused
+/// with the reason, and nothing is said about the PINs on standard error but the refusal.
+#[test]
+fn set_pin_needs_the_current_pin_and_refuses_weak_ones() {
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-cli-pin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let env = Env {
+        issuer: "http://127.0.0.1:9".into(),
+        data: dir.join("wallet"),
+        service: format!("tessera-wallet-cli-pin-{}", std::process::id()),
+    };
+    for (pin, why) in [
+        ("123456", "run of digits"),
+        ("000000", "one digit repeated"),
+        ("123123", "repeats a short group"),
+        ("147258", "people choose most often"),
+    ] {
+        let out = env.run(&["set-pin"], Some(pin));
+        assert_eq!(out.status.code(), Some(1), "{pin}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{pin}: {}",
+            text(&out)
+        );
+    }
+    let out = env.run(&["set-pin"], Some("246810"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Overwriting without the current PIN is refused.
+    let out = env.run(&["set-pin"], Some("135790"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for _ in 0..3 {
+        let out = env.run(
+            &["set-pin", "--current-pin-stdin"],
+            Some("999990\n135790\n"),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("wrong PIN"));
+    }
+    // Locked out now: the right current PIN waits too.
+    let out = env.run(
+        &["set-pin", "--current-pin-stdin"],
+        Some("246810\n135790\n"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("try again in"), "{}", text(&out));
+    assert!(!err.contains("246810") && !err.contains("135790"), "{err}");
+    // Nothing enrolled: removing needs no PIN.
+    let out = env.run(&["reset", "--yes"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,6 +7,7 @@ import { button, h, replace, show } from "../dom";
 import { errorBox } from "../errors";
 import { t } from "../i18n";
 import { type Screen, go } from "../router";
+import { pinInput } from "./pin";
 
 function validIssuer(url: string): boolean {
   if (url === "") return true;
@@ -66,6 +67,11 @@ export function settings(): Screen {
     );
   };
   renderIssuerNow();
+  // Once a PIN is set, the wallet changes the issuer address only with it: the address decides
+  // where the face and ID number go at enrolment and renewal.
+  const pinSet = ctx.status.pin_set;
+  const [issuerPinField, issuerPin] = pinInput("settings-pin", t("settings.pin"), "current-password");
+  issuerPin.required = false;
   const saveStatus = h("div", { class: "errors", role: "status" });
   const save = h("button", { id: "settings-save", type: "submit", class: "btn btn-primary" }, t("settings.save"));
   const form = h(
@@ -86,6 +92,7 @@ export function settings(): Screen {
       h("p", { id: "issuer-hint", class: "hint" }, t("settings.issuerHint")),
       issuerNow,
     ),
+    pinSet ? issuerPinField : null,
     saveStatus,
     save,
   );
@@ -102,9 +109,10 @@ export function settings(): Screen {
     }
     issuer.removeAttribute("aria-invalid");
     save.disabled = true;
-    settingsSet({ language: ctx.settings.language, issuer_url: url === "" ? null : url })
+    settingsSet({ language: ctx.settings.language, issuer_url: url === "" ? null : url }, issuerPin.value || undefined)
       .then(async (saved) => {
         ctx.settings = saved;
+        issuerPin.value = "";
         ctx.info = await appInfo(); // the issuer in use may have changed
         if (left) return;
         renderIssuerNow();
@@ -118,17 +126,29 @@ export function settings(): Screen {
       });
   });
 
+  // --- change PIN ---
+  const pinSection = pinSet
+    ? h(
+        "section",
+        { class: "panel", "aria-labelledby": "pin-section-title" },
+        h("h2", { id: "pin-section-title" }, t("settings.pinTitle")),
+        button({ id: "change-pin", class: "btn btn-secondary btn-block" }, t("settings.changePin"), () => go("pin")),
+      )
+    : null;
+
   // --- remove ---
   const removeErrors = h("div", { class: "errors" });
+  const [removePinField, removePin] = pinInput("remove-pin", t("settings.removePin"), "current-password");
   const confirmBox = h(
     "div",
     { class: "notice notice-danger", id: "remove-confirm-box" },
     h("p", { id: "remove-explain", tabindex: -1 }, t("settings.removeExplain")),
+    pinSet ? removePinField : null,
     h(
       "div",
       { class: "row" },
       button({ id: "remove-confirm", class: "btn btn-danger" }, t("settings.removeConfirm"), () => {
-        removeId()
+        removeId(removePin.value || undefined)
           .then((status) => {
             ctx.status = status;
             go("welcome");
@@ -166,6 +186,7 @@ export function settings(): Screen {
     { class: "screen", "aria-labelledby": "settings-title" },
     h("h1", { id: "settings-title" }, t("settings.title")),
     form,
+    pinSection,
     removeSection,
     h(
       "section",
