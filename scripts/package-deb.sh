@@ -2,10 +2,18 @@
 # Builds the citizen's Debian package: a release build of the app without the demo issuer
 # and demo recording, bundled by Tauri, then recompressed with xz (what Debian's own
 # packages use; Tauri writes gzip). Offline. Prints the package's path and size.
+# Usage: TESSERA_AUTHORITY_TRUST_LIST_KEY=authority.pem scripts/package-deb.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# The authority's trust-list key (SPKI PEM) the installed app trusts: without it the package
+# cannot check any issuer (the demo issuer is left out of this build).
+if [ -z "${TESSERA_AUTHORITY_TRUST_LIST_KEY:-}" ]; then
+  echo "package-deb: set TESSERA_AUTHORITY_TRUST_LIST_KEY=FILE (the ID authority's trust-list key, SPKI PEM; an issuer serves its own at /v1/trust-list-key)" >&2
+  exit 2
+fi
+export TESSERA_AUTHORITY_TRUST_LIST_KEY
 npm --prefix ui run tauri -- build --bundles deb -- --locked --no-default-features --features custom-protocol,camera
 deb=$(ls -t target/release/bundle/deb/*.deb | head -1)
 work=$(mktemp -d)

@@ -6,11 +6,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_issuer::{Clock, Config, SystemClock};
+use tessera_wallet::trust::TrustAnchor;
 
 macro_rules! frames {
     ($action:literal: $($n:literal),+) => {
@@ -89,6 +90,7 @@ pub async fn serve(
     data_dir: &Path,
     faces: Arc<FaceAnalyzer>,
     validity: Duration,
+    trust_anchor: Arc<OnceLock<TrustAnchor>>,
 ) -> Result<(), DemoIssuerError> {
     let files = |source| DemoIssuerError::Files {
         path: data_dir.display().to_string(),
@@ -109,6 +111,10 @@ pub async fn serve(
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let issuer = tessera_issuer::open(data_dir, None, config, clock.clone(), faces).await?;
+    // The wallet's anchor for this issuer, handed over in process (DESIGN §11).
+    let anchor = TrustAnchor::from_pem(&issuer.trust_list_key_pem(), "the demo issuer's key")
+        .map_err(|e| DemoIssuerError::Registry(e.to_string()))?;
+    let _ = trust_anchor.set(anchor);
     issuer
         .store()
         .import_registry(&records, clock.now())

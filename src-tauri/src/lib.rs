@@ -85,7 +85,10 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|l| l.local_addr().ok())
         .map(|addr| DemoIssuer {
             url: format!("http://{addr}"),
+            trust_anchor: Default::default(),
         });
+    #[cfg(feature = "demo")]
+    let demo_anchor = demo_issuer.as_ref().map(|d| d.trust_anchor.clone());
     #[cfg(not(feature = "demo"))]
     let demo_issuer: Option<DemoIssuer> = {
         let _ = &settings;
@@ -119,7 +122,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
                 .max(1);
             let dir = data_dir.join("demo-issuer");
             let validity = std::time::Duration::from_secs(days * 86_400);
-            if let Err(e) = demo::serve(listener, &dir, faces, validity).await {
+            let anchor = demo_anchor.unwrap_or_default();
+            if let Err(e) = demo::serve(listener, &dir, faces, validity, anchor).await {
                 tracing::error!(error = %e, "the demo issuer stopped");
             }
         }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::{Deserialize, Serialize};
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_wallet::keystore::OsKeystore;
+use tessera_wallet::trust::TrustAnchor;
 use tessera_wallet::wallet::{UpgradedUnlock, Wallet};
 
 use crate::capture::FramesMode;
@@ -106,6 +107,19 @@ pub fn check_issuer_url(url: &str) -> Result<(), &'static str> {
 pub struct DemoIssuer {
     /// Its loopback URL.
     pub url: String,
+    /// Its trust-list key, handed over in process once it has opened its keys: the demo
+    /// build's trust anchor, never learnt over HTTP from the URL.
+    pub trust_anchor: Arc<OnceLock<TrustAnchor>>,
+}
+
+/// The ID authority's trust-list key built into the app (`TESSERA_AUTHORITY_TRUST_LIST_KEY`
+/// at build time; see `build.rs`), the anchor for any configured issuer.
+pub fn authority_trust_anchor() -> Option<TrustAnchor> {
+    const PEM: &str = include_str!(concat!(env!("OUT_DIR"), "/authority-trust-list-key.pem"));
+    if PEM.is_empty() {
+        return None;
+    }
+    TrustAnchor::from_pem(PEM, "the built-in authority key").ok()
 }
 
 /// Everything the commands share.
@@ -198,6 +212,29 @@ impl AppState {
                     "no issuer is configured and the demo issuer did not start: set the issuer URL in the settings",
                 )
             })
+    }
+
+    /// The trust anchor for the issuer in use: the demo issuer's own key (in process), else
+    /// the authority key built into the app. Never a key fetched from the issuer URL.
+    pub fn trust_anchor(&self, demo: bool) -> Result<TrustAnchor, CommandError> {
+        if demo {
+            return self
+                .demo_issuer
+                .as_ref()
+                .and_then(|d| d.trust_anchor.get().cloned())
+                .ok_or_else(|| {
+                    CommandError::new(
+                        "issuer_unreachable",
+                        "the demo issuer is still starting: try again in a few seconds",
+                    )
+                });
+        }
+        authority_trust_anchor().ok_or_else(|| {
+            CommandError::new(
+                "issuer_untrusted",
+                "this build of the app carries no ID authority key, so it cannot check any issuer but its demo one: install the app from your ID authority",
+            )
+        })
     }
 
     /// The settings file.

@@ -51,3 +51,24 @@ pub mod list {
             .collect()
     }
 }
+
+/// `#[serde(default, with = "b64::option", skip_serializing_if = "Option::is_none")]` for
+/// `Option<Vec<u8>>`.
+pub mod option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialises `Some` as base64url, `None` as null.
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&super::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserialises base64url text or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| super::decode(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}

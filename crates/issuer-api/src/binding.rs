@@ -5,8 +5,10 @@
 //!   server challenge, so it cannot be reused, and to the key itself.
 //! - **Holder authentication** (renewal, revocation by the holder): an ordinary holder proof
 //!   from the current credential whose 8-byte nonce is
-//!   `SHA-256("tessera-holder-auth-v1" ‖ purpose ‖ challenge nonce)[..8]`. A proof a verifier
-//!   saw at a desk has a random nonce, so it cannot be replayed to renew or revoke.
+//!   `SHA-256("tessera-holder-auth-v2" ‖ purpose ‖ challenge nonce ‖ new device key's SPKI
+//!   SHA-256, for renewal)[..8]`. A proof a verifier saw at a desk has a random nonce, so it
+//!   cannot be replayed to renew or revoke; and a renewal presentation is bound to the new
+//!   key, so a relay cannot move it to a key of its own.
 
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
@@ -79,27 +81,46 @@ impl DeviceKeyProof {
 /// What a holder authenticates for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HolderAuthPurpose {
-    /// Renewal of the credential batch.
-    Renew,
+    /// Renewal of the credential batch onto a new device key.
+    Renew {
+        /// SHA-256 of the new device key's SubjectPublicKeyInfo DER
+        /// ([`crate::challenge::device_key_sha256`]).
+        new_device_key_sha256: [u8; 32],
+    },
     /// Revocation by the holder.
     Revoke,
 }
 
 impl HolderAuthPurpose {
+    /// Renewal onto the device key `new_device_key_der` (SPKI DER).
+    pub fn renew(new_device_key_der: &[u8]) -> HolderAuthPurpose {
+        HolderAuthPurpose::Renew {
+            new_device_key_sha256: crate::challenge::device_key_sha256(new_device_key_der),
+        }
+    }
+
     fn label(self) -> &'static [u8] {
         match self {
-            HolderAuthPurpose::Renew => b"renew",
+            HolderAuthPurpose::Renew { .. } => b"renew",
             HolderAuthPurpose::Revoke => b"revoke",
         }
     }
 }
 
-/// The holder-proof nonce that binds a proof to one challenge and one purpose.
+/// The holder-proof nonce that binds a proof to one challenge and one purpose (for renewal,
+/// also to the new device key).
 pub fn holder_auth_nonce(purpose: HolderAuthPurpose, challenge_nonce: &[u8]) -> [u8; NONCE_LEN] {
     let mut h = Sha256::new();
-    h.update(b"tessera-holder-auth-v1");
+    h.update(b"tessera-holder-auth-v2");
     h.update(purpose.label());
+    h.update((challenge_nonce.len() as u32).to_be_bytes());
     h.update(challenge_nonce);
+    if let HolderAuthPurpose::Renew {
+        new_device_key_sha256,
+    } = purpose
+    {
+        h.update(new_device_key_sha256);
+    }
     let digest = h.finalize();
     let mut nonce = [0u8; NONCE_LEN];
     nonce.copy_from_slice(&digest[..NONCE_LEN]);
@@ -142,10 +163,15 @@ mod tests {
     }
 
     #[test]
-    fn holder_nonce_depends_on_purpose_and_challenge() {
-        let a = holder_auth_nonce(HolderAuthPurpose::Renew, b"n1");
-        assert_eq!(a, holder_auth_nonce(HolderAuthPurpose::Renew, b"n1"));
+    fn holder_nonce_depends_on_purpose_challenge_and_new_key() {
+        let key = spki_der(&tessera_vectors::key("device").public_key());
+        let other = spki_der(&tessera_vectors::key("other").public_key());
+        let renew = HolderAuthPurpose::renew(&key);
+        let a = holder_auth_nonce(renew, b"n1");
+        assert_eq!(a, holder_auth_nonce(renew, b"n1"));
         assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::Revoke, b"n1"));
-        assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::Renew, b"n2"));
+        assert_ne!(a, holder_auth_nonce(renew, b"n2"));
+        // A renewal presentation made for one new key is worthless for another.
+        assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::renew(&other), b"n1"));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod b64;
 pub mod binding;
+pub mod challenge;
 pub mod ids;
 pub mod problem;
 pub mod types;

@@ -33,10 +33,16 @@ pub enum ProblemType {
     BadDeviceKey,
     /// This device key was used before (one device key per enrolment, ever).
     DeviceKeyReused,
+    /// The challenge was drawn for another device key, or for none: enrolment and renewal
+    /// answer a challenge only with the key named when it was drawn.
+    ChallengeKeyMismatch,
     /// The holder proof presented for renewal or revocation does not verify.
     HolderAuthFailed,
     /// The credential is already revoked or superseded.
     CredentialNotActive,
+    /// The registry photo changed after the credential was issued: the portrait the
+    /// credential names (its `photo_sha256`) is no longer held.
+    PortraitChanged,
     /// Missing or wrong administrator token.
     Unauthorized,
     /// No such status list, or no such resource.
@@ -49,7 +55,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for documentation and tests.
-    pub const ALL: [ProblemType; 20] = [
+    pub const ALL: [ProblemType; 22] = [
         ProblemType::Malformed,
         ProblemType::PayloadTooLarge,
         ProblemType::RequestTimeout,
@@ -64,8 +70,10 @@ impl ProblemType {
         ProblemType::AlreadyEnrolled,
         ProblemType::BadDeviceKey,
         ProblemType::DeviceKeyReused,
+        ProblemType::ChallengeKeyMismatch,
         ProblemType::HolderAuthFailed,
         ProblemType::CredentialNotActive,
+        ProblemType::PortraitChanged,
         ProblemType::Unauthorized,
         ProblemType::NotFound,
         ProblemType::Internal,
@@ -89,8 +97,10 @@ impl ProblemType {
             ProblemType::AlreadyEnrolled => "already-enrolled",
             ProblemType::BadDeviceKey => "bad-device-key",
             ProblemType::DeviceKeyReused => "device-key-reused",
+            ProblemType::ChallengeKeyMismatch => "challenge-key-mismatch",
             ProblemType::HolderAuthFailed => "holder-auth-failed",
             ProblemType::CredentialNotActive => "credential-not-active",
+            ProblemType::PortraitChanged => "portrait-changed",
             ProblemType::Unauthorized => "unauthorized",
             ProblemType::NotFound => "not-found",
             ProblemType::Internal => "internal",
@@ -118,8 +128,10 @@ impl ProblemType {
             ProblemType::UnknownIdNumber => 404,
             ProblemType::AlreadyEnrolled
             | ProblemType::DeviceKeyReused
+            | ProblemType::ChallengeKeyMismatch
             | ProblemType::ChallengeReused
-            | ProblemType::CredentialNotActive => 409,
+            | ProblemType::CredentialNotActive
+            | ProblemType::PortraitChanged => 409,
             ProblemType::ChallengeExpired => 410,
             ProblemType::RequestTimeout => 408,
             ProblemType::PayloadTooLarge => 413,
@@ -149,8 +161,14 @@ impl ProblemType {
             ProblemType::AlreadyEnrolled => "Already enrolled on another device",
             ProblemType::BadDeviceKey => "The device key is invalid",
             ProblemType::DeviceKeyReused => "This device key was already used",
+            ProblemType::ChallengeKeyMismatch => {
+                "The liveness challenge was drawn for another device key"
+            }
             ProblemType::HolderAuthFailed => "The holder proof does not verify",
             ProblemType::CredentialNotActive => "The credential is no longer active",
+            ProblemType::PortraitChanged => {
+                "The registry photo changed since the credential was issued"
+            }
             ProblemType::Unauthorized => "Not authorised",
             ProblemType::NotFound => "Not found",
             ProblemType::Internal => "Internal error",

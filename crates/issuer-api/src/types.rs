@@ -2,7 +2,23 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /v1/challenges` response: what the person must do, and by when.
+/// `POST /v1/challenges` body. An empty body is a challenge without a device key, which can
+/// only be used for revocation by the holder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeRequest {
+    /// The new device key the challenge will be answered with (P-256 SubjectPublicKeyInfo,
+    /// DER). Enrolment and renewal accept the challenge only with this key, so a relayed
+    /// live answer cannot be redirected to another key (DESIGN §11).
+    #[serde(
+        default,
+        with = "crate::b64::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_key: Option<Vec<u8>>,
+}
+
+/// `POST /v1/challenges` response: what the person must do, and by when, signed by the
+/// issuer over the device key it is bound to ([`crate::challenge`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChallengeResponse {
     /// The challenge's identifier (hex), quoted back with the answer.
@@ -16,6 +32,21 @@ pub struct ChallengeResponse {
     pub issued_at: u64,
     /// Unix seconds; answers after this are refused.
     pub expires_at: u64,
+    /// SHA-256 of the device key's SubjectPublicKeyInfo DER the challenge is bound to;
+    /// absent for a challenge drawn without a key (revocation only).
+    #[serde(
+        default,
+        with = "crate::b64::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_key_sha256: Option<Vec<u8>>,
+    /// The `kid` (8 bytes) of the issuer key that signed the challenge; look it up in the
+    /// trust list. Empty when unsigned (which a wallet refuses).
+    #[serde(default, with = "crate::b64")]
+    pub signer: Vec<u8>,
+    /// ES256 signature (`r ‖ s`) over [`crate::challenge::signing_input`].
+    #[serde(default, with = "crate::b64")]
+    pub signature: Vec<u8>,
 }
 
 /// The device key and its proof of possession, in a request.

@@ -113,12 +113,13 @@ async fn enrolments(base: &str, first: u32, count: u32, concurrency: u32, answer
     let mut prepared = Vec::new();
     let mut frames = 0;
     for n in first..first + count {
-        let c = challenge_at(&http, base).await.unwrap();
+        let device = new_device();
+        let c = challenge_at(&http, base, Some(&device)).await.unwrap();
         let id = match answer {
             Answer::Unregistered => extra_id(UNREGISTERED + n),
             _ => extra_id(n),
         };
-        let mut req = answer_challenge(&c, &id, frames_for(&c), &new_device());
+        let mut req = answer_challenge(&c, &id, frames_for(&c), &device);
         if answer != Answer::Whole {
             evidence_only(&mut req, &c);
         }

@@ -24,12 +24,32 @@ pub struct Config {
     /// Most pixels in one answer, all frames together: the face check decodes a whole
     /// answer at once, ≈ 4 bytes per pixel (32 MP ≈ 128 MB; 12 VGA frames are 3.7 MP).
     pub max_answer_pixels: u64,
-    /// Enrolment and renewal attempts allowed per client IP per window.
+    /// Enrolment and renewal attempts allowed per client per window: a client is an IPv4
+    /// address or an IPv6 /64 (`ratelimit::ClientKey`); challenges get five times as many.
+    /// A burst of this many, then one more every `rate_window / attempts_per_ip`.
     pub attempts_per_ip: u32,
-    /// Enrolment attempts allowed per claimed ID number per window.
+    /// Refused face checks (face mismatch, liveness failed) allowed per ID number per window,
+    /// enrolment and renewal together. Only answers that passed the cheap checks (a fresh
+    /// challenge bound to the submitted device key, a valid proof of possession, a known and
+    /// not otherwise enrolled person) reach the face check, so junk requests naming someone's
+    /// ID number cannot lock them out; a person's own successful enrolment costs nothing.
     pub attempts_per_id: u32,
     /// The rate-limit window.
     pub rate_window: Duration,
+    /// Most keys (clients or ID numbers) each rate limiter holds, so a flood of distinct
+    /// keys cannot exhaust memory (about 100 bytes a key). When full, keys whose budget is
+    /// whole again are forgotten; if none are, newcomers share one budget per shard.
+    pub rate_limit_keys: usize,
+    /// `POST /v1/portraits` requests allowed per client per `rate_window`, checked before
+    /// anything is looked up or audited. A busy desk checks a guest a minute; a hotel's
+    /// desks behind one address at a check-in peak stay under 600 an hour.
+    pub portraits_per_ip: u32,
+    /// How long audit records are kept: they hold ID numbers (personal data, kept no longer
+    /// than needed) and client addresses. 400 days: a credential is valid for 365 days, and
+    /// a holder who disputes an issuance, renewal or portrait release learns of it at the
+    /// latest when the credential is used or expires; a month more covers the complaint's
+    /// arrival. `serve` purges hourly; `tessera-issuer audit purge` runs it by hand.
+    pub audit_retention: Duration,
     /// Status list lifetime (`exp` − `iat`) and the `ttl` clients should refresh after.
     pub status_list_ttl: Duration,
     /// Answers whose faces are analysed at once. Each analysis already spreads its frames
@@ -58,6 +78,9 @@ impl Default for Config {
             attempts_per_ip: 20,
             attempts_per_id: 5,
             rate_window: Duration::from_secs(3600),
+            rate_limit_keys: 200_000,
+            portraits_per_ip: 600,
+            audit_retention: Duration::from_secs(400 * 86_400),
             status_list_ttl: Duration::from_secs(300),
             face_workers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             trusted_proxies: Vec::new(),

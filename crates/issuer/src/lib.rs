@@ -71,6 +71,18 @@ pub async fn open(
     Ok(Issuer::new(config, clock, store, keys, faces))
 }
 
+/// Deletes the audit records older than `config.audit_retention` as of `now`; how many went.
+/// `serve` runs it every hour; `tessera-issuer audit purge` runs it once.
+pub async fn purge_expired_audit(
+    store: &store::Store,
+    config: &Config,
+    now: u64,
+) -> Result<u64, store::StoreError> {
+    store
+        .purge_audit(now.saturating_sub(config.audit_retention.as_secs()))
+        .await
+}
+
 /// The demo registry shipped with the source (photos with provenance in the face crate's
 /// test data): `crates/issuer/demo/registry.csv`.
 pub fn demo_registry_csv() -> PathBuf {

@@ -51,9 +51,16 @@ enum Command {
         /// Enrolment/renewal attempts allowed per client IP per hour.
         #[arg(long, default_value_t = 20)]
         attempts_per_ip: u32,
-        /// Enrolment attempts allowed per ID number per hour.
+        /// Refused face checks allowed per ID number per hour (junk requests that fail the
+        /// cheap checks cost the person nothing).
         #[arg(long, default_value_t = 5)]
         attempts_per_id: u32,
+        /// Portrait requests allowed per client per hour.
+        #[arg(long, default_value_t = 600)]
+        portraits_per_ip: u32,
+        /// Days audit records are kept (purged every hour).
+        #[arg(long, default_value_t = 400)]
+        audit_retention_days: u64,
         /// A reverse proxy whose X-Forwarded-For header is believed (repeatable).
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<std::net::IpAddr>,
@@ -72,6 +79,23 @@ enum Command {
     Verifiers {
         #[command(subcommand)]
         command: VerifiersCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Deletes audit records older than the retention period (`serve` does this hourly).
+    Purge {
+        #[command(flatten)]
+        storage: Storage,
+        /// Days audit records are kept.
+        #[arg(long, default_value_t = 400)]
+        retention_days: u64,
     },
 }
 
@@ -105,10 +129,16 @@ enum VerifiersCommand {
 #[derive(Subcommand)]
 enum RegistryCommand {
     /// Imports a CSV (id_number,full_name,date_of_birth,sex,photo); all rows or none.
+    /// People already in the registry with the same data are left as they are; if any row
+    /// would change a held record, nothing is imported unless --replace is given.
     Import {
         #[command(flatten)]
         storage: Storage,
-        /// The CSV file; photo paths are relative to it.
+        /// Replace the records of people already in the registry (photo, template, name,
+        /// birth date, sex); each replacement is written to the audit log.
+        #[arg(long)]
+        replace: bool,
+        /// The CSV file; photo paths are relative to its folder and must stay inside it.
         file: PathBuf,
     },
 }
@@ -157,17 +187,17 @@ async fn import(
     storage: &Storage,
     file: &std::path::Path,
     faces: &FaceAnalyzer,
-) -> Result<usize, ExitCode> {
+    replace: bool,
+) -> Result<tessera_issuer::store::ImportOutcome, ExitCode> {
     let records = registry::read_csv(file, faces).map_err(|e| match e {
         ImportError::Rows(_) | ImportError::File(_) => fail(e),
     })?;
     let store = open_store(storage).await?;
-    store
-        .import_registry(&records, SystemClock.now())
-        .await
-        .map_err(fail)?;
+    let outcome = store
+        .import_registry_checked(&records, SystemClock.now(), replace)
+        .await;
     store.close().await;
-    Ok(records.len())
+    outcome.map_err(fail)
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
@@ -180,11 +210,16 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             validity_days,
             attempts_per_ip,
             attempts_per_id,
+            portraits_per_ip,
+            audit_retention_days,
             trusted_proxies,
         } => {
             let faces = faces()?;
             if demo_registry {
-                let n = import(&storage, &tessera_issuer::demo_registry_csv(), &faces).await?;
+                let n = import(&storage, &tessera_issuer::demo_registry_csv(), &faces, false)
+                    .await?
+                    .added
+                    .len();
                 tracing::info!(people = n, "demo registry imported");
             }
             let config = Config {
@@ -192,6 +227,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 credential_validity: Duration::from_secs(validity_days.max(1) * 86_400),
                 attempts_per_ip,
                 attempts_per_id,
+                portraits_per_ip,
+                audit_retention: Duration::from_secs(audit_retention_days.max(1) * 86_400),
                 trusted_proxies,
                 ..Config::default()
             };
@@ -211,17 +248,29 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             tracing::info!(%addr, "listening");
             // Tests and scripts read this line to find an ephemeral port.
             println!("listening on http://{addr}");
-            tessera_issuer::api::serve(Arc::new(issuer), listener, shutdown())
+            let issuer = Arc::new(issuer);
+            tokio::spawn(purge_audit_hourly(issuer.clone()));
+            tessera_issuer::api::serve(issuer, listener, shutdown())
                 .await
                 .map_err(fail)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Registry {
-            command: RegistryCommand::Import { storage, file },
+            command:
+                RegistryCommand::Import {
+                    storage,
+                    replace,
+                    file,
+                },
         } => {
             let faces = faces()?;
-            let n = import(&storage, &file, &faces).await?;
-            println!("imported {n} registry record(s)");
+            let done = import(&storage, &file, &faces, replace).await?;
+            println!(
+                "imported {} new registry record(s); replaced {}; unchanged {}",
+                done.added.len(),
+                done.replaced.len(),
+                done.unchanged.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Verifiers {
@@ -286,6 +335,28 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit {
+            command:
+                AuditCommand::Purge {
+                    storage,
+                    retention_days,
+                },
+        } => {
+            let config = Config {
+                audit_retention: Duration::from_secs(retention_days.max(1) * 86_400),
+                ..Config::default()
+            };
+            let store = open_store(&storage).await?;
+            let deleted =
+                tessera_issuer::purge_expired_audit(&store, &config, SystemClock.now()).await;
+            store.close().await;
+            println!(
+                "deleted {} audit record(s) older than {} days",
+                deleted.map_err(fail)?,
+                retention_days.max(1)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys {
             command:
                 KeysCommand::Rotate {
@@ -307,6 +378,21 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Deletes expired audit records now and every hour after (each replica does; the
+/// deletes are idempotent).
+async fn purge_audit_hourly(issuer: Arc<tessera_issuer::Issuer>) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match tessera_issuer::purge_expired_audit(issuer.store(), &issuer.config, SystemClock.now())
+            .await
+        {
+            Ok(n) => tracing::info!(deleted = n, "audit purge"),
+            Err(e) => tracing::error!(error = %e, "audit purge failed"),
         }
     }
 }

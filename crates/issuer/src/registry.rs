@@ -3,8 +3,12 @@
 //! the ID number's check character, that its embedded birth date and sex agree with the
 //! columns, and that the photo shows exactly one usable face — and a file with any bad row
 //! imports nothing.
+//!
+//! Photo paths are confined to the CSV's folder: relative, without `..`, and still inside
+//! it once symbolic links are resolved. A CSV from elsewhere cannot make the issuer read
+//! (and store as a registry photo) any file the operator's account can read.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tessera_face::analysis::{FaceAnalyzer, FaceError};
@@ -46,7 +50,13 @@ const HEADER: [&str; 5] = ["id_number", "full_name", "date_of_birth", "sex", "ph
 
 /// Reads and checks every row of `csv_path`; returns the records only if all are good.
 pub fn read_csv(csv_path: &Path, faces: &FaceAnalyzer) -> Result<Vec<RegistryRecord>, ImportError> {
-    let base = csv_path.parent().unwrap_or(Path::new("."));
+    let folder = csv_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = folder
+        .canonicalize()
+        .map_err(|e| ImportError::File(format!("{}: {e}", folder.display())))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -79,7 +89,7 @@ pub fn read_csv(csv_path: &Path, faces: &FaceAnalyzer) -> Result<Vec<RegistryRec
             }
         };
         let line = row.position().map_or(0, |p| p.line());
-        match check_row(&row, base, faces) {
+        match check_row(&row, &base, faces) {
             Ok(r) => {
                 if let Some(first) = seen.insert(r.id_number.clone(), line) {
                     errors.push(RowError {
@@ -142,7 +152,7 @@ fn check_row(
             if id.is_male() { "men" } else { "women" }
         ));
     }
-    let photo_path = base.join(&row[4]);
+    let photo_path = confined(base, &row[4])?;
     let size = std::fs::metadata(&photo_path)
         .map_err(|e| format!("photo {}: {e}", &row[4]))?
         .len();
@@ -171,4 +181,30 @@ fn check_row(
         photo,
         template: template.to_bytes(),
     })
+}
+
+/// `relative` inside the (canonical) folder `base`, or why not.
+fn confined(base: &Path, relative: &str) -> Result<PathBuf, String> {
+    let path = Path::new(relative);
+    if relative.is_empty() {
+        return Err("photo: empty path".into());
+    }
+    if !path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "photo {relative}: must be a path inside the CSV's folder (no absolute path, no ..)"
+        ));
+    }
+    let full = base
+        .join(path)
+        .canonicalize()
+        .map_err(|e| format!("photo {relative}: {e}"))?;
+    if !full.starts_with(base) {
+        return Err(format!(
+            "photo {relative}: a symbolic link leads outside the CSV's folder"
+        ));
+    }
+    Ok(full)
 }

@@ -10,7 +10,7 @@ use tessera_credential::claims::{
     Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
 };
 use tessera_credential::credential::{Credential, CredentialClaims};
-use tessera_credential::keys::{Es256Signer, Kid, Randomness};
+use tessera_credential::keys::{Es256Signer, Kid, Randomness, public_key_from_der};
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::status_list::{
     StatusAnswer, StatusList, StatusListToken, StatusLookup, StatusRef,
@@ -21,8 +21,9 @@ use tessera_face::analysis::FaceAnalyzer;
 use tessera_face::liveness::Challenge;
 use tessera_face::template::Template;
 use tessera_issuer_api::binding::HolderAuthPurpose;
+use tessera_issuer_api::challenge as challenge_binding;
 use tessera_issuer_api::{
-    AdminRevokeRequest, BatchResponse, ChallengeResponse, DeviceKeyProof, EnrolRequest,
+    AdminRevokeRequest, BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKeyProof, EnrolRequest,
     HolderRevokeRequest, IssuedCredential, Problem, ProblemType, RenewRequest, RevokeResponse,
     holder_auth_nonce,
 };
@@ -37,7 +38,7 @@ use crate::config::{Clock, Config, OsRandomness, random_bytes};
 use crate::face_check::{self, parse_actions};
 use crate::ids::{CivilDate, IdNumber};
 use crate::keys::KeyRing;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{ClientKey, Limiter};
 use crate::store::{Audit, CredentialRow, NewEnrolment, RegistryRecord, Store, StoreError};
 
 /// A signed document ready to serve, with its entity tag.
@@ -69,8 +70,15 @@ pub struct Issuer {
     keys: KeyRing,
     faces: Arc<FaceAnalyzer>,
     face_slots: Arc<Semaphore>,
-    per_ip: RateLimiter,
-    per_id: RateLimiter,
+    /// Enrolment and renewal attempts per client (IPv4 address or IPv6 /64).
+    per_ip: Limiter<ClientKey>,
+    /// Challenges per client.
+    challenges_per_ip: Limiter<ClientKey>,
+    /// Refused face checks per ID number: only answers that passed every cheap check reach
+    /// the face check, so junk requests cannot spend a person's budget.
+    face_refusals_per_id: Limiter<String>,
+    /// Portrait requests per client, counted before any lookup or audit write.
+    portraits_per_ip: Limiter<ClientKey>,
     trust_list: Mutex<Option<(u64, Signed)>>,
     status_lists: Mutex<HashMap<u64, CachedList>>,
 }
@@ -81,6 +89,16 @@ fn internal(e: impl std::fmt::Display) -> Problem {
         ProblemType::Internal,
         "the issuer failed; nothing was issued, please try again",
     )
+}
+
+/// `429`: `what`; try again in `retry` seconds (also in `retry_after` and `Retry-After`).
+fn rate_limited(what: &str, retry: u64) -> Problem {
+    let mut p = Problem::new(
+        ProblemType::RateLimited,
+        format!("{what}; try again in {retry} seconds"),
+    );
+    p.extra = Some(serde_json::json!({ "retry_after": retry }));
+    p
 }
 
 fn store_error(e: StoreError) -> Problem {
@@ -114,11 +132,20 @@ impl Issuer {
         keys: KeyRing,
         faces: Arc<FaceAnalyzer>,
     ) -> Issuer {
-        let window = config.rate_window.as_secs();
+        let window = config.rate_window;
+        let max_keys = config.rate_limit_keys;
         Issuer {
             face_slots: Arc::new(Semaphore::new(config.face_workers.max(1))),
-            per_ip: RateLimiter::new(window),
-            per_id: RateLimiter::new(window),
+            per_ip: Limiter::new(config.attempts_per_ip, window, max_keys, clock.clone()),
+            // Challenges are cheap but fill the table: allow a few per enrolment attempt.
+            challenges_per_ip: Limiter::new(
+                config.attempts_per_ip.saturating_mul(5),
+                window,
+                max_keys,
+                clock.clone(),
+            ),
+            face_refusals_per_id: Limiter::new(config.attempts_per_id, window, max_keys, clock.clone()),
+            portraits_per_ip: Limiter::new(config.portraits_per_ip, window, max_keys, clock.clone()),
             config,
             clock,
             store,
@@ -143,45 +170,72 @@ impl Issuer {
         self.clock.now()
     }
 
-    fn rate_limit(&self, ip: Option<IpAddr>, id_number: Option<&str>) -> Result<(), Problem> {
-        let now = self.now();
-        let limited = |retry: u64| {
-            let mut p = Problem::new(
-                ProblemType::RateLimited,
-                format!("too many attempts; try again in {retry} seconds"),
-            );
-            p.extra = Some(serde_json::json!({ "retry_after": retry }));
-            p
-        };
-        if let Some(ip) = ip {
-            self.per_ip
-                .attempt(&ip.to_string(), self.config.attempts_per_ip, now)
-                .map_err(limited)?;
+    /// Counts an enrolment or renewal attempt against the client's budget.
+    fn rate_limit(&self, ip: Option<IpAddr>) -> Result<(), Problem> {
+        match ip {
+            Some(ip) => self
+                .per_ip
+                .attempt(&ClientKey::from(ip))
+                .map_err(|retry| rate_limited("too many attempts", retry)),
+            None => Ok(()),
         }
-        if let Some(id) = id_number {
-            self.per_id
-                .attempt(id, self.config.attempts_per_id, now)
-                .map_err(limited)?;
+    }
+
+    /// Counts a challenge against the client's budget.
+    fn limit_challenges(&self, ip: Option<IpAddr>) -> Result<(), Problem> {
+        match ip {
+            Some(ip) => self
+                .challenges_per_ip
+                .attempt(&ClientKey::from(ip))
+                .map_err(|retry| rate_limited("too many challenges", retry)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Refuses, before the face work, when `id_number` has had its refused face checks for
+    /// now. Called only once the answer passed the cheap checks (fresh challenge bound to
+    /// the submitted key, valid proof of possession), so nobody else can spend the budget.
+    fn face_budget(&self, id_number: &str) -> Result<(), Problem> {
+        self.face_refusals_per_id
+            .check(&id_number.to_owned())
+            .map_err(|retry| rate_limited("too many refused face checks for this ID number", retry))
+    }
+
+    /// Charges `id_number` one refused face check if `p` is one (the face did not match, or
+    /// liveness failed); other refusals say nothing about the face and cost nothing.
+    fn charge_face_refusal(&self, id_number: &str, p: &Problem) {
+        if matches!(
+            p.kind(),
+            Some(ProblemType::FaceMismatch | ProblemType::LivenessFailed)
+        ) {
+            // Over budget only when answers raced past `face_budget`: nothing more to do.
+            let _ = self.face_refusals_per_id.attempt(&id_number.to_owned());
+        }
     }
 
     // ---------------------------------------------------------------- challenges
 
-    /// A new liveness challenge.
-    pub async fn challenge(&self, ip: Option<IpAddr>) -> Result<ChallengeResponse, Problem> {
-        // Challenges are cheap but fill the table: allow a few per enrolment attempt.
-        if let Some(ip) = ip {
-            let limit = self.config.attempts_per_ip.saturating_mul(5);
-            self.per_ip
-                .attempt(&format!("challenge {ip}"), limit, self.now())
-                .map_err(|retry| {
+    /// A new liveness challenge, bound to the device key in `req` (if any) and signed by the
+    /// active issuer key (DESIGN §11, `tessera_issuer_api::challenge`).
+    pub async fn challenge(
+        &self,
+        req: ChallengeRequest,
+        ip: Option<IpAddr>,
+    ) -> Result<ChallengeResponse, Problem> {
+        self.limit_challenges(ip)?;
+        // The key must be a P-256 key: a challenge bound to garbage could never be answered.
+        let device_key_sha256 = match &req.device_key {
+            Some(der) => {
+                public_key_from_der(der).map_err(|_| {
                     Problem::new(
-                        ProblemType::RateLimited,
-                        format!("too many challenges; try again in {retry} seconds"),
+                        ProblemType::BadDeviceKey,
+                        "device_key is not a P-256 public key (SubjectPublicKeyInfo, DER)",
                     )
                 })?;
-        }
+                Some(challenge_binding::device_key_sha256(der).to_vec())
+            }
+            None => None,
+        };
         let now = self.now();
         let challenge = Challenge::from_random(
             random_bytes::<17>(),
@@ -202,16 +256,22 @@ impl Issuer {
                 issued_at: now,
                 expires_at: challenge.expires_at,
                 used_at: None,
+                device_key_sha256: device_key_sha256.clone(),
             })
             .await
             .map_err(store_error)?;
-        Ok(ChallengeResponse {
+        let mut response = ChallengeResponse {
             challenge_id: id,
             nonce: challenge.nonce.to_vec(),
             actions,
             issued_at: now,
             expires_at: challenge.expires_at,
-        })
+            device_key_sha256,
+            signer: vec![],
+            signature: vec![],
+        };
+        challenge_binding::sign(&mut response, self.keys.active()).map_err(internal)?;
+        Ok(response)
     }
 
     /// A stored challenge, or "unknown challenge".
@@ -253,6 +313,25 @@ impl Issuer {
         device_key: &DeviceKeyProof,
     ) -> Result<Result<(crate::store::ChallengeRow, Challenge), BatchResponse>, Problem> {
         let row = self.challenge_row(challenge_id).await?;
+        // Only the key named when the challenge was drawn may answer it. Checked before
+        // anything else and without spending the challenge: a relay that swaps the key gets
+        // nothing, and the person's own answer still goes through.
+        let submitted = challenge_binding::device_key_sha256(&device_key.key_der);
+        if row.device_key_sha256.as_deref() != Some(&submitted[..]) {
+            tracing::warn!(
+                event = "challenge_key_mismatch",
+                outcome = "refused",
+                "an answer came with another device key than its challenge's"
+            );
+            return Err(Problem::new(
+                ProblemType::ChallengeKeyMismatch,
+                if row.device_key_sha256.is_some() {
+                    "this challenge was drawn for another device key: ask for a challenge naming this key"
+                } else {
+                    "this challenge was drawn without a device key: ask for one naming the device key (update the app)"
+                },
+            ));
+        }
         if row.used_at.is_some() {
             // Idempotent retry: the same device key, proven for the same challenge.
             if let Ok(key) = device_key.verify(&row.id, &row.nonce)
@@ -352,7 +431,7 @@ impl Issuer {
     ) -> Result<BatchResponse, Problem> {
         let id = IdNumber::parse(&req.id_number)
             .map_err(|e| Problem::new(ProblemType::Malformed, format!("id_number: {e}")))?;
-        self.rate_limit(ip, Some(id.as_str()))?;
+        self.rate_limit(ip)?;
         let pop = DeviceKeyProof {
             key_der: req.device_key.public_key.clone(),
             signature: req.device_key.proof.clone(),
@@ -407,9 +486,15 @@ impl Issuer {
             );
             return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
         }
+        if let Err(p) = self.face_budget(id.as_str()) {
+            return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
+        }
         let accepted = match self.face_decision(&challenge, req.frames, &person).await {
             Ok(a) => a,
-            Err(p) => return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await),
+            Err(p) => {
+                self.charge_face_refusal(id.as_str(), &p);
+                return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
+            }
         };
         let replaces: Vec<&str> = existing.iter().map(|e| e.id.as_str()).collect();
         self.issue_batch(
@@ -591,7 +676,7 @@ impl Issuer {
         req: RenewRequest,
         ip: Option<IpAddr>,
     ) -> Result<BatchResponse, Problem> {
-        self.rate_limit(ip, None)?;
+        self.rate_limit(ip)?;
         let pop = DeviceKeyProof {
             key_der: req.device_key.public_key.clone(),
             signature: req.device_key.proof.clone(),
@@ -601,23 +686,17 @@ impl Issuer {
             Err(previous) => return Ok(previous),
         };
         let enrolment = match self
-            .holder(&req.presentation, &row.nonce, HolderAuthPurpose::Renew)
+            .holder(
+                &req.presentation,
+                &row.nonce,
+                HolderAuthPurpose::renew(&req.device_key.public_key),
+            )
             .await
         {
             Ok(e) => e,
             Err(p) => return Err(self.refuse(&row.id, "renew", None, p).await),
         };
         let who = enrolment.id_number.clone();
-        if let Err(retry) = self
-            .per_id
-            .attempt(&who, self.config.attempts_per_id, self.now())
-        {
-            let p = Problem::new(
-                ProblemType::RateLimited,
-                format!("too many attempts; try again in {retry} seconds"),
-            );
-            return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
-        }
         let device_key = match pop.verify(&row.id, &row.nonce) {
             Ok(k) => k,
             Err(e) => {
@@ -644,9 +723,15 @@ impl Issuer {
             .await
             .map_err(store_error)?
             .ok_or_else(|| internal("enrolled person missing from the registry"))?;
+        if let Err(p) = self.face_budget(&who) {
+            return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
+        }
         let accepted = match self.face_decision(&challenge, req.frames, &person).await {
             Ok(a) => a,
-            Err(p) => return Err(self.refuse(&row.id, "renew", Some(&who), p).await),
+            Err(p) => {
+                self.charge_face_refusal(&who, &p);
+                return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
+            }
         };
         self.issue_batch(
             &row.id,

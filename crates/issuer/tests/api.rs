@@ -130,8 +130,8 @@ async fn matching_face_gets_a_batch_that_verifies_offline_and_online(backend: Ba
 
 async fn another_persons_face_is_refused_and_the_challenge_is_spent(backend: Backend) {
     let h = start(backend).await;
-    let c = h.challenge().await;
     let device = new_device();
+    let c = h.challenge_for(&device).await;
     let req = h.enrol_request(&c, &obama_id(), frames("biden", &c.actions), &device);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -158,11 +158,12 @@ async fn another_persons_face_is_refused_and_the_challenge_is_spent(backend: Bac
 async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backend) {
     let h = start(backend).await;
     // Answering a different order than asked.
-    let c = h.challenge().await;
+    let device_2 = new_device();
+    let c = h.challenge_for(&device_2).await;
     let mut wrong = c.actions.clone();
     let n = wrong.len();
     wrong.swap(n - 1, n - 2);
-    let req = h.enrol_request(&c, &obama_id(), frames("obama", &wrong), &new_device());
+    let req = h.enrol_request(&c, &obama_id(), frames("obama", &wrong), &device_2);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -176,13 +177,13 @@ async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backen
     );
 
     // A challenge this issuer never made.
-    let mut forged = h.challenge().await;
+    let device_3 = new_device();
+    let mut forged = h.challenge_for(&device_3).await;
     forged.challenge_id = "00".repeat(16);
     let req = h.enrol_request(
         &forged,
         &obama_id(),
-        frames("obama", &forged.actions),
-        &new_device(),
+        frames("obama", &forged.actions),&device_3,
     );
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -194,9 +195,10 @@ async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backen
     );
 
     // Too late.
-    let c = h.challenge().await;
+    let device_4 = new_device();
+    let c = h.challenge_for(&device_4).await;
     h.clock.advance(121);
-    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_4);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -207,12 +209,31 @@ async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backen
     );
 
     // Used by one device, then replayed by another.
-    let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    let device_5 = new_device();
+    let c = h.challenge_for(&device_5).await;
+    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_5);
     h.post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
         .ok();
     let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    let (status, kind) = h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+        .problem();
+    assert_eq!(
+        (status, kind),
+        (StatusCode::CONFLICT, ProblemType::ChallengeKeyMismatch)
+    );
+    // Spent by a refused answer, then answered again by the same key.
+    let device_7 = new_device();
+    let c = h.challenge_for(&device_7).await;
+    let req = h.enrol_request(&c, &biden_id(), frames("obama", &c.actions), &device_7);
+    let (_, kind) = h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+        .problem();
+    assert_eq!(kind, ProblemType::FaceMismatch);
+    let req = h.enrol_request(&c, &biden_id(), frames("biden", &c.actions), &device_7);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -225,9 +246,10 @@ async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backen
 
 async fn static_photo_frames_fail_liveness(backend: Backend) {
     let h = start(backend).await;
-    let c = h.challenge().await;
+    let device_6 = new_device();
+    let c = h.challenge_for(&device_6).await;
     let still = frames("obama", &["static".to_owned()]);
-    let req = h.enrol_request(&c, &obama_id(), still, &new_device());
+    let req = h.enrol_request(&c, &obama_id(), still, &device_6);
     let answer = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await;
@@ -242,8 +264,8 @@ async fn static_photo_frames_fail_liveness(backend: Backend) {
 
 async fn retried_enrolment_returns_the_same_batch(backend: Backend) {
     let h = start(backend).await;
-    let c = h.challenge().await;
     let device = new_device();
+    let c = h.challenge_for(&device).await;
     let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device);
     let first = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -273,8 +295,9 @@ async fn second_device_needs_replace_which_revokes_the_first(backend: Backend) {
         (StatusCode::CONFLICT, ProblemType::AlreadyEnrolled)
     );
 
-    let c = h.challenge().await;
-    let mut req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    let device_8 = new_device();
+    let c = h.challenge_for(&device_8).await;
+    let mut req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_8);
     req.replace_existing = true;
     let second = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -320,40 +343,47 @@ async fn renewal_rotates_the_key_and_revokes_the_old_batch(backend: Backend) {
         .await
         .problem();
     assert_eq!(kind, ProblemType::FaceMismatch);
-    // A proof not bound to the challenge (e.g. one a verifier saw) is refused.
-    let c = h.challenge().await;
-    let mut presentation = h.holder_presentation(
-        &lightweight(&new),
-        &new_device_key,
-        &c,
+    // A proof not bound to the challenge and the new key is refused: one made for another
+    // purpose (e.g. revocation), or for renewal onto another key (a relay that swaps the new
+    // key keeps the person's presentation, which names the person's key).
+    let next = new_device();
+    let relay_key = new_device();
+    for purpose in [
         HolderAuthPurpose::Revoke,
-    );
-    let pop = tessera_issuer_api::DeviceKeyProof::create(&new_device(), &c.challenge_id, &c.nonce)
-        .unwrap();
-    let req = tessera_issuer_api::RenewRequest {
-        challenge_id: c.challenge_id.clone(),
-        presentation: std::mem::take(&mut presentation),
-        device_key: tessera_issuer_api::DeviceKey {
-            public_key: pop.key_der,
-            proof: pop.signature,
-        },
-        frames: frames("astronaut", &c.actions),
-    };
-    let (status, kind) = h
-        .post_json::<_, BatchResponse>("/v1/renewals", &req)
-        .await
-        .problem();
-    assert_eq!(
-        (status, kind),
-        (StatusCode::UNAUTHORIZED, ProblemType::HolderAuthFailed)
-    );
+        HolderAuthPurpose::renew(&tessera_credential::keys::spki_der(
+            &relay_key.public_key(),
+        )),
+    ] {
+        let c = h.challenge_for(&next).await;
+        let presentation = h.holder_presentation(&lightweight(&new), &new_device_key, &c, purpose);
+        let pop =
+            tessera_issuer_api::DeviceKeyProof::create(&next, &c.challenge_id, &c.nonce).unwrap();
+        let req = tessera_issuer_api::RenewRequest {
+            challenge_id: c.challenge_id.clone(),
+            presentation,
+            device_key: tessera_issuer_api::DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames: frames("astronaut", &c.actions),
+        };
+        let (status, kind) = h
+            .post_json::<_, BatchResponse>("/v1/renewals", &req)
+            .await
+            .problem();
+        assert_eq!(
+            (status, kind),
+            (StatusCode::UNAUTHORIZED, ProblemType::HolderAuthFailed),
+            "{purpose:?}"
+        );
+    }
 }
 
 async fn holder_and_admin_revocation(backend: Backend) {
     let h = start(backend).await;
     let device = new_device();
     let batch = h.enrol(&obama_id(), "obama", &device).await.ok();
-    let c = h.challenge().await;
+    let c = h.challenge_unbound().await;
     let req = HolderRevokeRequest {
         challenge_id: c.challenge_id.clone(),
         presentation: h.holder_presentation(
@@ -411,8 +441,9 @@ async fn enrolment_is_rate_limited_per_id_number(backend: Backend) {
         let (_, kind) = h.enrol(&obama_id(), "biden", &new_device()).await.problem();
         assert_eq!(kind, ProblemType::FaceMismatch);
     }
-    let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    let device_9 = new_device();
+    let c = h.challenge_for(&device_9).await;
+    let req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_9);
     let r = h
         .client
         .post(h.url("/v1/enrolments"))
@@ -432,8 +463,9 @@ async fn enrolment_is_rate_limited_per_id_number(backend: Backend) {
 
 async fn per_client_limits_believe_forwarded_for_only_from_trusted_proxies(backend: Backend) {
     async fn attempt(h: &Harness, forwarded_for: &str) -> ProblemType {
-        let c = h.challenge().await;
-        let req = h.enrol_request(&c, &obama_id(), frames("biden", &c.actions), &new_device());
+        let device_10 = new_device();
+        let c = h.challenge_for(&device_10).await;
+        let req = h.enrol_request(&c, &obama_id(), frames("biden", &c.actions), &device_10);
         let r = h
             .client
             .post(h.url("/v1/enrolments"))
@@ -517,11 +549,12 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         ProblemType::Malformed
     );
     // An ID number with a wrong check character.
-    let c = h.challenge().await;
+    let device_11 = new_device();
+    let c = h.challenge_for(&device_11).await;
     let mut bad = obama_id();
     bad.pop();
     bad.push(if obama_id().ends_with('0') { '1' } else { '0' });
-    let req = h.enrol_request(&c, &bad, frames("obama", &c.actions), &new_device());
+    let req = h.enrol_request(&c, &bad, frames("obama", &c.actions), &device_11);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -541,10 +574,22 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         (status, kind),
         (StatusCode::NOT_FOUND, ProblemType::UnknownIdNumber)
     );
-    // A proof of possession by another key.
-    let c = h.challenge().await;
-    let mut req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &new_device());
+    // Another key than the challenge's.
+    let device_12 = new_device();
+    let c = h.challenge_for(&device_12).await;
+    let mut req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_12);
     req.device_key.public_key = tessera_credential::keys::spki_der(&new_device().public_key());
+    let (status, kind) = h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+        .problem();
+    assert_eq!(
+        (status, kind),
+        (StatusCode::CONFLICT, ProblemType::ChallengeKeyMismatch)
+    );
+    // The challenge's key with a proof of possession that does not verify.
+    let mut req = h.enrol_request(&c, &obama_id(), frames("obama", &c.actions), &device_12);
+    req.device_key.proof[5] ^= 1;
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -554,12 +599,12 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         (StatusCode::BAD_REQUEST, ProblemType::BadDeviceKey)
     );
     // Frames that are not images.
-    let c = h.challenge().await;
+    let device_13 = new_device();
+    let c = h.challenge_for(&device_13).await;
     let req = h.enrol_request(
         &c,
         &obama_id(),
-        vec![b"GIF89a junk".to_vec(); 3],
-        &new_device(),
+        vec![b"GIF89a junk".to_vec(); 3],&device_13,
     );
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -571,12 +616,12 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     );
     // Frames each within the side limit but too many pixels together (blank 1920×1080 PNGs
     // are a few kilobytes each; decoded, 17 of them are 35 megapixels).
-    let c = h.challenge().await;
+    let device_14 = new_device();
+    let c = h.challenge_for(&device_14).await;
     let req = h.enrol_request(
         &c,
         &obama_id(),
-        vec![blank_png(1920, 1080); 17],
-        &new_device(),
+        vec![blank_png(1920, 1080); 17],&device_14,
     );
     match h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -591,8 +636,9 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         Answer::Ok(s, b) => panic!("{s}: {b:?}"),
     }
     // One frame too large on a side.
-    let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), vec![blank_png(2000, 100)], &new_device());
+    let device_15 = new_device();
+    let c = h.challenge_for(&device_15).await;
+    let req = h.enrol_request(&c, &obama_id(), vec![blank_png(2000, 100)], &device_15);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -602,8 +648,9 @@ async fn bad_requests_get_problem_details(backend: Backend) {
         (StatusCode::UNPROCESSABLE_ENTITY, ProblemType::FaceNotUsable)
     );
     // No frames at all.
-    let c = h.challenge().await;
-    let req = h.enrol_request(&c, &obama_id(), vec![], &new_device());
+    let device_16 = new_device();
+    let c = h.challenge_for(&device_16).await;
+    let req = h.enrol_request(&c, &obama_id(), vec![], &device_16);
     let (_, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await
@@ -740,7 +787,7 @@ async fn lists_signed_after_a_key_rotation_still_decide_for_old_credentials(back
     assert_ne!(token.signer, old_kid, "the list is signed by the new key");
     let mut lists = StatusLists::default();
     lists.insert(token);
-    let challenge = h.challenge().await;
+    let challenge = h.challenge_unbound().await;
     let shown = h.holder_presentation(&old, &device, &challenge, HolderAuthPurpose::Revoke);
     let p = Presentation::from_qr_text(&shown).unwrap();
     let mut options = VerifyOptions::at(h.clock.now());

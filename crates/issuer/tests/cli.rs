@@ -33,8 +33,8 @@ fn import(data: &Path, csv: &Path) -> std::process::Output {
 #[test]
 fn a_file_with_bad_rows_imports_nothing_and_names_every_bad_line() {
     let dir = tmp("bad");
-    let photos = face_testdata().join("photos");
-    let p = |f: &str| photos.join(f).display().to_string();
+    copy_photos(&dir);
+    let p = |f: &str| format!("photos/{f}");
     let wrong_check = {
         let mut s = obama_id();
         let last = s.pop().unwrap();
@@ -94,8 +94,125 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_bad_line() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "imported 3 registry record(s)"
+        "imported 3 new registry record(s); replaced 0; unchanged 0"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The registry's rows as (ID number, SHA-256 of the photo), and its audit log, read from
+/// the data directory's SQLite file.
+fn registry_and_audit(data: &Path) -> (Vec<(String, Vec<u8>)>, Vec<tessera_issuer::store::AuditRecord>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = tessera_issuer::store::Store::connect(&tessera_issuer::default_database_url(data))
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        for id in [obama_id(), biden_id(), astronaut_id(), extra_id(0)] {
+            if let Some(r) = store.person(&id).await.unwrap() {
+                rows.push((id, r.photo_sha256));
+            }
+        }
+        let audit = store.audit_log().await.unwrap();
+        store.close().await;
+        (rows, audit)
+    })
+}
+
+#[test]
+fn reimporting_changed_records_needs_replace_and_is_audited() {
+    use sha2::{Digest, Sha256};
+    let dir = tmp("replace");
+    let data = dir.join("data");
+    let first = write_registry(&dir, 0);
+    assert_eq!(import(&data, &first).status.code(), Some(0));
+    // The same file again changes nothing and needs no flag.
+    let out = import(&data, &first);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged 3"));
+    let (before, _) = registry_and_audit(&data);
+
+    // Obama's photo swapped for another of him, Biden renamed, and one new person.
+    let csv = std::fs::read_to_string(&first)
+        .unwrap()
+        .replace("photos/obama.jpg", "photos/obama2.jpg")
+        .replace("赵德明", "赵德明明")
+        + &format!("{},新人,1980-01-01,M,photos/obama3.jpg\n", extra_id(0));
+    let second = dir.join("second.csv");
+    std::fs::write(&second, csv).unwrap();
+    let out = import(&data, &second);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&obama_id()) && err.contains(&biden_id()), "{err}");
+    assert!(!err.contains(&astronaut_id()), "{err}");
+    assert!(err.contains("--replace") && err.contains("nothing was imported"), "{err}");
+    let (after, audit) = registry_and_audit(&data);
+    assert_eq!(after, before, "nothing imported, not even the new person");
+    assert!(!audit.iter().any(|a| a.event == "registry"));
+
+    let out = bin()
+        .args(["registry", "import", "--replace", "--data-dir"])
+        .arg(&data)
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "imported 1 new registry record(s); replaced 2; unchanged 1"
+    );
+    let (after, audit) = registry_and_audit(&data);
+    let obama2 = Sha256::digest(std::fs::read(dir.join("photos/obama2.jpg")).unwrap()).to_vec();
+    assert!(after.contains(&(obama_id(), obama2)));
+    assert_eq!(after.len(), 4);
+    let replaced: Vec<_> = audit
+        .iter()
+        .filter(|a| a.event == "registry" && a.outcome == "replaced")
+        .collect();
+    assert_eq!(replaced.len(), 2, "{audit:?}");
+    let about = |id: String| replaced.iter().find(|a| a.id_number.as_deref() == Some(&id)).unwrap();
+    assert_eq!(about(obama_id()).detail, "registry import replaced photo and template");
+    assert_eq!(about(biden_id()).detail, "registry import replaced full_name");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn photo_paths_stay_inside_the_csv_folder() {
+    let dir = tmp("confined");
+    let inside = dir.join("registry");
+    std::fs::create_dir_all(&inside).unwrap();
+    copy_photos(&dir); // dir/photos: next to the CSV's folder, not in it
+    let outside = dir.join("photos/obama.jpg");
+    std::os::unix::fs::symlink(&outside, inside.join("link.jpg")).unwrap();
+    std::os::unix::fs::symlink(dir.join("photos"), inside.join("linked-folder")).unwrap();
+    for (photo, why) in [
+        (outside.display().to_string(), "no absolute path"),
+        ("../photos/obama.jpg".to_owned(), "no .."),
+        ("link.jpg".to_owned(), "symbolic link leads outside"),
+        ("linked-folder/obama.jpg".to_owned(), "symbolic link leads outside"),
+    ] {
+        let csv = inside.join("r.csv");
+        std::fs::write(
+            &csv,
+            format!("id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{photo}\n", obama_id()),
+        )
+        .unwrap();
+        let out = import(&dir.join("data"), &csv);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{photo}: {err}");
+        assert!(err.contains("line 2: photo") && err.contains(why), "{photo}: {err}");
+    }
+    // A photo really inside the folder (a link within it too) is fine.
+    std::fs::copy(&outside, inside.join("obama.jpg")).unwrap();
+    std::os::unix::fs::symlink("obama.jpg", inside.join("same.jpg")).unwrap();
+    let csv = inside.join("r.csv");
+    std::fs::write(
+        &csv,
+        format!("id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,./same.jpg\n", obama_id()),
+    )
+    .unwrap();
+    let out = import(&dir.join("data"), &csv);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -170,5 +287,50 @@ fn serve_answers_and_rotation_adds_a_key_to_the_trust_list() {
     child.wait().unwrap();
     assert_eq!(compromised.len(), 1, "only the newest key");
     assert!(!compromised.contains(&before[0]) && !after.iter().any(|k| compromised.contains(k)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn audit_purge_deletes_records_past_the_retention_period() {
+    let dir = tmp("purge");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = tessera_issuer::default_database_url(&data);
+    rt.block_on(async {
+        let store = tessera_issuer::store::Store::connect(&url).await.unwrap();
+        for (days_ago, detail) in [(31, "old"), (29, "recent")] {
+            let audit = tessera_issuer::store::Audit {
+                event: "enrol",
+                id_number: Some("110101196108040114"),
+                outcome: "refused",
+                detail,
+            };
+            store.audit(now - days_ago * 86_400, &audit).await.unwrap();
+        }
+        store.close().await;
+    });
+    let out = bin()
+        .args(["audit", "purge", "--retention-days", "30", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "deleted 1 audit record(s) older than 30 days"
+    );
+    let left = rt.block_on(async {
+        let store = tessera_issuer::store::Store::connect(&url).await.unwrap();
+        let log = store.audit_log().await.unwrap();
+        store.close().await;
+        log
+    });
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].detail, "recent");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,11 +1,22 @@
 //! The issuer's API from the wallet's side (HTTP with rustls), with problem details turned
 //! into messages a person can act on.
+//!
+//! The client follows no redirects and talks `https://` only (plain `http://` only to a
+//! loopback address): a redirect could otherwise send the enrolment (frames, ID number) to
+//! another host, around every check of the issuer URL. What the issuer signs is checked
+//! against the wallet's own trust anchor ([`crate::trust`]), never a key from this channel.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use tessera_credential::trust_list::TrustList;
+use tessera_credential::verify::DEFAULT_SKEW;
 use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, EnrolRequest, Problem, ProblemType, RenewRequest,
+    BatchResponse, ChallengeRequest, ChallengeResponse, EnrolRequest, Problem, ProblemType,
+    RenewRequest, challenge,
 };
+
+use crate::trust::TrustAnchor;
 
 /// Why the issuer could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +37,23 @@ pub enum IssuerError {
     /// The issuer answered something that is not the API.
     #[error("the issuer's answer could not be understood ({0})")]
     BadAnswer(String),
+    /// The issuer URL is not one the wallet may send personal data to.
+    #[error("the issuer address {url} cannot be used: {why}")]
+    BadUrl {
+        /// What was given.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The server could not prove it is the issuer the wallet's trust anchor vouches for, or
+    /// something between changed what it signed. Nothing was sent to it.
+    #[error("{detail} (issuer at {url})")]
+    NotTrusted {
+        /// Where.
+        url: String,
+        /// Why, in words a person can act on.
+        detail: String,
+    },
 }
 
 impl IssuerError {
@@ -75,30 +103,60 @@ pub fn advice(p: &Problem) -> String {
     }
 }
 
-/// A client of one issuer.
+/// Checks an issuer base URL: `https://` with a host, or `http://` only to a loopback
+/// address; no credentials, query or fragment. Returns it without trailing slashes.
+pub fn checked_issuer_url(base: &str) -> Result<String, IssuerError> {
+    let bad = |why: &str| IssuerError::BadUrl {
+        url: base.to_owned(),
+        why: why.to_owned(),
+    };
+    let url = reqwest::Url::parse(base.trim()).map_err(|e| bad(&e.to_string()))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(_)) => false,
+        None => return Err(bad("it has no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("plain http is allowed only to 127.0.0.1 or [::1]; use https")),
+        _ => return Err(bad("use an https:// address")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not carry a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A client of one issuer, trusted through `anchor`.
 #[derive(Debug, Clone)]
 pub struct IssuerClient {
     base: String,
     http: reqwest::Client,
+    anchor: TrustAnchor,
 }
 
 impl IssuerClient {
-    /// A client for the issuer at `base` (`https://…`, or `http://` on loopback).
-    pub fn new(base: &str) -> Result<IssuerClient, IssuerError> {
+    /// A client for the issuer at `base` (`https://…`, or `http://` on loopback) whose
+    /// trust list must verify with `anchor`.
+    pub fn new(base: &str, anchor: TrustAnchor) -> Result<IssuerClient, IssuerError> {
+        let base = checked_issuer_url(base)?;
         // ring as rustls' crypto provider: pure Rust/asm, builds for every mobile target.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| IssuerError::Unreachable {
-                url: base.to_owned(),
+                url: base.clone(),
                 detail: e.to_string(),
             })?;
-        Ok(IssuerClient {
-            base: base.trim_end_matches('/').to_owned(),
-            http,
-        })
+        Ok(IssuerClient { base, http, anchor })
     }
 
     /// The issuer's base URL.
@@ -123,20 +181,57 @@ impl IssuerClient {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| IssuerError::BadAnswer(e.to_string()));
         }
+        if status.is_redirection() {
+            return Err(self.redirected(status));
+        }
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(p) => Err(IssuerError::Refused(p)),
             Err(_) => Err(IssuerError::BadAnswer(format!("HTTP {status}"))),
         }
     }
 
-    /// A new liveness challenge.
-    pub async fn challenge(&self) -> Result<ChallengeResponse, IssuerError> {
+    fn redirected(&self, status: reqwest::StatusCode) -> IssuerError {
+        IssuerError::BadAnswer(format!(
+            "HTTP {status}: the issuer redirects elsewhere, which this app never follows; check the issuer address"
+        ))
+    }
+
+    /// The trust list, verified with the wallet's trust anchor.
+    pub async fn trust_list(&self) -> Result<TrustList, IssuerError> {
+        let bytes = self.get_bytes("/v1/trust-list").await?;
+        TrustList::verify(&bytes, self.anchor.key()).map_err(|e| IssuerError::NotTrusted {
+            url: self.base.clone(),
+            detail: format!(
+                "this server's list of issuer keys is not signed by the ID authority this app trusts ({e}): check the issuer address; nothing was sent"
+            ),
+        })
+    }
+
+    /// A new liveness challenge for the new device key `device_key_der` (SPKI DER), checked
+    /// against the trust list: signed by a trusted issuer key and bound to this key. Returns
+    /// the trust list too, to check the credentials that answer it.
+    pub async fn challenge(
+        &self,
+        device_key_der: &[u8],
+        now: u64,
+    ) -> Result<(ChallengeResponse, TrustList), IssuerError> {
+        let trust = self.trust_list().await?;
         let sent = self
             .http
             .post(format!("{}/v1/challenges", self.base))
+            .json(&ChallengeRequest {
+                device_key: Some(device_key_der.to_vec()),
+            })
             .send()
             .await;
-        self.answer(sent).await
+        let c: ChallengeResponse = self.answer(sent).await?;
+        challenge::verify(&c, &trust, device_key_der, now, DEFAULT_SKEW).map_err(|e| {
+            IssuerError::NotTrusted {
+                url: self.base.clone(),
+                detail: e.to_string(),
+            }
+        })?;
+        Ok((c, trust))
     }
 
     /// Sends an enrolment.
@@ -172,6 +267,9 @@ impl IssuerClient {
                 url: self.base.clone(),
                 detail: e.to_string(),
             })?;
+        if r.status().is_redirection() {
+            return Err(self.redirected(r.status()));
+        }
         if !r.status().is_success() {
             return Err(IssuerError::BadAnswer(format!("HTTP {}", r.status())));
         }
@@ -185,6 +283,37 @@ impl IssuerClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuer_urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://id.example.org",
+            "https://id.example.org/base/",
+            "http://127.0.0.1:8443",
+            "http://[::1]:8443/",
+        ] {
+            assert!(checked_issuer_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            checked_issuer_url("https://id.example.org/base/").unwrap(),
+            "https://id.example.org/base"
+        );
+        for bad in [
+            "http://id.example.org",
+            "http://127.0.0.1.example.com",
+            "http://localhost.evil.example",
+            "ftp://127.0.0.1",
+            "https://user:pw@id.example.org",
+            "https://id.example.org/?x=1",
+            "https://id.example.org/#f",
+            "not a url",
+        ] {
+            assert!(
+                matches!(checked_issuer_url(bad), Err(IssuerError::BadUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn refusals_become_advice_a_person_can_act_on() {

@@ -5,11 +5,22 @@
 //! handle in the vault and signs inside the chip; the rest of the wallet sees the same
 //! trait either way.
 
-use tessera_credential::keys::{Es256Signer, SoftwareKey};
+use tessera_credential::keys::{Es256Signer, Randomness, SoftwareKey};
 use zeroize::Zeroizing;
 
 use crate::keystore::KeystoreError;
-use crate::wallet::OsRandomness;
+
+/// The operating system's random numbers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandomness;
+
+impl Randomness for OsRandomness {
+    fn fill(&mut self, dest: &mut [u8]) {
+        if let Err(e) = getrandom::fill(dest) {
+            panic!("the operating system's random number generator failed: {e}");
+        }
+    }
+}
 
 /// Makes device keys and signs with them.
 pub trait KeyHolder: Send + Sync + std::fmt::Debug {

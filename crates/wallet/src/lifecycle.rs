@@ -127,6 +127,7 @@ mod tests {
             challenge_nonce: vec![0; 16],
             id_number: "x".into(),
             device_key: vec![key; 32],
+            face_template: None,
         }
     }
 

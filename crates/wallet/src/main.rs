@@ -13,6 +13,7 @@ use tessera_credential::claims::Tier;
 use tessera_wallet::client::{IssuerClient, IssuerError};
 use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::pin::{PinError, check_new_pin};
+use tessera_wallet::trust::{TrustAnchor, TrustError};
 use tessera_wallet::wallet::{Capture, RecordedFrames, Wallet, WalletError};
 
 #[derive(Parser)]
@@ -29,6 +30,11 @@ struct Cli {
         default_value = "http://127.0.0.1:8443"
     )]
     issuer: String,
+    /// The ID authority's trust-list public key (SPKI PEM), needed to enrol and renew: the
+    /// issuer's challenges and credentials must verify against it. Take it from the
+    /// authority, never from the issuer URL itself (a relay controls that channel).
+    #[arg(long, value_name = "FILE", env = "TESSERA_TRUST_LIST_KEY")]
+    trust_list_key: Option<PathBuf>,
     /// Where non-secret files (the presentation history) live.
     #[arg(long, env = "TESSERA_WALLET_DIR")]
     data_dir: Option<PathBuf>,
@@ -179,7 +185,16 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
     let store = OsKeystore::open(&cli.keystore_service)?;
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let wallet = Wallet::open(Box::new(store), &data_dir)?;
-    let client = || IssuerClient::new(&cli.issuer);
+    let client = || -> Result<IssuerClient, WalletError> {
+        let anchor = cli
+            .trust_list_key
+            .as_deref()
+            .ok_or_else(|| TrustError::Anchor {
+                source_name: "--trust-list-key".into(),
+                detail: "not given; the ID authority's trust-list key (SPKI PEM) is needed to talk to the issuer: --trust-list-key FILE or TESSERA_TRUST_LIST_KEY".into(),
+            })?;
+        Ok(IssuerClient::new(&cli.issuer, TrustAnchor::from_file(anchor)?)?)
+    };
     match cli.command {
         Command::Enrol {
             id_number,

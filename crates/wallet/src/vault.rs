@@ -63,6 +63,11 @@ pub struct Pending {
     /// The new device key's handle (for software keys, the secret scalar).
     #[serde(with = "tessera_issuer_api::b64")]
     pub device_key: Vec<u8>,
+    /// The face template made from the answer sent to the issuer (checked for liveness on
+    /// the device): what a resumed enrolment stores as the holder's face, never a fresh,
+    /// unchecked capture.
+    #[serde(default, with = "b64_opt")]
+    pub face_template: Option<Vec<u8>>,
 }
 
 /// The wallet's secret state.
@@ -145,6 +150,7 @@ mod tests {
             challenge_nonce: vec![7; 16],
             id_number: "11010519491231002X".into(),
             device_key: vec![9; 32],
+            face_template: Some(vec![2; 133]),
         });
         crate::pin::set_pin(&mut v, "246810", &[3; 16]).unwrap();
         v.face_template = Some(vec![1; 133]);

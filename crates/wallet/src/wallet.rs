@@ -14,19 +14,17 @@ use tessera_face::analysis::{FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
 use tessera_face::source::{decode_image_bytes, image_files};
 use tessera_face::template::{MATCH_THRESHOLD, Template};
-use tessera_issuer_api::binding::HolderAuthPurpose;
-use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest, ProblemType,
-    RenewRequest, holder_auth_nonce,
-};
+use tessera_issuer_api::ChallengeResponse;
 use zeroize::Zeroizing;
 
-use crate::client::{IssuerClient, IssuerError};
+use crate::client::IssuerError;
 use crate::keys::{KeyHolder, SoftwareKeys};
 use crate::keystore::{KeystoreError, SecretStore};
 use crate::lifecycle::{self, State, TransitionError};
 use crate::pin::{self, PinError};
-use crate::vault::{Pending, StoredBatch, Vault};
+
+mod enrolment;
+use crate::vault::Vault;
 
 /// How long a proof shown in a QR code lives (the app regenerates every 30 s).
 pub const QR_LIFETIME: u64 = 60;
@@ -44,6 +42,9 @@ pub enum WalletError {
     /// The issuer.
     #[error(transparent)]
     Issuer(#[from] IssuerError),
+    /// The trust anchor, or something the issuer sent that it does not vouch for.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// Not possible in this state.
     #[error(transparent)]
     State(#[from] TransitionError),
@@ -81,17 +82,7 @@ pub enum WalletError {
     },
 }
 
-/// The operating system's random numbers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsRandomness;
-
-impl Randomness for OsRandomness {
-    fn fill(&mut self, dest: &mut [u8]) {
-        if let Err(e) = getrandom::fill(dest) {
-            panic!("the operating system's random number generator failed: {e}");
-        }
-    }
-}
+pub use crate::keys::OsRandomness;
 
 fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
@@ -233,6 +224,21 @@ fn parse_actions(actions: &[String]) -> Result<Vec<Action>, WalletError> {
         .collect()
 }
 
+/// The liveness part of an issuer's challenge (already checked by the client).
+fn liveness_challenge(c: &ChallengeResponse, now: u64) -> Result<Challenge, WalletError> {
+    let nonce: [u8; 16] = c
+        .nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| WalletError::Frames("the issuer's challenge has a malformed nonce".into()))?;
+    Ok(Challenge {
+        nonce,
+        actions: parse_actions(&c.actions)?,
+        issued_at: c.issued_at,
+        expires_at: c.expires_at.max(now),
+    })
+}
+
 impl Wallet {
     /// A wallet over `store`, with non-secret files (history) in `data_dir`.
     pub fn open(store: Box<dyn SecretStore>, data_dir: &Path) -> Result<Wallet, WalletError> {
@@ -347,20 +353,11 @@ impl Wallet {
     /// first picture, then liveness over the whole answer.
     fn check_face(
         &self,
-        challenge: &ChallengeResponse,
+        ch: &Challenge,
         frames: &[Vec<u8>],
         now: u64,
     ) -> Result<CheckedFace, WalletError> {
         let faces = self.faces()?;
-        let nonce: [u8; 16] = challenge.nonce.as_slice().try_into().map_err(|_| {
-            WalletError::Frames("the issuer's challenge has a malformed nonce".into())
-        })?;
-        let ch = Challenge {
-            nonce,
-            actions: parse_actions(&challenge.actions)?,
-            issued_at: challenge.issued_at,
-            expires_at: challenge.expires_at.max(now),
-        };
         // The capture screen's gates, on the first (front-facing) picture: an answer that
         // starts badly is not worth sending.
         let first = frames
@@ -383,7 +380,7 @@ impl Wallet {
             )));
         }
         let report = faces
-            .check_answer(&ch, frames, now)
+            .check_answer(ch, frames, now)
             .map_err(|e| WalletError::Frames(e.to_string()))?;
         if !report.verdict.passed {
             let reasons = serde_json::to_string(&report.verdict.failures).unwrap_or_default();
@@ -398,152 +395,6 @@ impl Wallet {
             last,
             evidence,
         })
-    }
-
-    fn first_template(&self, frames: &[Vec<u8>]) -> Result<Template, WalletError> {
-        let faces = self.faces()?;
-        for bytes in frames.iter().take(4) {
-            let Ok(frame) = decode_image_bytes(bytes) else {
-                continue;
-            };
-            if let Ok(face) = faces.template(&frame) {
-                return Ok(face.template);
-            }
-        }
-        Err(WalletError::Frames(
-            "no frame shows exactly one face".into(),
-        ))
-    }
-
-    fn store_batch(
-        &self,
-        vault: &mut Vault,
-        batch: BatchResponse,
-        template: Option<Template>,
-    ) -> Result<(), WalletError> {
-        let get = |tier: Tier| {
-            batch
-                .credentials
-                .iter()
-                .find(|c| c.tier == tier.name())
-                .map(|c| c.credential.clone())
-                .ok_or_else(|| {
-                    IssuerError::BadAnswer(format!("no {} credential in the batch", tier.name()))
-                })
-        };
-        let stored = StoredBatch {
-            enrolment_id: batch.enrolment_id.clone(),
-            issued_at: batch.issued_at,
-            expires_at: batch.expires_at,
-            lightweight: get(Tier::Lightweight)?,
-            upgraded: get(Tier::Upgraded)?,
-        };
-        // The credentials must be bound to the key we are about to make current.
-        let pending_key = vault
-            .pending
-            .as_ref()
-            .map(|p| p.device_key.clone())
-            .unwrap_or_default();
-        let key = self.keys.signer(&pending_key)?;
-        for bytes in [&stored.lightweight, &stored.upgraded] {
-            let c =
-                Credential::from_bytes(bytes).map_err(|e| IssuerError::BadAnswer(e.to_string()))?;
-            if c.claims.holder_key != key.public_key() {
-                return Err(IssuerError::BadAnswer(
-                    "the credentials are bound to another key".into(),
-                )
-                .into());
-            }
-        }
-        lifecycle::complete(vault, stored)?;
-        if let Some(t) = template {
-            vault.face_template = Some(t.to_bytes());
-        }
-        vault.save(self.store.as_ref())?;
-        Ok(())
-    }
-
-    /// Enrols with recorded or captured frames: challenge → on-device liveness → submit →
-    /// store. An enrolment cut off after it was sent is finished by calling this again.
-    pub async fn enrol(
-        &self,
-        client: &IssuerClient,
-        id_number: &str,
-        capture: &mut dyn Capture,
-        replace_existing: bool,
-        now: u64,
-    ) -> Result<Status, WalletError> {
-        let mut vault = self.vault()?;
-        // Resume: the issuer answers a repeated request for a used challenge with the batch
-        // it issued; if nothing was issued the challenge is still open and we start over.
-        if let Some(p) = vault
-            .pending
-            .clone()
-            .filter(|p| p.kind == "enrol" && p.id_number == id_number)
-            && vault.batch.is_none()
-        {
-            let key = self.keys.signer(&p.device_key)?;
-            let pop = DeviceKeyProof::create(key.as_ref(), &p.challenge_id, &p.challenge_nonce)
-                .map_err(|e| WalletError::Frames(e.to_string()))?;
-            let req = EnrolRequest {
-                challenge_id: p.challenge_id.clone(),
-                id_number: id_number.to_owned(),
-                device_key: DeviceKey {
-                    public_key: pop.key_der,
-                    proof: pop.signature,
-                },
-                frames: vec![],
-                replace_existing,
-            };
-            if let Ok(batch) = client.enrol(&req).await {
-                // The on-device template comes from the same person's front frames.
-                let front = capture.answer(&["front".to_owned()])?;
-                let template = self.first_template(&front)?;
-                self.store_batch(&mut vault, batch, Some(template))?;
-                return self.status(now);
-            }
-        }
-        let challenge = client.challenge().await?;
-        let checked = self.check_face(&challenge, &capture.answer(&challenge.actions)?, now)?;
-        let (template, frames) = (checked.first, checked.evidence);
-        let handle = self.keys.generate()?;
-        let key = self.keys.signer(&handle)?;
-        let pending = Pending {
-            kind: "enrol".into(),
-            challenge_id: challenge.challenge_id.clone(),
-            challenge_nonce: challenge.nonce.clone(),
-            id_number: id_number.to_owned(),
-            device_key: handle.to_vec(),
-        };
-        lifecycle::begin_enrolment(&mut vault, pending, now)?;
-        // Persist the new key before it leaves in a request: a crash after sending can
-        // still collect the batch bound to it.
-        vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
-            .map_err(|e| WalletError::Frames(e.to_string()))?;
-        let req = EnrolRequest {
-            challenge_id: challenge.challenge_id.clone(),
-            id_number: id_number.to_owned(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
-            frames,
-            replace_existing,
-        };
-        match client.enrol(&req).await {
-            Ok(batch) => {
-                self.store_batch(&mut vault, batch, Some(template))?;
-                self.status(now)
-            }
-            Err(e @ IssuerError::Refused(_)) => {
-                lifecycle::abandon(&mut vault);
-                vault.save(self.store.as_ref())?;
-                Err(e.into())
-            }
-            // Unreachable: keep the pending state; running enrol again resumes it.
-            Err(e) => Err(e.into()),
-        }
     }
 
     fn presentation(
@@ -701,15 +552,8 @@ impl Wallet {
         })?;
         let ch = Challenge::from_random(random::<17>(), now, 120);
         let actions: Vec<String> = ch.actions.iter().map(|a| a.name().to_owned()).collect();
-        let challenge = ChallengeResponse {
-            challenge_id: String::new(),
-            nonce: ch.nonce.to_vec(),
-            actions,
-            issued_at: now,
-            expires_at: ch.expires_at,
-        };
-        let frames = capture.answer(&challenge.actions)?;
-        let live = self.check_face(&challenge, &frames, now)?;
+        let frames = capture.answer(&actions)?;
+        let live = self.check_face(&ch, &frames, now)?;
         drop(frames);
         // The stored face at the start and at the end of the answer, as the issuer checks.
         if live
@@ -721,66 +565,6 @@ impl Wallet {
             return Err(WalletError::FaceMismatch);
         }
         Ok(())
-    }
-
-    /// Renews: a new device key, fresh liveness, the old batch revoked by the issuer.
-    pub async fn renew(
-        &self,
-        client: &IssuerClient,
-        capture: &mut dyn Capture,
-        now: u64,
-    ) -> Result<Status, WalletError> {
-        let mut vault = self.vault()?;
-        let challenge = client.challenge().await?;
-        let checked = self.check_face(&challenge, &capture.answer(&challenge.actions)?, now)?;
-        let (template, frames) = (checked.first, checked.evidence);
-        let nonce = holder_auth_nonce(HolderAuthPurpose::Renew, &challenge.nonce);
-        let presentation = self.presentation(
-            &vault,
-            Tier::Lightweight,
-            AuthMethods::USER,
-            None,
-            Some(nonce),
-            now,
-        )?;
-        let handle = self.keys.generate()?;
-        let key = self.keys.signer(&handle)?;
-        let pending = Pending {
-            kind: "renew".into(),
-            challenge_id: challenge.challenge_id.clone(),
-            challenge_nonce: challenge.nonce.clone(),
-            id_number: String::new(),
-            device_key: handle.to_vec(),
-        };
-        lifecycle::begin_renewal(&mut vault, pending, now)?;
-        vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
-            .map_err(|e| WalletError::Frames(e.to_string()))?;
-        let req = RenewRequest {
-            challenge_id: challenge.challenge_id.clone(),
-            presentation: presentation.to_qr_text(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
-            frames,
-        };
-        match client.renew(&req).await {
-            Ok(batch) => {
-                self.store_batch(&mut vault, batch, Some(template))?;
-                self.status(now)
-            }
-            Err(e) => {
-                if e.kind() == Some(ProblemType::CredentialNotActive) {
-                    vault.revoked = true;
-                }
-                if matches!(e, IssuerError::Refused(_)) {
-                    lifecycle::abandon(&mut vault);
-                    vault.save(self.store.as_ref())?;
-                }
-                Err(e.into())
-            }
-        }
     }
 
     fn history_path(&self) -> PathBuf {

@@ -34,12 +34,13 @@ fn start_issuer(dir: &Path) -> String {
         rt.block_on(async move {
             let faces = Arc::new(FaceAnalyzer::load().unwrap());
             let csv = dir.join("registry.csv");
+            // The issuer reads registry photos only from the CSV's folder.
+            std::fs::copy(testdata().join("photos/obama.jpg"), dir.join("obama.jpg")).unwrap();
             std::fs::write(
                 &csv,
                 format!(
-                    "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{}\n",
+                    "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,obama.jpg\n",
                     obama_id(),
-                    testdata().join("photos/obama.jpg").display()
                 ),
             )
             .unwrap();
@@ -60,6 +61,8 @@ fn start_issuer(dir: &Path) -> String {
             .await
             .unwrap();
             issuer.store().import_registry(&records, 0).await.unwrap();
+            // The authority's trust-list key, handed to the wallet out of band (see `Env`).
+            std::fs::write(dir.join("trust-list-key.pem"), issuer.trust_list_key_pem()).unwrap();
             tx.send(base).unwrap();
             tessera_issuer::api::serve(Arc::new(issuer), listener, std::future::pending())
                 .await
@@ -99,6 +102,17 @@ struct Env {
 }
 
 impl Env {
+    /// The issuer's trust-list key, which `start_issuer` writes beside the wallet's folder,
+    /// given as the wallet's trust anchor (as the authority would hand it out).
+    fn anchor(&self) -> Vec<std::ffi::OsString> {
+        let pem = self.data.with_file_name("trust-list-key.pem");
+        if pem.exists() {
+            vec!["--trust-list-key".into(), pem.into()]
+        } else {
+            vec![]
+        }
+    }
+
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
             .args([
@@ -109,6 +123,7 @@ impl Env {
                 "--data-dir",
             ])
             .arg(&self.data)
+            .args(self.anchor())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -498,6 +513,7 @@ fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
             "--data-dir",
         ])
         .arg(&cut.data)
+        .args(cut.anchor())
         .args(["enrol", "--id-number", &obama_id(), "--frames", frames])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -521,14 +537,23 @@ fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
     );
 
     // Run again (with the network back): the batch the issuer committed is collected, not a
-    // second one issued (which the issuer would refuse as already enrolled).
+    // second one issued (which the issuer would refuse as already enrolled). The frames
+    // given now are someone else's: a resumed enrolment must keep the face of the answer the
+    // issuer matched, never take a new, unchecked capture as the holder's face.
     let direct = Env {
         issuer: issuer.clone(),
         data: dir.join("wallet"),
         service,
     };
+    let stranger = testdata().join("liveness/biden");
     let out = direct.run(
-        &["enrol", "--id-number", &obama_id(), "--frames", frames],
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            stranger.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 use tessera_issuer_api::{
-    AdminRevokeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType, RenewRequest,
+    AdminRevokeRequest, ChallengeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType, RenewRequest,
 };
 
 pub use problem::{ApiJson, ApiProblem};
@@ -145,9 +145,21 @@ async fn challenge(
     State(issuer): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiProblem> {
+    // The body is optional: without one the challenge is bound to no key (revocation only).
+    let req: ChallengeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ChallengeRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiProblem(Problem::new(
+                ProblemType::Malformed,
+                format!("the challenge request is not valid JSON for this endpoint: {e}"),
+            ))
+        })?
+    };
     let c = issuer
-        .challenge(Some(client(&issuer, addr, &headers)))
+        .challenge(req, Some(client(&issuer, addr, &headers)))
         .await?;
     Ok((StatusCode::CREATED, no_store(), axum::Json(c)).into_response())
 }
@@ -212,6 +224,7 @@ struct PortraitRequest {
 
 async fn portrait(
     State(issuer): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<PortraitRequest>,
 ) -> Result<Response, ApiProblem> {
@@ -219,7 +232,10 @@ async fn portrait(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let p = issuer.portrait(key, &req.presentation).await?;
+    let client = client(&issuer, addr, &headers);
+    let p = issuer
+        .portrait(key, &req.presentation, Some(client))
+        .await?;
     Ok((
         [
             (

@@ -2,9 +2,12 @@
 //! `Any` driver with one set of SQL. Every multi-row change is one transaction, so a crash
 //! at any point leaves either the whole decision or none of it.
 
+mod audit;
+mod registry;
 mod schema;
 mod verifiers;
 
+pub use registry::ImportOutcome;
 pub use verifiers::VerifierRow;
 
 use std::time::Duration;
@@ -27,6 +30,13 @@ pub enum StoreError {
     /// Another request took the same challenge first.
     #[error("the challenge was used concurrently")]
     ChallengeTaken,
+    /// A registry import would change these people's records; nothing was imported.
+    #[error(
+        "{} ID number(s) are already in the registry with other data: {}; nothing was imported (to replace their records, import again with --replace: each replacement is audited)",
+        .0.len(),
+        .0.join(", ")
+    )]
+    RegistryConflict(Vec<String>),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -123,6 +133,8 @@ pub struct ChallengeRow {
     pub expires_at: u64,
     /// When it was answered (accepted or refused).
     pub used_at: Option<u64>,
+    /// SHA-256 of the device key (SPKI DER) it was drawn for; `None`: revocation only.
+    pub device_key_sha256: Option<Vec<u8>>,
 }
 
 /// An issued batch.
@@ -313,33 +325,6 @@ impl Store {
 
     // ---------------------------------------------------------------- registry
 
-    /// Inserts (or replaces) registry records, all or none.
-    pub async fn import_registry(&self, records: &[RegistryRecord], now: u64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(self.sql(
-                "INSERT INTO registry (id_number, full_name, date_of_birth, sex, photo, photo_sha256, template, imported_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name,
-                   date_of_birth = excluded.date_of_birth, sex = excluded.sex, photo = excluded.photo,
-                   photo_sha256 = excluded.photo_sha256, template = excluded.template,
-                   imported_at = excluded.imported_at",
-            ))
-            .bind(&r.id_number)
-            .bind(&r.full_name)
-            .bind(&r.date_of_birth)
-            .bind(&r.sex)
-            .bind(&r.photo)
-            .bind(&r.photo_sha256)
-            .bind(&r.template)
-            .bind(i(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// How many people the registry holds.
     pub async fn registry_len(&self) -> Result<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM registry")
@@ -377,12 +362,13 @@ impl Store {
             .bind(i(c.issued_at.saturating_sub(86_400)))
             .execute(&self.pool)
             .await?;
-        sqlx::query(self.sql("INSERT INTO challenges (id, nonce, actions, issued_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, NULL)"))
+        sqlx::query(self.sql("INSERT INTO challenges (id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256) VALUES (?, ?, ?, ?, ?, NULL, ?)"))
             .bind(&c.id)
             .bind(&c.nonce)
             .bind(&c.actions)
             .bind(i(c.issued_at))
             .bind(i(c.expires_at))
+            .bind(&c.device_key_sha256)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -391,7 +377,7 @@ impl Store {
     /// A challenge by id.
     pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>> {
         let row = sqlx::query(self.sql(
-            "SELECT id, nonce, actions, issued_at, expires_at, used_at FROM challenges WHERE id = ?",
+            "SELECT id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256 FROM challenges WHERE id = ?",
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -404,6 +390,7 @@ impl Store {
                 issued_at: u(r.try_get("issued_at")?),
                 expires_at: u(r.try_get("expires_at")?),
                 used_at: r.try_get::<Option<i64>, _>("used_at")?.map(u),
+                device_key_sha256: r.try_get("device_key_sha256")?,
             })
         })
         .transpose()
@@ -775,7 +762,7 @@ impl Store {
     /// The audit records, oldest first (for administrators and tests).
     pub async fn audit_log(&self) -> Result<Vec<AuditRecord>> {
         let rows =
-            sqlx::query("SELECT at, event, id_number, outcome, detail FROM audit ORDER BY id")
+            sqlx::query("SELECT at, event, id_number, outcome, detail, occurrences FROM audit ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter()
@@ -786,6 +773,7 @@ impl Store {
                     id_number: r.try_get("id_number")?,
                     outcome: r.try_get("outcome")?,
                     detail: r.try_get("detail")?,
+                    occurrences: u(r.try_get("occurrences")?),
                 })
             })
             .collect()
@@ -857,6 +845,8 @@ pub struct AuditRecord {
     pub outcome: String,
     /// Why.
     pub detail: String,
+    /// How many times it happened (refusals aggregated per client, reason and window).
+    pub occurrences: u64,
 }
 
 /// A status list's state at one version.

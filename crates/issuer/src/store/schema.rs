@@ -86,4 +86,14 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // another key. NULL for challenges drawn without a key (holder revocation only).
         "ALTER TABLE challenges ADD COLUMN device_key_sha256 {blob}",
     ],
+    &[
+        // Repeated refusals are one row with a count (`occurrences`), keyed by `aggregate`
+        // (event, client, reason, window): a flood of unauthenticated requests cannot grow
+        // the table. NULL for records that stand alone (unique indexes let NULLs repeat).
+        "ALTER TABLE audit ADD COLUMN occurrences BIGINT NOT NULL DEFAULT 1",
+        "ALTER TABLE audit ADD COLUMN aggregate TEXT",
+        "CREATE UNIQUE INDEX audit_aggregate ON audit (aggregate)",
+        // The retention purge deletes by time.
+        "CREATE INDEX audit_at ON audit (at)",
+    ],
 ];

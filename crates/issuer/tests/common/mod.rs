@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use reqwest::StatusCode;
 use tessera_credential::claims::Tier;
 use tessera_credential::credential::Credential;
-use tessera_credential::keys::{SoftwareKey, public_key_from_pem};
+use tessera_credential::keys::{Es256Signer, SoftwareKey, public_key_from_pem};
 use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims};
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::status_list::StatusListToken;
@@ -21,8 +21,8 @@ use tessera_issuer::config::OsRandomness;
 use tessera_issuer::{Clock, Config, Issuer};
 use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest, Problem,
-    ProblemType, RenewRequest, holder_auth_nonce,
+    BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
+    Problem, ProblemType, RenewRequest, holder_auth_nonce,
 };
 
 /// reqwest's rustls needs a process-wide crypto provider when the workspace also builds the
@@ -97,10 +97,22 @@ pub fn extra_id(n: u32) -> String {
     id_number("310104", "19800101", 100 + 2 * n + 1)
 }
 
-/// Writes the test registry CSV (with `extra` more people) into `dir`.
+/// Copies the face crate's test photos into `dir/photos` (an import reads photos only from
+/// the CSV's folder).
+pub fn copy_photos(dir: &Path) {
+    let to = dir.join("photos");
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(face_testdata().join("photos")).unwrap() {
+        let from = entry.unwrap().path();
+        std::fs::copy(&from, to.join(from.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Writes the test registry CSV (with `extra` more people) into `dir`, its photos in
+/// `dir/photos`.
 pub fn write_registry(dir: &Path, extra: u32) -> PathBuf {
-    let photos = face_testdata().join("photos");
-    let p = |f: &str| photos.join(f).display().to_string();
+    copy_photos(dir);
+    let p = |f: &str| format!("photos/{f}");
     let mut csv = String::from("id_number,full_name,date_of_birth,sex,photo\n");
     csv += &format!("{},李建国,1961-08-04,M,{}\n", obama_id(), p("obama.jpg"));
     csv += &format!("{},赵德明,1942-11-20,M,{}\n", biden_id(), p("biden.jpg"));
@@ -261,12 +273,18 @@ pub fn answer_challenge(
     }
 }
 
-/// A new liveness challenge from the issuer at `base`.
+/// A new liveness challenge from the issuer at `base`, bound to `device` (as a wallet draws
+/// it for enrolment and renewal) or to no key (revocation).
 pub async fn challenge_at(
     http: &reqwest::Client,
     base: &str,
+    device: Option<&SoftwareKey>,
 ) -> Result<ChallengeResponse, reqwest::Error> {
+    let body = ChallengeRequest {
+        device_key: device.map(|d| tessera_credential::keys::spki_der(&d.public_key())),
+    };
     http.post(format!("{base}/v1/challenges"))
+        .json(&body)
         .send()
         .await?
         .json()
@@ -281,12 +299,13 @@ pub async fn enrol_request_at(
     id_number: &str,
     person: &str,
 ) -> Result<EnrolRequest, reqwest::Error> {
-    let c = challenge_at(http, base).await?;
+    let device = new_device();
+    let c = challenge_at(http, base, Some(&device)).await?;
     Ok(answer_challenge(
         &c,
         id_number,
         frames(person, &c.actions),
-        &new_device(),
+        &device,
     ))
 }
 
@@ -422,15 +441,29 @@ impl Harness {
         format!("{}{path}", self.base)
     }
 
-    pub async fn challenge(&self) -> ChallengeResponse {
+    async fn draw_challenge(&self, device: Option<&SoftwareKey>) -> ChallengeResponse {
+        let body = ChallengeRequest {
+            device_key: device.map(|d| tessera_credential::keys::spki_der(&d.public_key())),
+        };
         let r = self
             .client
             .post(self.url("/v1/challenges"))
+            .json(&body)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
         r.json().await.unwrap()
+    }
+
+    /// A challenge bound to `device`, for an enrolment or renewal with that key.
+    pub async fn challenge_for(&self, device: &SoftwareKey) -> ChallengeResponse {
+        self.draw_challenge(Some(device)).await
+    }
+
+    /// A challenge bound to no key (revocation by the holder).
+    pub async fn challenge_unbound(&self) -> ChallengeResponse {
+        self.draw_challenge(None).await
     }
 
     pub fn enrol_request(
@@ -465,7 +498,7 @@ impl Harness {
         person: &str,
         device: &SoftwareKey,
     ) -> Answer<BatchResponse> {
-        let c = self.challenge().await;
+        let c = self.challenge_for(device).await;
         let req = self.enrol_request(&c, id_number, frames(person, &c.actions), device);
         self.post_json("/v1/enrolments", &req).await
     }
@@ -499,12 +532,14 @@ impl Harness {
         new_device: &SoftwareKey,
         person: &str,
     ) -> Answer<BatchResponse> {
-        let c = self.challenge().await;
+        let c = self.challenge_for(new_device).await;
         let presentation = self.holder_presentation(
             &lightweight(batch),
             old_device,
             &c,
-            HolderAuthPurpose::Renew,
+            HolderAuthPurpose::renew(&tessera_credential::keys::spki_der(
+                &new_device.public_key(),
+            )),
         );
         let pop = DeviceKeyProof::create(new_device, &c.challenge_id, &c.nonce).unwrap();
         let req = RenewRequest {

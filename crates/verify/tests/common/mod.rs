@@ -67,11 +67,11 @@ impl RealIssuer {
     pub async fn start() -> RealIssuer {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tmp_dir("issuer");
-        let photos = face_testdata().join("photos");
+        // The issuer reads registry photos only from the CSV's folder.
+        std::fs::copy(face_testdata().join("photos/obama.jpg"), dir.join("obama.jpg")).unwrap();
         let csv = format!(
-            "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{}\n",
+            "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,obama.jpg\n",
             obama_id(),
-            photos.join("obama.jpg").display()
         );
         std::fs::write(dir.join("registry.csv"), csv).unwrap();
         let faces = Arc::new(tessera_face::analysis::FaceAnalyzer::load().unwrap());
@@ -127,6 +127,11 @@ impl RealIssuer {
         let c: ChallengeResponse = self
             .http
             .post(format!("{}/v1/challenges", self.base))
+            .json(&tessera_issuer_api::ChallengeRequest {
+                device_key: Some(tessera_credential::keys::spki_der(
+                    &tessera_credential::keys::Es256Signer::public_key(&device),
+                )),
+            })
             .send()
             .await
             .unwrap()

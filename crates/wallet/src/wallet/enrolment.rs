@@ -1,0 +1,238 @@
+//! Enrolment and renewal: a new device key named when the challenge is drawn (DESIGN §11),
+//! the challenge and the credentials checked against the wallet's trust anchor, the face
+//! checked on the device before anything is sent.
+
+use tessera_credential::claims::Tier;
+use tessera_credential::keys::spki_der;
+use tessera_credential::proof::AuthMethods;
+use tessera_credential::trust_list::TrustList;
+use tessera_face::template::Template;
+use tessera_issuer_api::binding::HolderAuthPurpose;
+use tessera_issuer_api::{
+    BatchResponse, DeviceKey, DeviceKeyProof, EnrolRequest, ProblemType, RenewRequest,
+    holder_auth_nonce,
+};
+
+use super::{Capture, Status, Wallet, WalletError, liveness_challenge};
+use crate::client::{IssuerClient, IssuerError};
+use crate::keystore::KeystoreError;
+use crate::lifecycle;
+use crate::trust::check_issued;
+use crate::vault::{Pending, StoredBatch, Vault};
+
+impl Wallet {
+    /// Checks the batch against the trust list and stores it with the pending key, in one
+    /// vault write.
+    fn store_batch(
+        &self,
+        vault: &mut Vault,
+        batch: BatchResponse,
+        trust: &TrustList,
+        template: Option<Template>,
+        now: u64,
+    ) -> Result<(), WalletError> {
+        let get = |tier: Tier| {
+            batch
+                .credentials
+                .iter()
+                .find(|c| c.tier == tier.name())
+                .map(|c| c.credential.clone())
+                .ok_or_else(|| {
+                    IssuerError::BadAnswer(format!("no {} credential in the batch", tier.name()))
+                })
+        };
+        let stored = StoredBatch {
+            enrolment_id: batch.enrolment_id.clone(),
+            issued_at: batch.issued_at,
+            expires_at: batch.expires_at,
+            lightweight: get(Tier::Lightweight)?,
+            upgraded: get(Tier::Upgraded)?,
+        };
+        // Issued by a trusted key, for the key we are about to make current.
+        let pending_key = vault
+            .pending
+            .as_ref()
+            .map(|p| p.device_key.clone())
+            .unwrap_or_default();
+        let holder = self.keys.signer(&pending_key)?.public_key();
+        for (bytes, tier) in [
+            (&stored.lightweight, Tier::Lightweight),
+            (&stored.upgraded, Tier::Upgraded),
+        ] {
+            check_issued(bytes, tier, trust, &holder, now)?;
+        }
+        lifecycle::complete(vault, stored)?;
+        if let Some(t) = template {
+            vault.face_template = Some(t.to_bytes());
+        }
+        vault.save(self.store.as_ref())?;
+        Ok(())
+    }
+
+    /// Enrols with recorded or captured frames: a new device key → a challenge bound to it
+    /// and signed by a trusted issuer key → on-device liveness → submit → check → store. An
+    /// enrolment cut off after it was sent is finished by calling this again.
+    pub async fn enrol(
+        &self,
+        client: &IssuerClient,
+        id_number: &str,
+        capture: &mut dyn Capture,
+        replace_existing: bool,
+        now: u64,
+    ) -> Result<Status, WalletError> {
+        let mut vault = self.vault()?;
+        // Resume: the issuer answers a repeated request for a used challenge with the batch
+        // it issued; if nothing was issued the challenge is still open and we start over.
+        if let Some(p) = vault
+            .pending
+            .clone()
+            .filter(|p| p.kind == "enrol" && p.id_number == id_number)
+            && vault.batch.is_none()
+        {
+            let key = self.keys.signer(&p.device_key)?;
+            let pop = DeviceKeyProof::create(key.as_ref(), &p.challenge_id, &p.challenge_nonce)
+                .map_err(|e| WalletError::Frames(e.to_string()))?;
+            let req = EnrolRequest {
+                challenge_id: p.challenge_id.clone(),
+                id_number: id_number.to_owned(),
+                device_key: DeviceKey {
+                    public_key: pop.key_der,
+                    proof: pop.signature,
+                },
+                frames: vec![],
+                replace_existing,
+            };
+            if let Ok(batch) = client.enrol(&req).await {
+                // The face kept is the one from the answer the issuer matched, saved with the
+                // pending state; never a new capture that no liveness check or match saw. A
+                // pending state from before that was saved has none: the upgraded tier then
+                // waits for a renewal.
+                let template = p
+                    .face_template
+                    .as_deref()
+                    .map(Template::from_bytes)
+                    .transpose()
+                    .map_err(|e| KeystoreError::Corrupt {
+                        name: crate::vault::VAULT_ENTRY.into(),
+                        detail: format!("the pending face template: {e}"),
+                    })?;
+                let trust = client.trust_list().await?;
+                self.store_batch(&mut vault, batch, &trust, template, now)?;
+                return self.status(now);
+            }
+        }
+        let handle = self.keys.generate()?;
+        let key = self.keys.signer(&handle)?;
+        let (challenge, trust) = client.challenge(&spki_der(&key.public_key()), now).await?;
+        let checked = self.check_face(
+            &liveness_challenge(&challenge, now)?,
+            &capture.answer(&challenge.actions)?,
+            now,
+        )?;
+        let (template, frames) = (checked.first, checked.evidence);
+        let pending = Pending {
+            kind: "enrol".into(),
+            challenge_id: challenge.challenge_id.clone(),
+            challenge_nonce: challenge.nonce.clone(),
+            id_number: id_number.to_owned(),
+            device_key: handle.to_vec(),
+            face_template: Some(template.to_bytes()),
+        };
+        lifecycle::begin_enrolment(&mut vault, pending, now)?;
+        // Persist the new key before it leaves in a request: a crash after sending can
+        // still collect the batch bound to it.
+        vault.save(self.store.as_ref())?;
+        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        let req = EnrolRequest {
+            challenge_id: challenge.challenge_id.clone(),
+            id_number: id_number.to_owned(),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames,
+            replace_existing,
+        };
+        match client.enrol(&req).await {
+            Ok(batch) => {
+                self.store_batch(&mut vault, batch, &trust, Some(template), now)?;
+                self.status(now)
+            }
+            Err(e @ IssuerError::Refused(_)) => {
+                lifecycle::abandon(&mut vault);
+                vault.save(self.store.as_ref())?;
+                Err(e.into())
+            }
+            // Unreachable: keep the pending state; running enrol again resumes it.
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Renews: a new device key named in the challenge, fresh liveness, a holder proof bound
+    /// to the challenge and the new key; the issuer revokes the old batch.
+    pub async fn renew(
+        &self,
+        client: &IssuerClient,
+        capture: &mut dyn Capture,
+        now: u64,
+    ) -> Result<Status, WalletError> {
+        let mut vault = self.vault()?;
+        let handle = self.keys.generate()?;
+        let key = self.keys.signer(&handle)?;
+        let key_der = spki_der(&key.public_key());
+        let (challenge, trust) = client.challenge(&key_der, now).await?;
+        let checked = self.check_face(
+            &liveness_challenge(&challenge, now)?,
+            &capture.answer(&challenge.actions)?,
+            now,
+        )?;
+        let (template, frames) = (checked.first, checked.evidence);
+        let nonce = holder_auth_nonce(HolderAuthPurpose::renew(&key_der), &challenge.nonce);
+        let presentation = self.presentation(
+            &vault,
+            Tier::Lightweight,
+            AuthMethods::USER,
+            None,
+            Some(nonce),
+            now,
+        )?;
+        let pending = Pending {
+            kind: "renew".into(),
+            challenge_id: challenge.challenge_id.clone(),
+            challenge_nonce: challenge.nonce.clone(),
+            id_number: String::new(),
+            device_key: handle.to_vec(),
+            face_template: Some(template.to_bytes()),
+        };
+        lifecycle::begin_renewal(&mut vault, pending, now)?;
+        vault.save(self.store.as_ref())?;
+        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
+            .map_err(|e| WalletError::Frames(e.to_string()))?;
+        let req = RenewRequest {
+            challenge_id: challenge.challenge_id.clone(),
+            presentation: presentation.to_qr_text(),
+            device_key: DeviceKey {
+                public_key: pop.key_der,
+                proof: pop.signature,
+            },
+            frames,
+        };
+        match client.renew(&req).await {
+            Ok(batch) => {
+                self.store_batch(&mut vault, batch, &trust, Some(template), now)?;
+                self.status(now)
+            }
+            Err(e) => {
+                if e.kind() == Some(ProblemType::CredentialNotActive) {
+                    vault.revoked = true;
+                }
+                if matches!(e, IssuerError::Refused(_)) {
+                    lifecycle::abandon(&mut vault);
+                    vault.save(self.store.as_ref())?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+}

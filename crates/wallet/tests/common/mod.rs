@@ -1,0 +1,126 @@
+//! What the wallet's end-to-end tests share: a real issuer on loopback with one registry
+//! person, and the `tessera-wallet` binary run against it.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use tessera_face::analysis::FaceAnalyzer;
+use tessera_issuer::config::SystemClock;
+
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../face/testdata")
+}
+
+pub fn obama_id() -> String {
+    let first17 = "11010119610804011";
+    format!(
+        "{first17}{}",
+        tessera_issuer::ids::check_character(first17.as_bytes())
+    )
+}
+
+/// An issuer with Obama in its registry, on a background thread; returns its URL. Its
+/// trust-list key is written to `dir/trust-list-key.pem`: the wallet's trust anchor, handed
+/// over out of band as the authority would.
+pub fn start_issuer(dir: &Path) -> String {
+    let dir = dir.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let faces = Arc::new(FaceAnalyzer::load().unwrap());
+            let csv = dir.join("registry.csv");
+            // The issuer reads registry photos only from the CSV's folder.
+            std::fs::copy(testdata().join("photos/obama.jpg"), dir.join("obama.jpg")).unwrap();
+            std::fs::write(
+                &csv,
+                format!(
+                    "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,obama.jpg\n",
+                    obama_id(),
+                ),
+            )
+            .unwrap();
+            let records = tessera_issuer::registry::read_csv(&csv, &faces).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let config = tessera_issuer::Config {
+                public_url: base.clone(),
+                ..Default::default()
+            };
+            let issuer = tessera_issuer::open(
+                &dir.join("issuer"),
+                None,
+                config,
+                Arc::new(SystemClock),
+                faces,
+            )
+            .await
+            .unwrap();
+            issuer.store().import_registry(&records, 0).await.unwrap();
+            std::fs::write(dir.join("trust-list-key.pem"), issuer.trust_list_key_pem()).unwrap();
+            tx.send(base).unwrap();
+            tessera_issuer::api::serve(Arc::new(issuer), listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// One wallet (keystore service + data folder) talking to one issuer URL.
+pub struct Env {
+    pub issuer: String,
+    pub data: PathBuf,
+    pub service: String,
+}
+
+impl Env {
+    /// The issuer's trust-list key, which `start_issuer` writes beside the wallet's folder,
+    /// given as the wallet's trust anchor.
+    pub fn anchor(&self) -> Vec<std::ffi::OsString> {
+        let pem = self.data.with_file_name("trust-list-key.pem");
+        if pem.exists() {
+            vec!["--trust-list-key".into(), pem.into()]
+        } else {
+            vec![]
+        }
+    }
+
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
+            .args([
+                "--issuer",
+                &self.issuer,
+                "--keystore-service",
+                &self.service,
+                "--data-dir",
+            ])
+            .arg(&self.data)
+            .args(self.anchor())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
