@@ -32,7 +32,10 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs);
+on_both_backends!(
+    portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs,
+    a_registry_photo_changed_since_issue_is_not_released,
+);
 
 /// What the wallet shows: a fresh proof for `credential`, unlocked with PIN + face.
 fn show(h: &Harness, credential: &[u8], device: &tessera_credential::keys::SoftwareKey) -> String {
@@ -177,6 +180,46 @@ async fn portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs(backen
         verifiers,
         [("added", label.as_str()), ("removed", label.as_str())]
     );
+}
+
+/// A registry re-import replaced the person's photo after the credential was issued: the
+/// credential's `photo_sha256` names the old photo, so the new one is not released as its
+/// portrait; the verifier is told why, and the refusal is audited.
+async fn a_registry_photo_changed_since_issue_is_not_released(backend: Backend) {
+    use sha2::{Digest, Sha256};
+    let h = start(backend).await;
+    let device = new_device();
+    let batch = h.enrol(&obama_id(), "obama", &device).await.ok();
+    let key = h.issuer().add_verifier("Desk").await.unwrap().unwrap();
+    let fresh = show(&h, &upgraded(&batch), &device);
+    assert_eq!(ask(&h, Some(&key), &fresh).await.status(), StatusCode::OK);
+
+    let store = h.issuer().store();
+    let mut person = store.person(&obama_id()).await.unwrap().unwrap();
+    person.photo = std::fs::read(face_testdata().join("photos/obama2.jpg")).unwrap();
+    person.photo_sha256 = Sha256::digest(&person.photo).to_vec();
+    // What `registry import --replace` does.
+    store
+        .import_registry_checked(std::slice::from_ref(&person), h.clock.now(), true)
+        .await
+        .unwrap();
+
+    let fresh = show(&h, &upgraded(&batch), &device);
+    let r = ask(&h, Some(&key), &fresh).await;
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 409, "{body}");
+    assert_eq!(body["type"], ProblemType::PortraitChanged.uri(), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("changed since"),
+        "{body}"
+    );
+
+    let log = store.audit_log().await.unwrap();
+    let last = log.iter().rev().find(|a| a.event == "portrait").unwrap();
+    assert_eq!(last.outcome, "refused");
+    assert_eq!(last.id_number.as_deref(), Some(obama_id().as_str()));
+    assert!(last.detail.contains("registry photo changed"), "{last:?}");
 }
 
 #[tokio::test]

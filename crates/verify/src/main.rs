@@ -68,8 +68,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum StaffCommand {
-    /// Adds a staff member (or sets a new password), reading the password from standard input.
+    /// Adds a staff member (or sets a new password), reading the password from standard
+    /// input. A new password ends that name's sessions.
     Add {
+        /// The desk's data directory.
+        #[arg(long, default_value = "tessera-desk-data")]
+        data_dir: std::path::PathBuf,
+        /// The staff member's login name.
+        name: String,
+    },
+    /// Removes a staff member and ends their sessions at once.
+    Remove {
         /// The desk's data directory.
         #[arg(long, default_value = "tessera-desk-data")]
         data_dir: std::path::PathBuf,
@@ -253,6 +262,26 @@ async fn add_staff(data_dir: std::path::PathBuf, name: String) -> Result<(), Exi
     Ok(())
 }
 
+async fn remove_staff(data_dir: std::path::PathBuf, name: String) -> Result<(), ExitCode> {
+    use tessera_verify::desk;
+    if !data_dir.join("desk.sqlite3").exists() {
+        return Err(desk_fail(format!(
+            "{}: no desk database here",
+            data_dir.display()
+        )));
+    }
+    let store = desk::store::DeskStore::open(&data_dir)
+        .await
+        .map_err(desk_fail)?;
+    let removed = store.remove_staff(name.trim()).await.map_err(desk_fail)?;
+    store.close().await;
+    if !removed {
+        return Err(desk_fail(format!("there is no staff member {name:?}")));
+    }
+    eprintln!("staff member {name:?} removed; their sessions have ended");
+    Ok(())
+}
+
 async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -300,6 +329,14 @@ fn main() -> ExitCode {
             command: StaffCommand::Add { data_dir, name },
         } => {
             return match runtime().and_then(|rt| rt.block_on(add_staff(data_dir, name))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            };
+        }
+        Command::Staff {
+            command: StaffCommand::Remove { data_dir, name },
+        } => {
+            return match runtime().and_then(|rt| rt.block_on(remove_staff(data_dir, name))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(code) => code,
             };

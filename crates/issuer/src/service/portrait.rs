@@ -3,7 +3,7 @@
 //! every decision is audited — the audit holds who asked and why, never the image.
 
 use sha2::{Digest, Sha256};
-use tessera_credential::claims::Tier;
+use tessera_credential::claims::{Identity, Tier};
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::verify::{MemoryReplayCache, VerifyOptions, verify};
 use tessera_issuer_api::{Problem, ProblemType};
@@ -107,6 +107,23 @@ impl Issuer {
         else {
             return Err(internal("issued credential without a registry record"));
         };
+        // The credential names the photo it was issued with; a registry photo replaced since
+        // (a re-import) is not that person's verified portrait for this credential, and the
+        // desk would refuse it anyway: say so plainly instead.
+        let issued_with = match &p.credential.claims.identity {
+            Identity::Upgraded(c) => Some(c.photo_sha256),
+            Identity::Lightweight(_) => None,
+        };
+        if issued_with.is_none_or(|d| Sha256::digest(&bytes).as_slice() != d.as_slice()) {
+            let detail =
+                format!("{verifier}: registry photo changed since the credential was issued");
+            self.audit_portrait(Some(&id_number), "refused", &detail)
+                .await?;
+            return Err(Problem::new(
+                ProblemType::PortraitChanged,
+                "the registry photo has changed since this credential was issued: no portrait is released; the holder should renew",
+            ));
+        }
         let detail = format!("to verifier {verifier}");
         let audit = Audit {
             event: "portrait",

@@ -237,7 +237,14 @@ async fn login(
 ) -> Result<Response, Problem> {
     csrf(&headers)?;
     let req: Login = json(b)?;
-    let wait = desk.throttle.wait(&req.name, desk.now());
+    // Whether the name is a staff account decides which back-off table counts it (see
+    // `LoginThrottle`); both answer alike.
+    let phc = desk
+        .store
+        .staff_phc(&req.name)
+        .await
+        .map_err(Problem::internal)?;
+    let wait = desk.throttle.wait(&req.name, phc.is_some(), desk.now());
     if wait > 0 {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -245,11 +252,6 @@ async fn login(
             format!("too many wrong passwords: try again in {wait} s"),
         ));
     }
-    let phc = desk
-        .store
-        .staff_phc(&req.name)
-        .await
-        .map_err(Problem::internal)?;
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| auth::dummy_phc().to_owned());
     // Argon2id takes tens of milliseconds of CPU: off the async workers.
@@ -257,7 +259,7 @@ async fn login(
         .await
         .map_err(Problem::internal)?;
     if !(ok && known) {
-        desk.throttle.failed(&req.name, desk.now());
+        desk.throttle.failed(&req.name, known, desk.now());
         tracing::info!(outcome = "refused", "staff login");
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,

@@ -112,42 +112,85 @@ pub fn csrf_ok(headers: &HeaderMap) -> bool {
 
 /// Wrong-password back-off per staff name: five free tries, then 30 s doubling to 15 min.
 /// In memory: a restart forgets it, which an attacker cannot trigger from the page.
+///
+/// Names of staff accounts are tracked apart from other names and never forgotten for
+/// lack of room: there are only as many as the operator created, so flooding the desk with
+/// made-up names cannot push a real account's count out and hand its guesser five free
+/// tries again. Other names (nothing to guess behind them, but answered alike so a
+/// stranger cannot tell which names exist) live in a bounded table that, when full, drops
+/// first a name not under back-off, then the least recently failed one.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, u64)>>,
+    state: std::sync::Mutex<Throttled>,
+}
+
+#[derive(Debug, Default)]
+struct Throttled {
+    staff: std::collections::HashMap<[u8; 32], Failures>,
+    others: std::collections::HashMap<[u8; 32], Failures>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Failures {
+    count: u32,
+    until: u64,
+    last: u64,
+}
+
+/// Names are kept as their SHA-256: a login name may be 16 KiB of anything.
+fn name_key(name: &str) -> [u8; 32] {
+    Sha256::digest(name.as_bytes()).into()
 }
 
 impl LoginThrottle {
     const FREE: u32 = 5;
-    const MAX_NAMES: usize = 10_000;
+    /// Room for names that are not staff accounts.
+    pub const MAX_OTHER_NAMES: usize = 10_000;
 
-    /// Seconds to wait before `name` may try again (0: now).
-    pub fn wait(&self, name: &str, now: u64) -> u64 {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(name)
-            .map_or(0, |&(_, until)| until.saturating_sub(now))
+    /// Seconds to wait before `name` may try again (0: now); `staff`: whether it names a
+    /// staff account.
+    pub fn wait(&self, name: &str, staff: bool, now: u64) -> u64 {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let map = if staff { &state.staff } else { &state.others };
+        map.get(&name_key(name))
+            .map_or(0, |f| f.until.saturating_sub(now))
     }
 
     /// Records a failure.
-    pub fn failed(&self, name: &str, now: u64) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= Self::MAX_NAMES {
-            map.retain(|_, (_, until)| *until > now);
-        }
-        let entry = map.entry(name.to_owned()).or_insert((0, 0));
-        entry.0 = entry.0.saturating_add(1);
-        if entry.0 >= Self::FREE {
-            let wait = (30u64 << (entry.0 - Self::FREE).min(5)).min(900);
-            entry.1 = now + wait;
+    pub fn failed(&self, name: &str, staff: bool, now: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let key = name_key(name);
+        let map = if staff {
+            &mut state.staff
+        } else {
+            let others = &mut state.others;
+            if others.len() >= Self::MAX_OTHER_NAMES && !others.contains_key(&key) {
+                // One scan per failed login when full; the Argon2 check before it costs more.
+                let victim = others
+                    .iter()
+                    .min_by_key(|(_, f)| (f.until > now, f.last))
+                    .map(|(k, _)| *k);
+                if let Some(victim) = victim {
+                    others.remove(&victim);
+                }
+            }
+            others
+        };
+        let f = map.entry(key).or_default();
+        f.count = f.count.saturating_add(1);
+        f.last = now;
+        if f.count >= Self::FREE {
+            let wait = (30u64 << (f.count - Self::FREE).min(5)).min(900);
+            f.until = now + wait;
         }
     }
 
     /// Forgets `name`'s failures after a good login.
     pub fn succeeded(&self, name: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let key = name_key(name);
+        state.staff.remove(&key);
+        state.others.remove(&key);
     }
 }
 
@@ -155,18 +198,35 @@ impl LoginThrottle {
 mod tests {
     #[test]
     fn throttle_backs_off_after_five_failures() {
-        let t = LoginThrottle::default();
-        for _ in 0..4 {
-            t.failed("a", 100);
-            assert_eq!(t.wait("a", 100), 0);
+        for staff in [true, false] {
+            let t = LoginThrottle::default();
+            for _ in 0..4 {
+                t.failed("a", staff, 100);
+                assert_eq!(t.wait("a", staff, 100), 0);
+            }
+            t.failed("a", staff, 100);
+            assert_eq!(t.wait("a", staff, 100), 30);
+            t.failed("a", staff, 130);
+            assert_eq!(t.wait("a", staff, 130), 60);
+            assert_eq!(t.wait("b", staff, 130), 0);
+            t.succeeded("a");
+            assert_eq!(t.wait("a", staff, 130), 0);
         }
-        t.failed("a", 100);
-        assert_eq!(t.wait("a", 100), 30);
-        t.failed("a", 130);
-        assert_eq!(t.wait("a", 130), 60);
-        assert_eq!(t.wait("b", 130), 0);
-        t.succeeded("a");
-        assert_eq!(t.wait("a", 130), 0);
+    }
+
+    #[test]
+    fn other_names_are_bounded_and_evict_names_not_under_back_off_first() {
+        let t = LoginThrottle::default();
+        for _ in 0..5 {
+            t.failed("held", false, 100);
+        }
+        for i in 0..LoginThrottle::MAX_OTHER_NAMES + 50 {
+            t.failed(&format!("flood{i}"), false, 101);
+        }
+        let state = t.state.lock().unwrap();
+        assert_eq!(state.others.len(), LoginThrottle::MAX_OTHER_NAMES);
+        drop(state);
+        assert_eq!(t.wait("held", false, 101), 29);
     }
 
     use super::*;

@@ -30,6 +30,9 @@ pub enum RefreshError {
     /// The cache cannot be written.
     #[error("cannot write the cache: {0}")]
     Io(#[from] std::io::Error),
+    /// The configured issuer URL is not one the desk may fetch from.
+    #[error(transparent)]
+    IssuerUrl(#[from] super::http::IssuerUrlError),
 }
 
 /// One consistent set of lists.
@@ -73,6 +76,10 @@ async fn get_unless_missing(
         .send()
         .await
         .map_err(|e| RefreshError::Unreachable(e.without_url().to_string()))?;
+    // Lists come from the configured issuer only, never from where it points.
+    if let Some(why) = super::http::redirect_refusal(url, &r) {
+        return Err(RefreshError::Unreachable(why));
+    }
     if r.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }
@@ -118,15 +125,16 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl TrustCache {
-    /// A cache in `data_dir/cache`, loading the last good copy if there is one.
+    /// A cache in `data_dir/cache`, loading the last good copy if there is one. The issuer
+    /// URL must be https (plain http only to a loopback address).
     pub fn open(data_dir: &Path, issuer: Option<String>) -> Result<TrustCache, RefreshError> {
+        let issuer = issuer
+            .as_deref()
+            .map(super::http::check_issuer_url)
+            .transpose()?;
         let dir = data_dir.join("cache");
         std::fs::create_dir_all(&dir)?;
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(3))
-            .build()
+        let http = super::http::issuer_client(Duration::from_secs(5))
             .map_err(|e| RefreshError::Unreachable(e.to_string()))?;
         let pinned = match std::fs::read_to_string(dir.join("trust-list-key.pem")) {
             Ok(pem) => Some(
@@ -137,7 +145,7 @@ impl TrustCache {
         };
         let cache = TrustCache {
             dir,
-            issuer: issuer.map(|u| u.trim_end_matches('/').to_owned()),
+            issuer,
             http,
             pinned: Mutex::new(pinned),
             known_lists: Mutex::new(BTreeSet::from([1])),

@@ -14,6 +14,8 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod host;
+pub mod http;
 pub mod policy;
 mod portrait;
 mod problem;
@@ -64,6 +66,9 @@ pub enum StartError {
     /// The cache cannot be opened.
     #[error(transparent)]
     Cache(#[from] cache::RefreshError),
+    /// The issuer URL is not https (or loopback http).
+    #[error(transparent)]
+    IssuerUrl(#[from] http::IssuerUrlError),
 }
 
 /// The desk server's state.
@@ -112,6 +117,8 @@ impl Desk {
                 message,
             })
         })?;
+        // Checked before anything is opened, so a bad URL stops the desk with its own words.
+        let issuer = issuer.as_deref().map(http::check_issuer_url).transpose()?;
         let store = store::DeskStore::open(data_dir).await?;
         let cache = cache::TrustCache::open(data_dir, issuer.clone())?;
         // The key the issuer gave this desk (`tessera-issuer verifiers add`); server-side only.
@@ -119,22 +126,25 @@ impl Desk {
             .ok()
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty());
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
+        let http = http::issuer_client(Duration::from_secs(10))
             .map_err(|e| cache::RefreshError::Unreachable(e.to_string()))?;
         Ok(Desk {
             policy,
             required_tier,
             cache,
             store,
-            issuer: issuer.map(|u| u.trim_end_matches('/').to_owned()),
+            issuer,
             issuer_key,
             http,
             pending: Mutex::new(HashMap::new()),
             throttle: auth::LoginThrottle::default(),
             clock,
         })
+    }
+
+    /// The wrong-password back-off (what the login handler consults; for tests).
+    pub fn login_throttle(&self) -> &auth::LoginThrottle {
+        &self.throttle
     }
 
     /// Now, by the desk's clock.
@@ -168,11 +178,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hosts = host::AllowedHosts::new(listener.local_addr()?, &desk.policy.public_hosts);
     // Stopped with the server, also when this future is dropped rather than finished.
     let _maintenance = AbortOnDrop(tokio::spawn(desk.clone().maintain()));
+    // The Host check wraps everything, so a rebound page reaches no route at all.
+    let app = api::router(desk).layer(axum::middleware::from_fn_with_state(hosts, host::check));
     axum::serve(
         listener,
-        api::router(desk).into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

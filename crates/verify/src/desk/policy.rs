@@ -28,6 +28,10 @@ pub struct VenuePolicy {
     pub secure_cookies: bool,
     /// How old the face match behind an upgraded proof may be, in seconds.
     pub max_face_age_seconds: u64,
+    /// Host names (`name` or `name:port`) the desk answers for besides its listen address,
+    /// e.g. the name a reverse proxy serves it under. Requests for any other `Host` are
+    /// refused (DNS rebinding).
+    pub public_hosts: Vec<String>,
 }
 
 impl Default for VenuePolicy {
@@ -42,6 +46,7 @@ impl Default for VenuePolicy {
             session_minutes: 8 * 60,
             secure_cookies: false,
             max_face_age_seconds: tessera_credential::verify::DEFAULT_MAX_FACE_AGE,
+            public_hosts: Vec::new(),
         }
     }
 }
@@ -87,6 +92,16 @@ impl VenuePolicy {
         if policy.refresh_interval_seconds == 0 || policy.session_minutes == 0 {
             return Err("refresh_interval_seconds and session_minutes must be positive".into());
         }
+        if let Some(bad) = policy.public_hosts.iter().find(|h| {
+            h.is_empty()
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        }) {
+            return Err(format!(
+                "public_hosts: {bad:?} is not a host name (write desk.example.com or desk.example.com:8443, without https://)"
+            ));
+        }
         Ok(policy)
     }
 
@@ -121,5 +136,7 @@ mod tests {
         assert!(VenuePolicy::parse("requried_tier = \"upgraded\"").is_err());
         assert!(VenuePolicy::parse("required_tier = \"gold\"").is_err());
         assert!(VenuePolicy::parse("refresh_interval_seconds = 0").is_err());
+        assert!(VenuePolicy::parse("public_hosts = [\"https://desk.example\"]").is_err());
+        assert!(VenuePolicy::parse("public_hosts = [\"desk.example:8443\"]").is_ok());
     }
 }

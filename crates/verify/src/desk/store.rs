@@ -150,15 +150,39 @@ impl DeskStore {
         Ok(r.rows_affected())
     }
 
-    /// Adds or replaces a staff member's password hash (PHC string).
+    /// Adds a staff member or replaces their password hash (PHC string). A new password
+    /// ends every session of that name, in the same transaction: whoever learnt the old
+    /// password, or sits at a terminal left logged in, is out.
     pub async fn set_staff(&self, name: &str, phc: &str, now: u64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO staff (name, phc, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET phc = excluded.phc")
             .bind(name)
             .bind(phc)
             .bind(i(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM sessions WHERE staff = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Removes a staff member and ends their sessions; false if there was no such name.
+    /// Their guest-register records stay (they name who checked the guest in).
+    pub async fn remove_staff(&self, name: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("DELETE FROM staff WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE staff = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// A staff member's password hash.
@@ -188,12 +212,16 @@ impl DeskStore {
 
     /// The staff member of a live session.
     pub async fn session(&self, token_sha256: &str, now: u64) -> Result<Option<String>> {
-        let row =
-            sqlx::query("SELECT staff FROM sessions WHERE token_sha256 = ? AND expires_at >= ?")
-                .bind(token_sha256)
-                .bind(i(now))
-                .fetch_optional(&self.pool)
-                .await?;
+        // Only while the account exists (a session cannot outlive its staff member, however
+        // the row was removed).
+        let row = sqlx::query(
+            "SELECT s.staff AS staff FROM sessions s JOIN staff st ON st.name = s.staff
+             WHERE s.token_sha256 = ? AND s.expires_at >= ?",
+        )
+        .bind(token_sha256)
+        .bind(i(now))
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.try_get("staff")).transpose()?)
     }
 
