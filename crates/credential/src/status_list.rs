@@ -6,7 +6,7 @@ use ciborium::value::Value;
 use crate::cbor::{self, CborError, IntMap, int};
 use crate::keys::{Es256Signer, KeyError, Kid};
 use crate::signed_document;
-use crate::trust_list::{TrustList, TrustedIssuer};
+use crate::trust_list::{KeyPeriodError, TrustList, TrustedIssuer};
 
 /// The `typ` of a Status List Token (COSE header 16).
 pub const STATUS_LIST_TYP: &str = "application/statuslist+cwt";
@@ -120,6 +120,17 @@ pub enum StatusListError {
     OutsideSignerValidity {
         /// The token's `iat`.
         issued_at: u64,
+    },
+    /// The token was made (`iat`) after its signer's end of signing (`issued_until`): the
+    /// key was retired then, so only someone holding a leaked copy could have signed it.
+    #[error(
+        "the status list was made at {issued_at}, after its key stopped signing at {issued_until}"
+    )]
+    SignedAfterKeyRetired {
+        /// The token's `iat`.
+        issued_at: u64,
+        /// The signer's `issued_until` in the trust list.
+        issued_until: u64,
     },
     /// The token's URI is not one of its signer's lists (`status_base` + a number), or is
     /// one of another issuer's: a key may only speak for its own issuer's lists.
@@ -306,12 +317,27 @@ impl StatusListToken {
         // Made in the future, or by a key after its trust ended (retired or compromised):
         // a forged "everything valid" list dated ahead would otherwise outrank every
         // genuine one, since the newest list decides.
+        // The signer's periods are checked as for a credential ([`TrustedIssuer::
+        // check_signature_at`], with this module's skew); a list also may not be dated
+        // after its key's trust ended.
+        let period = issuer.check_signature_at(issued_at, now, MAX_FUTURE_SKEW);
         if issued_at > now.saturating_add(MAX_FUTURE_SKEW)
-            || issuer
-                .valid_until
-                .is_some_and(|end| issued_at > end || now > end.saturating_add(MAX_FUTURE_SKEW))
+            || issuer.valid_until.is_some_and(|end| issued_at > end)
+            || matches!(
+                period,
+                Err(KeyPeriodError::BeforeValidFrom { .. } | KeyPeriodError::PastValidUntil { .. })
+            )
         {
             return Err(StatusListError::OutsideSignerValidity { issued_at });
+        }
+        // A retired key signs no more lists: a leaked one could otherwise date an
+        // "everything valid" list just before the key's valid_until and outrank the lists
+        // its successor signs, undoing revocations for up to a year.
+        if let Err(KeyPeriodError::SignedAfterIssuedUntil { issued_until }) = period {
+            return Err(StatusListError::SignedAfterKeyRetired {
+                issued_at,
+                issued_until,
+            });
         }
         let mut sl = IntMap::new(
             map.req(CLAIM_STATUS_LIST, "status_list").map_err(e)?,

@@ -9,7 +9,7 @@ use crate::keys::Kid;
 use crate::proof::{AuthMethods, MAX_PROOF_LIFETIME};
 use crate::qr_text::{DecodeError, Presentation};
 use crate::status_list::{StatusAnswer, StatusLookup, status};
-use crate::trust_list::TrustList;
+use crate::trust_list::{KeyPeriodError, TrustList};
 
 /// How long ago the upgraded tier's face match may have happened, by default (5 minutes).
 pub const DEFAULT_MAX_FACE_AGE: u64 = 300;
@@ -75,7 +75,7 @@ impl ReplayCache for MemoryReplayCache {
 pub enum Check {
     /// The issuer key is in the trust list and valid for this credential.
     IssuerTrusted,
-    /// The issuer signature verifies.
+    /// The issuer signature verifies, made before the key's end of signing.
     IssuerSignature,
     /// `nbf <= now < exp` (with skew).
     CredentialValidity,
@@ -142,6 +142,19 @@ pub enum VerifyError {
         "the issuer key {0} is not valid for this credential (outside its trust-list validity)"
     )]
     IssuerKeyNotValid(Kid),
+    /// The credential was signed (`iat`) after its key's end of signing (`issued_until`):
+    /// a retired key does not sign, so whoever signed it holds a leaked key.
+    #[error(
+        "the issuer key {kid} stopped signing at {issued_until}, but this credential is dated {issued_at}: it was made with a retired key"
+    )]
+    SignedAfterKeyRetired {
+        /// The key.
+        kid: Kid,
+        /// The credential's `iat`.
+        issued_at: u64,
+        /// The key's `issued_until` in the trust list.
+        issued_until: u64,
+    },
     /// The issuer signature does not verify: forged or altered.
     #[error("the issuer signature is invalid: the credential was forged or altered")]
     BadIssuerSignature,
@@ -211,6 +224,7 @@ impl VerifyError {
             VerifyError::Malformed(_) => "malformed",
             VerifyError::UnknownIssuer(_) => "unknown_issuer",
             VerifyError::IssuerKeyNotValid(_) => "issuer_key_not_valid",
+            VerifyError::SignedAfterKeyRetired { .. } => "signed_after_key_retired",
             VerifyError::BadIssuerSignature => "bad_issuer_signature",
             VerifyError::NotYetValid { .. } => "not_yet_valid",
             VerifyError::Expired { .. } => "expired",
@@ -256,22 +270,31 @@ pub fn verify(
     let cred = &p.credential;
     let claims = &cred.claims;
 
-    // 1. The issuer key, by kid, and its validity for this credential.
+    // 1. The issuer key, by kid, and its validity for this credential: introduced before
+    //    `iat`, still trusted now (`valid_until`).
     let issuer = trust
         .get(&cred.kid)
         .ok_or(VerifyError::UnknownIssuer(cred.kid))?;
-    if claims.issued_at.saturating_add(skew) < issuer.valid_from
-        || issuer
-            .valid_until
-            .is_some_and(|until| now > until.saturating_add(skew))
+    let period = issuer.check_signature_at(claims.issued_at, now, skew);
+    if let Err(KeyPeriodError::BeforeValidFrom { .. } | KeyPeriodError::PastValidUntil { .. }) =
+        period
     {
         return Err(VerifyError::IssuerKeyNotValid(cred.kid));
     }
     checks.push(Check::IssuerTrusted);
 
-    // 2. The issuer signature. Nothing in the claims counts before this.
+    // 2. The issuer signature. Nothing in the claims counts before this. Then the key's end
+    //    of signing against the now authenticated `iat` (checked after the signature, so a
+    //    credential with an altered `iat` is called forged, not signed by a retired key).
     if !cred.issuer_signature_valid(&issuer.public_key) {
         return Err(VerifyError::BadIssuerSignature);
+    }
+    if let Err(KeyPeriodError::SignedAfterIssuedUntil { issued_until }) = period {
+        return Err(VerifyError::SignedAfterKeyRetired {
+            kid: cred.kid,
+            issued_at: claims.issued_at,
+            issued_until,
+        });
     }
     checks.push(Check::IssuerSignature);
 
