@@ -32,7 +32,10 @@ fn authority_trust_list_key() {
         .join("authority-trust-list-key.pem");
     let pem = match std::env::var_os("TESSERA_AUTHORITY_TRUST_LIST_KEY") {
         Some(path) => {
-            println!("cargo:rerun-if-changed={}", std::path::Path::new(&path).display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                std::path::Path::new(&path).display()
+            );
             let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| {
                 panic!("TESSERA_AUTHORITY_TRUST_LIST_KEY={}: {e}", path.display())
             });

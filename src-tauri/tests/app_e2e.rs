@@ -233,10 +233,15 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
     assert!(entries >= 3, "history entries: {entries}");
     shots.keep(session, "history");
 
-    // Settings: remove the ID; the app is back at the welcome screen and the keystore empty.
+    // Settings: remove the ID, which needs the PIN once one is set (a stolen unlocked device
+    // or a compromised web layer cannot remove it); the app is back at the welcome screen
+    // and the keystore empty.
     session.click("#nav-settings");
     shots.keep(session, "settings");
     session.click("#remove-id");
+    session.click("#remove-confirm");
+    session.wait_for("[role=\"alert\"][data-error-kind=\"pin_required\"]", QUICK);
+    session.type_into("#remove-pin", PIN);
     session.click("#remove-confirm");
     session.wait_for("[data-screen=\"welcome\"]", QUICK);
     app.end();

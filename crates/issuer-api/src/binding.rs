@@ -172,6 +172,9 @@ mod tests {
         assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::Revoke, b"n1"));
         assert_ne!(a, holder_auth_nonce(renew, b"n2"));
         // A renewal presentation made for one new key is worthless for another.
-        assert_ne!(a, holder_auth_nonce(HolderAuthPurpose::renew(&other), b"n1"));
+        assert_ne!(
+            a,
+            holder_auth_nonce(HolderAuthPurpose::renew(&other), b"n1")
+        );
     }
 }

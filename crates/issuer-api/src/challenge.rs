@@ -144,7 +144,12 @@ mod tests {
         ChallengeResponse {
             challenge_id: "c1".into(),
             nonce: vec![7; 16],
-            actions: vec!["front".into(), "left".into(), "blink".into(), "right".into()],
+            actions: vec![
+                "front".into(),
+                "left".into(),
+                "blink".into(),
+                "right".into(),
+            ],
             issued_at: 1_000,
             expires_at: 1_120,
             device_key_sha256: Some(device_key_sha256(device_der).to_vec()),

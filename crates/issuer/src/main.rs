@@ -216,10 +216,15 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
         } => {
             let faces = faces()?;
             if demo_registry {
-                let n = import(&storage, &tessera_issuer::demo_registry_csv(), &faces, false)
-                    .await?
-                    .added
-                    .len();
+                let n = import(
+                    &storage,
+                    &tessera_issuer::demo_registry_csv(),
+                    &faces,
+                    false,
+                )
+                .await?
+                .added
+                .len();
                 tracing::info!(people = n, "demo registry imported");
             }
             let config = Config {

@@ -23,9 +23,9 @@ use tessera_face::template::Template;
 use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::challenge as challenge_binding;
 use tessera_issuer_api::{
-    AdminRevokeRequest, BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKeyProof, EnrolRequest,
-    HolderRevokeRequest, IssuedCredential, Problem, ProblemType, RenewRequest, RevokeResponse,
-    holder_auth_nonce,
+    AdminRevokeRequest, BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKeyProof,
+    EnrolRequest, HolderRevokeRequest, IssuedCredential, Problem, ProblemType, RenewRequest,
+    RevokeResponse, holder_auth_nonce,
 };
 use tokio::sync::Semaphore;
 
@@ -144,8 +144,18 @@ impl Issuer {
                 max_keys,
                 clock.clone(),
             ),
-            face_refusals_per_id: Limiter::new(config.attempts_per_id, window, max_keys, clock.clone()),
-            portraits_per_ip: Limiter::new(config.portraits_per_ip, window, max_keys, clock.clone()),
+            face_refusals_per_id: Limiter::new(
+                config.attempts_per_id,
+                window,
+                max_keys,
+                clock.clone(),
+            ),
+            portraits_per_ip: Limiter::new(
+                config.portraits_per_ip,
+                window,
+                max_keys,
+                clock.clone(),
+            ),
             config,
             clock,
             store,

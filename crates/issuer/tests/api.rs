@@ -183,7 +183,8 @@ async fn wrong_unknown_expired_and_reused_challenges_are_refused(backend: Backen
     let req = h.enrol_request(
         &forged,
         &obama_id(),
-        frames("obama", &forged.actions),&device_3,
+        frames("obama", &forged.actions),
+        &device_3,
     );
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -350,9 +351,7 @@ async fn renewal_rotates_the_key_and_revokes_the_old_batch(backend: Backend) {
     let relay_key = new_device();
     for purpose in [
         HolderAuthPurpose::Revoke,
-        HolderAuthPurpose::renew(&tessera_credential::keys::spki_der(
-            &relay_key.public_key(),
-        )),
+        HolderAuthPurpose::renew(&tessera_credential::keys::spki_der(&relay_key.public_key())),
     ] {
         let c = h.challenge_for(&next).await;
         let presentation = h.holder_presentation(&lightweight(&new), &new_device_key, &c, purpose);
@@ -604,7 +603,8 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     let req = h.enrol_request(
         &c,
         &obama_id(),
-        vec![b"GIF89a junk".to_vec(); 3],&device_13,
+        vec![b"GIF89a junk".to_vec(); 3],
+        &device_13,
     );
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
@@ -618,11 +618,7 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     // are a few kilobytes each; decoded, 17 of them are 35 megapixels).
     let device_14 = new_device();
     let c = h.challenge_for(&device_14).await;
-    let req = h.enrol_request(
-        &c,
-        &obama_id(),
-        vec![blank_png(1920, 1080); 17],&device_14,
-    );
+    let req = h.enrol_request(&c, &obama_id(), vec![blank_png(1920, 1080); 17], &device_14);
     match h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await

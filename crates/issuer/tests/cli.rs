@@ -101,12 +101,18 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_bad_line() {
 
 /// The registry's rows as (ID number, SHA-256 of the photo), and its audit log, read from
 /// the data directory's SQLite file.
-fn registry_and_audit(data: &Path) -> (Vec<(String, Vec<u8>)>, Vec<tessera_issuer::store::AuditRecord>) {
+fn registry_and_audit(
+    data: &Path,
+) -> (
+    Vec<(String, Vec<u8>)>,
+    Vec<tessera_issuer::store::AuditRecord>,
+) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = tessera_issuer::store::Store::connect(&tessera_issuer::default_database_url(data))
-            .await
-            .unwrap();
+        let store =
+            tessera_issuer::store::Store::connect(&tessera_issuer::default_database_url(data))
+                .await
+                .unwrap();
         let mut rows = Vec::new();
         for id in [obama_id(), biden_id(), astronaut_id(), extra_id(0)] {
             if let Some(r) = store.person(&id).await.unwrap() {
@@ -143,9 +149,15 @@ fn reimporting_changed_records_needs_replace_and_is_audited() {
     let out = import(&data, &second);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&obama_id()) && err.contains(&biden_id()), "{err}");
+    assert!(
+        err.contains(&obama_id()) && err.contains(&biden_id()),
+        "{err}"
+    );
     assert!(!err.contains(&astronaut_id()), "{err}");
-    assert!(err.contains("--replace") && err.contains("nothing was imported"), "{err}");
+    assert!(
+        err.contains("--replace") && err.contains("nothing was imported"),
+        "{err}"
+    );
     let (after, audit) = registry_and_audit(&data);
     assert_eq!(after, before, "nothing imported, not even the new person");
     assert!(!audit.iter().any(|a| a.event == "registry"));
@@ -156,7 +168,12 @@ fn reimporting_changed_records_needs_replace_and_is_audited() {
         .arg(&second)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "imported 1 new registry record(s); replaced 2; unchanged 1"
@@ -170,9 +187,20 @@ fn reimporting_changed_records_needs_replace_and_is_audited() {
         .filter(|a| a.event == "registry" && a.outcome == "replaced")
         .collect();
     assert_eq!(replaced.len(), 2, "{audit:?}");
-    let about = |id: String| replaced.iter().find(|a| a.id_number.as_deref() == Some(&id)).unwrap();
-    assert_eq!(about(obama_id()).detail, "registry import replaced photo and template");
-    assert_eq!(about(biden_id()).detail, "registry import replaced full_name");
+    let about = |id: String| {
+        replaced
+            .iter()
+            .find(|a| a.id_number.as_deref() == Some(&id))
+            .unwrap()
+    };
+    assert_eq!(
+        about(obama_id()).detail,
+        "registry import replaced photo and template"
+    );
+    assert_eq!(
+        about(biden_id()).detail,
+        "registry import replaced full_name"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -189,18 +217,27 @@ fn photo_paths_stay_inside_the_csv_folder() {
         (outside.display().to_string(), "no absolute path"),
         ("../photos/obama.jpg".to_owned(), "no .."),
         ("link.jpg".to_owned(), "symbolic link leads outside"),
-        ("linked-folder/obama.jpg".to_owned(), "symbolic link leads outside"),
+        (
+            "linked-folder/obama.jpg".to_owned(),
+            "symbolic link leads outside",
+        ),
     ] {
         let csv = inside.join("r.csv");
         std::fs::write(
             &csv,
-            format!("id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{photo}\n", obama_id()),
+            format!(
+                "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,{photo}\n",
+                obama_id()
+            ),
         )
         .unwrap();
         let out = import(&dir.join("data"), &csv);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{photo}: {err}");
-        assert!(err.contains("line 2: photo") && err.contains(why), "{photo}: {err}");
+        assert!(
+            err.contains("line 2: photo") && err.contains(why),
+            "{photo}: {err}"
+        );
     }
     // A photo really inside the folder (a link within it too) is fine.
     std::fs::copy(&outside, inside.join("obama.jpg")).unwrap();
@@ -208,11 +245,19 @@ fn photo_paths_stay_inside_the_csv_folder() {
     let csv = inside.join("r.csv");
     std::fs::write(
         &csv,
-        format!("id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,./same.jpg\n", obama_id()),
+        format!(
+            "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,./same.jpg\n",
+            obama_id()
+        ),
     )
     .unwrap();
     let out = import(&dir.join("data"), &csv);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -319,7 +364,12 @@ fn audit_purge_deletes_records_past_the_retention_period() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "deleted 1 audit record(s) older than 30 days"

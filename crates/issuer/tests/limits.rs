@@ -222,13 +222,10 @@ async fn audit_records_are_purged_after_the_retention_period(backend: Backend) {
         c.audit_retention = std::time::Duration::from_secs(30 * 86_400);
     })
     .await;
-    let refused = |h: &Harness| {
-        let h = h;
-        async move {
-            let (_, kind) = h.enrol(&obama_id(), "biden", &new_device()).await.problem();
-            assert_eq!(kind, ProblemType::FaceMismatch);
-        }
-    };
+    async fn refused(h: &Harness) {
+        let (_, kind) = h.enrol(&obama_id(), "biden", &new_device()).await.problem();
+        assert_eq!(kind, ProblemType::FaceMismatch);
+    }
     refused(&h).await;
     let old = h.clock.now();
     h.clock.advance(20 * 86_400);

@@ -40,7 +40,10 @@ async fn a_flood_of_names_does_not_reset_a_staff_members_back_off() {
         assert_eq!(try_login(&t, "alice", "guess guess guess").await.0, 401);
     }
     let (status, p) = try_login(&t, "alice", "guess guess guess").await;
-    assert_eq!((status, p["code"].as_str()), (429, Some("too_many_attempts")));
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
 
     // The 30 s pass. Meanwhile the attacker fails once for each of 10 001 made-up names
     // (recorded as the login handler records them: a real login per name would cost 10 001
@@ -148,7 +151,12 @@ async fn requests_for_another_host_are_refused() {
         "desk.hotel.example".to_owned(),
         "Desk.Hotel.Example:443".to_owned(),
     ] {
-        let r = t.get("/api/session").header("host", &host).send().await.unwrap();
+        let r = t
+            .get("/api/session")
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{host}");
     }
     let r = t

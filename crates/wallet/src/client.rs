@@ -120,7 +120,11 @@ pub fn checked_issuer_url(base: &str) -> Result<String, IssuerError> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        "http" => return Err(bad("plain http is allowed only to 127.0.0.1 or [::1]; use https")),
+        "http" => {
+            return Err(bad(
+                "plain http is allowed only to 127.0.0.1 or [::1]; use https",
+            ));
+        }
         _ => return Err(bad("use an https:// address")),
     }
     if !url.username().is_empty() || url.password().is_some() {

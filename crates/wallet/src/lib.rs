@@ -10,7 +10,7 @@ pub mod keys;
 pub mod keystore;
 pub mod lifecycle;
 pub mod pin;
-pub mod trust;
 pub mod pin_policy;
+pub mod trust;
 pub mod vault;
 pub mod wallet;

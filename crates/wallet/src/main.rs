@@ -193,7 +193,10 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 source_name: "--trust-list-key".into(),
                 detail: "not given; the ID authority's trust-list key (SPKI PEM) is needed to talk to the issuer: --trust-list-key FILE or TESSERA_TRUST_LIST_KEY".into(),
             })?;
-        Ok(IssuerClient::new(&cli.issuer, TrustAnchor::from_file(anchor)?)?)
+        Ok(IssuerClient::new(
+            &cli.issuer,
+            TrustAnchor::from_file(anchor)?,
+        )?)
     };
     match cli.command {
         Command::Enrol {

@@ -42,7 +42,9 @@ pub enum TrustError {
         detail: String,
     },
     /// A received credential does not check out against the trust list.
-    #[error("a credential the issuer sent does not verify against the trusted issuer list ({0}); nothing was stored")]
+    #[error(
+        "a credential the issuer sent does not verify against the trusted issuer list ({0}); nothing was stored"
+    )]
     Credential(String),
 }
 

@@ -226,11 +226,10 @@ fn parse_actions(actions: &[String]) -> Result<Vec<Action>, WalletError> {
 
 /// The liveness part of an issuer's challenge (already checked by the client).
 fn liveness_challenge(c: &ChallengeResponse, now: u64) -> Result<Challenge, WalletError> {
-    let nonce: [u8; 16] = c
-        .nonce
-        .as_slice()
-        .try_into()
-        .map_err(|_| WalletError::Frames("the issuer's challenge has a malformed nonce".into()))?;
+    let nonce: [u8; 16] =
+        c.nonce.as_slice().try_into().map_err(|_| {
+            WalletError::Frames("the issuer's challenge has a malformed nonce".into())
+        })?;
     Ok(Challenge {
         nonce,
         actions: parse_actions(&c.actions)?,

@@ -23,8 +23,10 @@ fn server(status: &'static str, extra: String, hits: Arc<AtomicUsize>) -> String
             let mut buf = [0u8; 4096];
             let _ = c.read(&mut buf);
             let _ = c.write_all(
-                format!("HTTP/1.1 {status}\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n")
-                    .as_bytes(),
+                format!(
+                    "HTTP/1.1 {status}\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n"
+                )
+                .as_bytes(),
             );
         }
     });
@@ -38,10 +40,19 @@ fn the_wallet_follows_no_redirect() {
     std::fs::create_dir_all(&dir).unwrap();
     // Any anchor: the request never gets as far as checking a signature.
     let anchor = SoftwareKey::generate(&mut OsRandomness);
-    std::fs::write(dir.join("trust-list-key.pem"), spki_pem(&anchor.public_key())).unwrap();
+    std::fs::write(
+        dir.join("trust-list-key.pem"),
+        spki_pem(&anchor.public_key()),
+    )
+    .unwrap();
     let elsewhere_hits = Arc::new(AtomicUsize::new(0));
     let elsewhere = server("200 OK", String::new(), elsewhere_hits.clone());
-    for status in ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"] {
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "307 Temporary Redirect",
+        "308 Permanent Redirect",
+    ] {
         let issuer_hits = Arc::new(AtomicUsize::new(0));
         let issuer = server(
             status,

@@ -214,7 +214,12 @@ fn a_relay_that_swaps_the_device_key_gains_nothing() {
         text(&out)
     );
     assert!(
-        !seen.lock().unwrap().paths.iter().any(|p| p == "/v1/enrolments"),
+        !seen
+            .lock()
+            .unwrap()
+            .paths
+            .iter()
+            .any(|p| p == "/v1/enrolments"),
         "no answer left the wallet: {:?}",
         seen.lock().unwrap().paths
     );

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 use tessera_issuer_api::{
-    AdminRevokeRequest, ChallengeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType, RenewRequest,
+    AdminRevokeRequest, ChallengeRequest, EnrolRequest, HolderRevokeRequest, Problem, ProblemType,
+    RenewRequest,
 };
 
 pub use problem::{ApiJson, ApiProblem};

@@ -9,7 +9,9 @@ use tessera_credential::verify::{MemoryReplayCache, VerifyOptions, verify};
 use tessera_issuer_api::{Problem, ProblemType};
 
 use super::{Issuer, KnownStatus, internal, store_error};
+use crate::ratelimit::ClientKey;
 use crate::store::Audit;
+use std::net::IpAddr;
 
 /// A registry photo and its media type.
 #[derive(Debug, Clone)]
@@ -32,12 +34,20 @@ pub fn new_verifier_key() -> String {
 
 impl Issuer {
     /// The registry portrait of the holder of `presentation`, for the verifier whose API
-    /// key is `api_key`.
+    /// key is `api_key`, asked from `client` (whose rate limit is checked first: before any
+    /// lookup or audit write).
     pub async fn portrait(
         &self,
         api_key: Option<&str>,
         presentation: &str,
+        client: Option<IpAddr>,
     ) -> Result<Portrait, Problem> {
+        let client = client.map(ClientKey::from);
+        if let Some(c) = &client {
+            self.portraits_per_ip
+                .attempt(c)
+                .map_err(|retry| super::rate_limited("too many portrait requests", retry))?;
+        }
         let now = self.now();
         let verifier = match api_key {
             Some(k) if !k.is_empty() && k.len() <= 200 => {
@@ -52,7 +62,7 @@ impl Issuer {
             _ => None,
         };
         let Some((name, hash)) = verifier else {
-            self.audit_portrait(None, "refused", "unregistered verifier")
+            self.audit_portrait_refusal(client, "unregistered verifier")
                 .await?;
             return Err(Problem::new(
                 ProblemType::Unauthorized,
@@ -66,7 +76,7 @@ impl Issuer {
             Ok(p) => p,
             Err(e) => {
                 let detail = format!("{verifier}: unreadable presentation");
-                self.audit_portrait(None, "refused", &detail).await?;
+                self.audit_portrait_refusal(client, &detail).await?;
                 return Err(refuse(format!("the presentation cannot be read: {e}")));
             }
         };
@@ -93,7 +103,7 @@ impl Issuer {
             &mut MemoryReplayCache::default(),
         ) {
             let detail = format!("{verifier}: {}", e.code());
-            self.audit_portrait(None, "refused", &detail).await?;
+            self.audit_portrait_refusal(client, &detail).await?;
             return Err(refuse(format!(
                 "the presentation does not verify now ({}): portraits are released only for a fresh, valid upgraded code",
                 e.code()
@@ -163,6 +173,34 @@ impl Issuer {
             .await
             .map_err(store_error)?;
         tracing::info!(event = "portrait", outcome, "decision");
+        Ok(())
+    }
+
+    /// Audits a refusal that names nobody: one record per client, reason and rate-limit
+    /// window, counting its occurrences, so a flood of bad requests cannot grow the table.
+    async fn audit_portrait_refusal(
+        &self,
+        client: Option<ClientKey>,
+        reason: &str,
+    ) -> Result<(), Problem> {
+        let Some(client) = client else {
+            return self.audit_portrait(None, "refused", reason).await;
+        };
+        let now = self.now();
+        let window = self.config.rate_window.as_secs().max(1);
+        let detail = format!("from {client}: {reason}");
+        let aggregate = format!("portrait|{client}|{reason}|{}", now - now % window);
+        let audit = Audit {
+            event: "portrait",
+            id_number: None,
+            outcome: "refused",
+            detail: &detail,
+        };
+        self.store
+            .audit_aggregated(now, &aggregate, &audit)
+            .await
+            .map_err(store_error)?;
+        tracing::info!(event = "portrait", outcome = "refused", "decision");
         Ok(())
     }
 

@@ -761,10 +761,11 @@ impl Store {
 
     /// The audit records, oldest first (for administrators and tests).
     pub async fn audit_log(&self) -> Result<Vec<AuditRecord>> {
-        let rows =
-            sqlx::query("SELECT at, event, id_number, outcome, detail, occurrences FROM audit ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT at, event, id_number, outcome, detail, occurrences FROM audit ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRecord {

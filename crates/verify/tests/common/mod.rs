@@ -68,7 +68,11 @@ impl RealIssuer {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tmp_dir("issuer");
         // The issuer reads registry photos only from the CSV's folder.
-        std::fs::copy(face_testdata().join("photos/obama.jpg"), dir.join("obama.jpg")).unwrap();
+        std::fs::copy(
+            face_testdata().join("photos/obama.jpg"),
+            dir.join("obama.jpg"),
+        )
+        .unwrap();
         let csv = format!(
             "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,obama.jpg\n",
             obama_id(),
