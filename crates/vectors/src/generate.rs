@@ -31,6 +31,13 @@ pub struct Vector {
     /// For status vectors: the Status List Token (CWT) to check against, hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_list_cwt_hex: Option<String>,
+    /// For vectors that need the trust list's periods: the signed trust list to verify
+    /// against (instead of the bare issuer key), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_list_cwt_hex: Option<String>,
+    /// The key that signed `trust_list_cwt_hex` (SPKI PEM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_list_public_key_pem: Option<String>,
     /// For valid vectors: the QR version the PNG uses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_version: Option<u8>,
@@ -79,6 +86,8 @@ fn vector_text(
         skew: tessera_credential::verify::DEFAULT_SKEW,
         expect: expect.into(),
         status_list_cwt_hex: None,
+        trust_list_cwt_hex: None,
+        trust_list_public_key_pem: None,
         qr_version: None,
     }
 }
@@ -266,6 +275,8 @@ pub fn vectors() -> Vec<Vector> {
         out.push(v);
     }
 
+    out.extend(retired_key_vectors(&mut w, &issuer));
+
     out.push(vector_text(
         "not-a-tessera-code",
         "A URL, as a QR scanner might read from a poster.",
@@ -275,6 +286,51 @@ pub fn vectors() -> Vec<Vector> {
         "malformed",
     ));
     out
+}
+
+/// The issuer key retired 20 days before [`NOW`] (its trust list entry has `issued_until`):
+/// a credential it signed before then is valid, one signed after (by a leaked copy) is not.
+fn retired_key_vectors(w: &mut Wallet, issuer: &SoftwareKey) -> Vec<Vector> {
+    let retired_at = NOW - 20 * 24 * 3600;
+    let trust_list_key = key("trust-list");
+    let successor = key("issuer-2026-b");
+    let mut old = TrustedIssuer::new("Demo ID authority", issuer.public_key());
+    old.status_base = Some(STATUS_BASE.into());
+    old.issued_until = Some(retired_at);
+    old.valid_until = Some(retired_at + YEAR);
+    let mut new = TrustedIssuer::new("Demo ID authority", successor.public_key());
+    new.status_base = Some(STATUS_BASE.into());
+    new.valid_from = retired_at;
+    let list = TrustList {
+        issued_at: retired_at,
+        sequence: 2,
+        issuers: vec![old, new],
+    };
+    let signed = hex(&list.sign(&trust_list_key).expect("trust list"));
+    let with_list = |mut v: Vector| {
+        v.trust_list_cwt_hex = Some(signed.clone());
+        v.trust_list_public_key_pem = Some(spki_pem(&trust_list_key.public_key()));
+        v
+    };
+    let before = w.show_lightweight(NOW - 10);
+    let mut leaked = Wallet::issued_at(retired_at + 10 * 24 * 3600);
+    let after = leaked.show_lightweight(NOW - 10);
+    vec![
+        with_list(vector(
+            "retired-key-signed-before-end-of-signing",
+            "A code whose credential (iat 30 days ago) was signed by a key retired 20 days ago: the trust list's issued_until is after iat, valid_until is a year after retirement, so it is valid.",
+            &before,
+            issuer,
+            "valid",
+        )),
+        with_list(vector(
+            "retired-key-signed-after-end-of-signing",
+            "A credential signed 10 days ago by a key retired 20 days ago (a leaked copy of a retired key): its iat is after the key's issued_until in the trust list, so it is refused although the key is still trusted for what it signed before.",
+            &after,
+            issuer,
+            "signed_after_key_retired",
+        )),
+    ]
 }
 
 /// Every file of the vectors folder: `(file name, bytes)`. Valid vectors get a PNG.
