@@ -202,9 +202,9 @@ pub fn use_photo(state: State<'_, AppState>, photo: String) -> Result<AppInfo> {
     Ok(app_info(state))
 }
 
-fn client(state: &AppState) -> Result<IssuerClient> {
+async fn client(state: &AppState) -> Result<IssuerClient> {
     let (url, demo) = state.issuer_url()?;
-    IssuerClient::new(&url, state.trust_anchor(demo)?)
+    IssuerClient::new(&url, state.trust_anchor(demo).await?)
         .map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
 }
 
@@ -230,7 +230,7 @@ pub async fn enrol(
         return Err(e);
     }
     let _one = state.capture_lock.lock().await;
-    let client = client(&state)?;
+    let client = client(&state).await?;
     let mut capture = capture(&state, on_event)?;
     state
         .wallet()?
@@ -321,7 +321,7 @@ pub async fn renew(
     on_event: Channel<CaptureEvent>,
 ) -> Result<WalletStatus> {
     let _one = state.capture_lock.lock().await;
-    let client = client(&state)?;
+    let client = client(&state).await?;
     let mut capture = capture(&state, on_event)?;
     state.wallet()?.renew(&client, &mut capture, now()).await?;
     // The old device key is gone: an unlock made with it means nothing now.

@@ -216,18 +216,27 @@ impl AppState {
 
     /// The trust anchor for the issuer in use: the demo issuer's own key (in process), else
     /// the authority key built into the app. Never a key fetched from the issuer URL.
-    pub fn trust_anchor(&self, demo: bool) -> Result<TrustAnchor, CommandError> {
+    pub async fn trust_anchor(&self, demo: bool) -> Result<TrustAnchor, CommandError> {
         if demo {
-            return self
-                .demo_issuer
-                .as_ref()
-                .and_then(|d| d.trust_anchor.get().cloned())
-                .ok_or_else(|| {
-                    CommandError::new(
+            // The demo issuer opens its keys once the face models are loaded (seconds after
+            // the window shows); a request meanwhile waits for it, as its socket would.
+            let started = std::time::Instant::now();
+            loop {
+                if let Some(a) = self
+                    .demo_issuer
+                    .as_ref()
+                    .and_then(|d| d.trust_anchor.get().cloned())
+                {
+                    return Ok(a);
+                }
+                if self.demo_issuer.is_none() || started.elapsed().as_secs() >= 120 {
+                    return Err(CommandError::new(
                         "issuer_unreachable",
-                        "the demo issuer is still starting: try again in a few seconds",
-                    )
-                });
+                        "the demo issuer did not start: restart the app",
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
         authority_trust_anchor().ok_or_else(|| {
             CommandError::new(

@@ -376,7 +376,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 tessera_issuer::keys::KeyRing::rotate(&data_dir, now)
             }
             .map_err(fail)?;
-            println!("new issuer key {kid}; restart the service to sign with it");
+            println!("new issuer key {kid}; start the service again to sign with it");
             if compromised {
                 println!(
                     "the older keys are no longer trusted: their credentials are refused from the next trust-list refresh, and their holders must enrol again"

@@ -564,7 +564,7 @@ async fn bad_requests_get_problem_details(backend: Backend) {
     );
     // Not in the registry.
     let stranger = id_number("500101", "19900101", 5);
-    let req = h.enrol_request(&c, &stranger, frames("obama", &c.actions), &new_device());
+    let req = h.enrol_request(&c, &stranger, frames("obama", &c.actions), &device_11);
     let (status, kind) = h
         .post_json::<_, BatchResponse>("/v1/enrolments", &req)
         .await

@@ -105,7 +105,7 @@ fn a_locked_keystore_is_a_clear_error_with_exit_2() {
     let script = format!(
         r#"set -e
 W="{wallet} --keystore-service locked-test --data-dir $XDG_RUNTIME_DIR/w"
-echo 123456 | $W set-pin
+echo 246810 | $W set-pin
 dbus-send --session --dest=org.freedesktop.secrets --type=method_call --print-reply \
   /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
   array:objpath:/org/freedesktop/secrets/collection/login >/dev/null

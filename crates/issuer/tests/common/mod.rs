@@ -415,7 +415,20 @@ impl Harness {
             s.abort();
             let _ = s.await;
         }
-        self.issuer = None;
+        // The client's pooled connections keep the old server's connection tasks, and the
+        // issuer they hold, alive; a rotation is refused while a service holds the keys.
+        // Close them and wait for the old issuer to be gone, as an operator stops the service.
+        self.client = http_client();
+        if let Some(issuer) = self.issuer.take() {
+            let started = std::time::Instant::now();
+            while Arc::strong_count(&issuer) > 1 {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(30),
+                    "the old issuer was never released"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
         tessera_issuer::keys::KeyRing::rotate(&self.dir, self.clock.now()).unwrap();
         let issuer = tessera_issuer::open(
             &self.dir,

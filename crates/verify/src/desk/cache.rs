@@ -298,11 +298,13 @@ impl TrustCache {
                     .tokens()
                     .iter()
                     .filter(|t| t.uri == token.uri && t.issued_at > token.issued_at)
-                    // Only while its signer is still trusted and it has not expired.
+                    // Only while its signer is still trusted, could sign it then (its end of
+                    // signing, `issued_until`, included), and it has not expired.
                     .filter(|t| {
                         trust.get(&t.signer).is_some_and(|e| {
                             e.valid_until
                                 .is_none_or(|end| t.issued_at <= end && now <= end)
+                                && e.accepts_signature_at(t.issued_at, now, 0)
                         }) && t.expires_at.is_none_or(|exp| now < exp)
                     })
                     .max_by_key(|t| t.issued_at)
