@@ -1,6 +1,7 @@
 //! Every endpoint of a real issuer on loopback, with real photos and frames, on SQLite and
 //! on PostgreSQL (`TESSERA_TEST_POSTGRES_URL`; `scripts/test.sh` starts a server).
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -17,27 +18,6 @@ use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::{
     AdminRevokeRequest, BatchResponse, HolderRevokeRequest, ProblemType, RevokeResponse,
 };
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     matching_face_gets_a_batch_that_verifies_offline_and_online,

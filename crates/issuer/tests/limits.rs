@@ -3,6 +3,7 @@
 //! clients are counted per /64, the portrait endpoint is limited before it audits anything,
 //! its refusals are aggregated, and audit records are purged after the retention period.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -10,27 +11,6 @@ use reqwest::StatusCode;
 use tessera_issuer::Clock;
 use tessera_issuer::store::AuditRecord;
 use tessera_issuer_api::{BatchResponse, EnrolRequest, ProblemType};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     junk_enrolments_do_not_lock_the_person_out,

@@ -1,6 +1,7 @@
 //! The portrait endpoint for registered verifiers, on a real issuer over loopback, on
 //! SQLite and on PostgreSQL (`TESSERA_TEST_POSTGRES_URL`).
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -10,27 +11,6 @@ use tessera_credential::proof::{AuthMethods, HolderProof, ProofRequest};
 use tessera_credential::qr_text::Presentation;
 use tessera_issuer::Clock;
 use tessera_issuer_api::ProblemType;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     portrait_only_for_registered_verifiers_and_fresh_upgraded_proofs,

@@ -1,76 +1,18 @@
 //! `tessera-wallet` end to end: a real issuer on loopback, the real Secret Service (run
 //! under `scripts/with-keyring.sh`), the committed liveness frames.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
+
+use common::{Env, obama_id, start_issuer, testdata, text};
 
 use tessera_credential::claims::Tier;
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::status_list::StatusLists;
 use tessera_credential::verify::{StatusOutcome, VerifyOptions};
-use tessera_face::analysis::FaceAnalyzer;
-use tessera_issuer::config::SystemClock;
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../face/testdata")
-}
-
-fn obama_id() -> String {
-    let first17 = "11010119610804011";
-    format!(
-        "{first17}{}",
-        tessera_issuer::ids::check_character(first17.as_bytes())
-    )
-}
-
-/// An issuer with Obama in its registry, on a background thread; returns its URL.
-fn start_issuer(dir: &Path) -> String {
-    let dir = dir.to_owned();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let faces = Arc::new(FaceAnalyzer::load().unwrap());
-            let csv = dir.join("registry.csv");
-            // The issuer reads registry photos only from the CSV's folder.
-            std::fs::copy(testdata().join("photos/obama.jpg"), dir.join("obama.jpg")).unwrap();
-            std::fs::write(
-                &csv,
-                format!(
-                    "id_number,full_name,date_of_birth,sex,photo\n{},李建国,1961-08-04,M,obama.jpg\n",
-                    obama_id(),
-                ),
-            )
-            .unwrap();
-            let records = tessera_issuer::registry::read_csv(&csv, &faces).unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            let config = tessera_issuer::Config {
-                public_url: base.clone(),
-                ..Default::default()
-            };
-            let issuer = tessera_issuer::open(
-                &dir.join("issuer"),
-                None,
-                config,
-                Arc::new(SystemClock),
-                faces,
-            )
-            .await
-            .unwrap();
-            issuer.store().import_registry(&records, 0).await.unwrap();
-            // The authority's trust-list key, handed to the wallet out of band (see `Env`).
-            std::fs::write(dir.join("trust-list-key.pem"), issuer.trust_list_key_pem()).unwrap();
-            tx.send(base).unwrap();
-            tessera_issuer::api::serve(Arc::new(issuer), listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
 
 /// The number of frames behind each issuance, from the issuer's audit records.
 fn issued_frames(dir: &Path) -> Vec<usize> {
@@ -93,59 +35,6 @@ fn issued_frames(dir: &Path) -> Vec<usize> {
             n.trim().parse().unwrap()
         })
         .collect()
-}
-
-struct Env {
-    issuer: String,
-    data: PathBuf,
-    service: String,
-}
-
-impl Env {
-    /// The issuer's trust-list key, which `start_issuer` writes beside the wallet's folder,
-    /// given as the wallet's trust anchor (as the authority would hand it out).
-    fn anchor(&self) -> Vec<std::ffi::OsString> {
-        let pem = self.data.with_file_name("trust-list-key.pem");
-        if pem.exists() {
-            vec!["--trust-list-key".into(), pem.into()]
-        } else {
-            vec![]
-        }
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
-            .args([
-                "--issuer",
-                &self.issuer,
-                "--keystore-service",
-                &self.service,
-                "--data-dir",
-            ])
-            .arg(&self.data)
-            .args(self.anchor())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn now() -> u64 {

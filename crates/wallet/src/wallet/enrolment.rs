@@ -3,7 +3,7 @@
 //! checked on the device before anything is sent.
 
 use tessera_credential::claims::Tier;
-use tessera_credential::keys::spki_der;
+use tessera_credential::keys::{Es256Signer, spki_der};
 use tessera_credential::proof::AuthMethods;
 use tessera_credential::trust_list::TrustList;
 use tessera_face::template::Template;
@@ -19,6 +19,20 @@ use crate::keystore::KeystoreError;
 use crate::lifecycle;
 use crate::trust::check_issued;
 use crate::vault::{Pending, StoredBatch, Vault};
+
+/// The device key with its proof of possession for one challenge.
+fn device_key(
+    key: &dyn Es256Signer,
+    challenge_id: &str,
+    nonce: &[u8],
+) -> Result<DeviceKey, WalletError> {
+    let pop = DeviceKeyProof::create(key, challenge_id, nonce)
+        .map_err(|e| WalletError::Frames(e.to_string()))?;
+    Ok(DeviceKey {
+        public_key: pop.key_der,
+        proof: pop.signature,
+    })
+}
 
 impl Wallet {
     /// Checks the batch against the trust list and stores it with the pending key, in one
@@ -90,15 +104,10 @@ impl Wallet {
             && vault.batch.is_none()
         {
             let key = self.keys.signer(&p.device_key)?;
-            let pop = DeviceKeyProof::create(key.as_ref(), &p.challenge_id, &p.challenge_nonce)
-                .map_err(|e| WalletError::Frames(e.to_string()))?;
             let req = EnrolRequest {
                 challenge_id: p.challenge_id.clone(),
                 id_number: id_number.to_owned(),
-                device_key: DeviceKey {
-                    public_key: pop.key_der,
-                    proof: pop.signature,
-                },
+                device_key: device_key(key.as_ref(), &p.challenge_id, &p.challenge_nonce)?,
                 frames: vec![],
                 replace_existing,
             };
@@ -142,15 +151,10 @@ impl Wallet {
         // Persist the new key before it leaves in a request: a crash after sending can
         // still collect the batch bound to it.
         vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
-            .map_err(|e| WalletError::Frames(e.to_string()))?;
         let req = EnrolRequest {
             challenge_id: challenge.challenge_id.clone(),
             id_number: id_number.to_owned(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
+            device_key: device_key(key.as_ref(), &challenge.challenge_id, &challenge.nonce)?,
             frames,
             replace_existing,
         };
@@ -207,15 +211,10 @@ impl Wallet {
         };
         lifecycle::begin_renewal(&mut vault, pending, now)?;
         vault.save(self.store.as_ref())?;
-        let pop = DeviceKeyProof::create(key.as_ref(), &challenge.challenge_id, &challenge.nonce)
-            .map_err(|e| WalletError::Frames(e.to_string()))?;
         let req = RenewRequest {
             challenge_id: challenge.challenge_id.clone(),
             presentation: presentation.to_qr_text(),
-            device_key: DeviceKey {
-                public_key: pop.key_der,
-                proof: pop.signature,
-            },
+            device_key: device_key(key.as_ref(), &challenge.challenge_id, &challenge.nonce)?,
             frames,
         };
         match client.renew(&req).await {
