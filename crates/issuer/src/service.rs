@@ -9,8 +9,7 @@ use subtle::ConstantTimeEq;
 use tessera_credential::claims::{
     Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
 };
-use tessera_credential::credential::{Credential, CredentialClaims};
-use tessera_credential::keys::{Es256Signer, Kid, Randomness, public_key_from_der};
+use tessera_credential::keys::Es256Signer;
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::status_list::{
     StatusAnswer, StatusList, StatusListToken, StatusLookup, StatusRef,
@@ -18,28 +17,25 @@ use tessera_credential::status_list::{
 use tessera_credential::trust_list::TrustedIssuer;
 use tessera_credential::verify::{MemoryReplayCache, VerifyOptions, verify};
 use tessera_face::analysis::FaceAnalyzer;
-use tessera_face::liveness::Challenge;
-use tessera_face::template::Template;
 use tessera_issuer_api::binding::HolderAuthPurpose;
-use tessera_issuer_api::challenge as challenge_binding;
 use tessera_issuer_api::{
-    AdminRevokeRequest, BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKeyProof,
-    EnrolRequest, HolderRevokeRequest, IssuedCredential, Problem, ProblemType, RenewRequest,
-    RevokeResponse, holder_auth_nonce,
+    AdminRevokeRequest, HolderRevokeRequest, Problem, ProblemType, RevokeResponse,
+    holder_auth_nonce,
 };
 use tokio::sync::Semaphore;
 
+mod challenge;
+mod enrolment;
 mod portrait;
 pub use portrait::{
     Portrait, add_verifier, remove_verifier, valid_verifier_name, verifier_key_hash,
 };
 
-use crate::config::{Clock, Config, OsRandomness, random_bytes};
-use crate::face_check::{self, parse_actions};
+use crate::config::{Clock, Config};
 use crate::ids::{CivilDate, IdNumber};
 use crate::keys::KeyRing;
 use crate::ratelimit::{ClientKey, Limiter};
-use crate::store::{Audit, CredentialRow, NewEnrolment, RegistryRecord, Store, StoreError};
+use crate::store::{Audit, RegistryRecord, Store, StoreError};
 
 /// A signed document ready to serve, with its entity tag.
 #[derive(Debug, Clone)]
@@ -223,155 +219,6 @@ impl Issuer {
         }
     }
 
-    // ---------------------------------------------------------------- challenges
-
-    /// A new liveness challenge, bound to the device key in `req` (if any) and signed by the
-    /// active issuer key (DESIGN §11, `tessera_issuer_api::challenge`).
-    pub async fn challenge(
-        &self,
-        req: ChallengeRequest,
-        ip: Option<IpAddr>,
-    ) -> Result<ChallengeResponse, Problem> {
-        self.limit_challenges(ip)?;
-        // The key must be a P-256 key: a challenge bound to garbage could never be answered.
-        let device_key_sha256 = match &req.device_key {
-            Some(der) => {
-                public_key_from_der(der).map_err(|_| {
-                    Problem::new(
-                        ProblemType::BadDeviceKey,
-                        "device_key is not a P-256 public key (SubjectPublicKeyInfo, DER)",
-                    )
-                })?;
-                Some(challenge_binding::device_key_sha256(der).to_vec())
-            }
-            None => None,
-        };
-        let now = self.now();
-        let challenge = Challenge::from_random(
-            random_bytes::<17>(),
-            now,
-            self.config.challenge_lifetime.as_secs(),
-        );
-        let id = hex::encode(random_bytes::<16>());
-        let actions: Vec<String> = challenge
-            .actions
-            .iter()
-            .map(|a| a.name().to_owned())
-            .collect();
-        self.store
-            .insert_challenge(&crate::store::ChallengeRow {
-                id: id.clone(),
-                nonce: challenge.nonce.to_vec(),
-                actions: actions.join(","),
-                issued_at: now,
-                expires_at: challenge.expires_at,
-                used_at: None,
-                device_key_sha256: device_key_sha256.clone(),
-            })
-            .await
-            .map_err(store_error)?;
-        let mut response = ChallengeResponse {
-            challenge_id: id,
-            nonce: challenge.nonce.to_vec(),
-            actions,
-            issued_at: now,
-            expires_at: challenge.expires_at,
-            device_key_sha256,
-            signer: vec![],
-            signature: vec![],
-        };
-        challenge_binding::sign(&mut response, self.keys.active()).map_err(internal)?;
-        Ok(response)
-    }
-
-    /// A stored challenge, or "unknown challenge".
-    async fn challenge_row(&self, id: &str) -> Result<crate::store::ChallengeRow, Problem> {
-        self.store
-            .challenge(id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                Problem::new(
-                    ProblemType::UnknownChallenge,
-                    "no such challenge: ask for a new one",
-                )
-            })
-    }
-
-    /// Refuses a challenge already answered or past its expiry.
-    fn check_fresh(&self, row: &crate::store::ChallengeRow) -> Result<(), Problem> {
-        if row.used_at.is_some() {
-            return Err(Problem::new(
-                ProblemType::ChallengeReused,
-                "this challenge was already answered: ask for a new one",
-            ));
-        }
-        if self.now() > row.expires_at {
-            return Err(Problem::new(
-                ProblemType::ChallengeExpired,
-                "the challenge expired before the answer arrived: ask for a new one",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Loads a challenge for answering. `Ok(Err(batch))` when it was already answered by
-    /// exactly this device key: the retry gets the first answer back.
-    async fn open_challenge(
-        &self,
-        challenge_id: &str,
-        device_key: &DeviceKeyProof,
-    ) -> Result<Result<(crate::store::ChallengeRow, Challenge), BatchResponse>, Problem> {
-        let row = self.challenge_row(challenge_id).await?;
-        // Only the key named when the challenge was drawn may answer it. Checked before
-        // anything else and without spending the challenge: a relay that swaps the key gets
-        // nothing, and the person's own answer still goes through.
-        let submitted = challenge_binding::device_key_sha256(&device_key.key_der);
-        if row.device_key_sha256.as_deref() != Some(&submitted[..]) {
-            tracing::warn!(
-                event = "challenge_key_mismatch",
-                outcome = "refused",
-                "an answer came with another device key than its challenge's"
-            );
-            return Err(Problem::new(
-                ProblemType::ChallengeKeyMismatch,
-                if row.device_key_sha256.is_some() {
-                    "this challenge was drawn for another device key: ask for a challenge naming this key"
-                } else {
-                    "this challenge was drawn without a device key: ask for one naming the device key (update the app)"
-                },
-            ));
-        }
-        if row.used_at.is_some() {
-            // Idempotent retry: the same device key, proven for the same challenge.
-            if let Ok(key) = device_key.verify(&row.id, &row.nonce)
-                && let Some(e) = self
-                    .store
-                    .enrolment_by_challenge(challenge_id)
-                    .await
-                    .map_err(store_error)?
-                && e.device_kid == Kid::of(&key).to_hex()
-            {
-                let batch: BatchResponse = serde_json::from_str(&e.response).map_err(internal)?;
-                return Ok(Err(batch));
-            }
-        }
-        self.check_fresh(&row)?;
-        let actions = parse_actions(&row.actions).ok_or_else(|| internal("stored actions"))?;
-        let nonce: [u8; 16] = row
-            .nonce
-            .as_slice()
-            .try_into()
-            .map_err(|_| internal("stored nonce"))?;
-        let challenge = Challenge {
-            nonce,
-            actions,
-            issued_at: row.issued_at,
-            expires_at: row.expires_at,
-        };
-        Ok(Ok((row, challenge)))
-    }
-
     async fn refuse(
         &self,
         challenge_id: &str,
@@ -395,221 +242,6 @@ impl Issuer {
         }
         tracing::info!(event, outcome = "refused", reason = slug, "decision");
         p
-    }
-
-    async fn face_decision(
-        &self,
-        challenge: &Challenge,
-        frames: Vec<Vec<u8>>,
-        person: &RegistryRecord,
-    ) -> Result<face_check::Accepted, Problem> {
-        let c = &self.config;
-        face_check::check_frames(&frames, c.max_frames, c.max_frame_side, c.max_answer_pixels)?;
-        let reference = Template::from_bytes(&person.template).map_err(internal)?;
-        let _slot = self
-            .face_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(internal)?;
-        let faces = self.faces.clone();
-        let challenge = challenge.clone();
-        let now = self.now();
-        let count = frames.len();
-        let started = std::time::Instant::now();
-        let decision = tokio::task::spawn_blocking(move || {
-            face_check::decide(&faces, &challenge, frames, &reference, now)
-        })
-        .await
-        .map_err(internal)?;
-        // For capacity planning: how long the face work took, on how many frames.
-        tracing::info!(
-            frames = count,
-            face_ms = started.elapsed().as_millis() as u64,
-            "face check"
-        );
-        decision
-    }
-
-    // ---------------------------------------------------------------- enrolment
-
-    /// Enrols a device: liveness, face match against the registry, then a batch.
-    pub async fn enrol(
-        &self,
-        req: EnrolRequest,
-        ip: Option<IpAddr>,
-    ) -> Result<BatchResponse, Problem> {
-        let id = IdNumber::parse(&req.id_number)
-            .map_err(|e| Problem::new(ProblemType::Malformed, format!("id_number: {e}")))?;
-        self.rate_limit(ip)?;
-        let pop = DeviceKeyProof {
-            key_der: req.device_key.public_key.clone(),
-            signature: req.device_key.proof.clone(),
-        };
-        let (row, challenge) = match self.open_challenge(&req.challenge_id, &pop).await? {
-            Ok(c) => c,
-            Err(previous) => return Ok(previous),
-        };
-        let device_key = match pop.verify(&row.id, &row.nonce) {
-            Ok(k) => k,
-            Err(e) => {
-                return Err(self
-                    .refuse(
-                        &row.id,
-                        "enrol",
-                        None,
-                        Problem::new(ProblemType::BadDeviceKey, e.to_string()),
-                    )
-                    .await);
-            }
-        };
-        let device_kid = Kid::of(&device_key).to_hex();
-        if self
-            .store
-            .enrolment_by_device(&device_kid)
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            let p = Problem::new(
-                ProblemType::DeviceKeyReused,
-                "this device key already holds credentials: make a new key for a new enrolment",
-            );
-            return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
-        }
-        let Some(person) = self.store.person(id.as_str()).await.map_err(store_error)? else {
-            let p = Problem::new(
-                ProblemType::UnknownIdNumber,
-                "this ID number is not in the registry: check it, or contact the ID office",
-            );
-            return Err(self.refuse(&row.id, "enrol", None, p).await);
-        };
-        let existing = self
-            .store
-            .active_enrolments(id.as_str())
-            .await
-            .map_err(store_error)?;
-        if !existing.is_empty() && !req.replace_existing {
-            let p = Problem::new(
-                ProblemType::AlreadyEnrolled,
-                "this person is enrolled on another device; to move to this device, enrol again choosing to replace it (the other device's ID stops working)",
-            );
-            return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
-        }
-        if let Err(p) = self.face_budget(id.as_str()) {
-            return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
-        }
-        let accepted = match self.face_decision(&challenge, req.frames, &person).await {
-            Ok(a) => a,
-            Err(p) => {
-                self.charge_face_refusal(id.as_str(), &p);
-                return Err(self.refuse(&row.id, "enrol", Some(id.as_str()), p).await);
-            }
-        };
-        let replaces: Vec<&str> = existing.iter().map(|e| e.id.as_str()).collect();
-        self.issue_batch(
-            &row.id, &person, device_key, "enrol", &replaces, "revoked", accepted,
-        )
-        .await
-    }
-
-    /// Signs and stores a batch (one transaction), returning what the client gets.
-    #[allow(clippy::too_many_arguments)]
-    async fn issue_batch(
-        &self,
-        challenge_id: &str,
-        person: &RegistryRecord,
-        device_key: p256::ecdsa::VerifyingKey,
-        kind: &str,
-        replaces: &[&str],
-        replaced_state: &str,
-        accepted: face_check::Accepted,
-    ) -> Result<BatchResponse, Problem> {
-        let now = self.now();
-        let expires_at = now + self.config.credential_validity.as_secs();
-        let enrolment_id = hex::encode(random_bytes::<16>());
-        let device_kid = Kid::of(&device_key).to_hex();
-        let issuer_key = self.keys.active();
-        let tiers = [Tier::Lightweight, Tier::Upgraded];
-        let identities = tiers.map(|t| identity(person, t, now));
-        let config = &self.config;
-        let build = |slots: &[crate::store::Slot]| {
-            let mut rows = Vec::new();
-            let mut issued = Vec::new();
-            for (identity, slot) in identities.iter().zip(slots) {
-                let mut cti = [0u8; 8];
-                OsRandomness.fill(&mut cti);
-                let claims = CredentialClaims {
-                    issuer: config.issuer_id.clone(),
-                    issued_at: now,
-                    not_before: now,
-                    expires_at,
-                    credential_id: cti,
-                    holder_key: device_key,
-                    status: StatusRef {
-                        list: slot.list,
-                        idx: slot.idx,
-                    },
-                    identity: identity.clone(),
-                };
-                let tier = claims.tier();
-                let credential =
-                    Credential::issue(claims, issuer_key).map_err(|e| e.to_string())?;
-                rows.push(CredentialRow {
-                    cti: hex::encode(cti),
-                    tier: tier.name().to_owned(),
-                    status_list: slot.list,
-                    status_idx: slot.idx,
-                    expires_at,
-                });
-                issued.push(IssuedCredential {
-                    tier: tier.name().to_owned(),
-                    credential: credential.to_tagged_bytes(),
-                });
-            }
-            let batch = BatchResponse {
-                enrolment_id: enrolment_id.clone(),
-                issued_at: now,
-                expires_at,
-                face_similarity: accepted.similarity,
-                credentials: issued,
-            };
-            let json = serde_json::to_string(&batch).map_err(|e| e.to_string())?;
-            Ok((rows, json))
-        };
-        let detail = format!("kind={kind} device={device_kid} frames={}", accepted.frames);
-        let audit = Audit {
-            event: kind,
-            id_number: Some(&person.id_number),
-            outcome: "issued",
-            detail: &detail,
-        };
-        let new = NewEnrolment {
-            id: &enrolment_id,
-            id_number: &person.id_number,
-            device_kid: &device_kid,
-            challenge_id,
-            kind,
-            replaces,
-            replaced_state,
-            now,
-            expires_at,
-        };
-        self.store
-            .issue(&new, tiers.len(), &audit, build)
-            .await
-            .map_err(store_error)?;
-        if !replaces.is_empty() {
-            self.status_changed();
-        }
-        tracing::info!(event = kind, outcome = "issued", "decision");
-        let stored = self
-            .store
-            .enrolment_by_challenge(challenge_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| internal("issued batch not found"))?;
-        serde_json::from_str(&stored.response).map_err(internal)
     }
 
     // ---------------------------------------------------------------- holder auth
@@ -675,84 +307,6 @@ impl Issuer {
             ));
         }
         Ok(enrolment)
-    }
-
-    // ---------------------------------------------------------------- renewal
-
-    /// Renews: holder proof from the current credential + fresh liveness and match → a new
-    /// batch on a new device key; the old batch is revoked in the same transaction.
-    pub async fn renew(
-        &self,
-        req: RenewRequest,
-        ip: Option<IpAddr>,
-    ) -> Result<BatchResponse, Problem> {
-        self.rate_limit(ip)?;
-        let pop = DeviceKeyProof {
-            key_der: req.device_key.public_key.clone(),
-            signature: req.device_key.proof.clone(),
-        };
-        let (row, challenge) = match self.open_challenge(&req.challenge_id, &pop).await? {
-            Ok(c) => c,
-            Err(previous) => return Ok(previous),
-        };
-        let enrolment = match self
-            .holder(
-                &req.presentation,
-                &row.nonce,
-                HolderAuthPurpose::renew(&req.device_key.public_key),
-            )
-            .await
-        {
-            Ok(e) => e,
-            Err(p) => return Err(self.refuse(&row.id, "renew", None, p).await),
-        };
-        let who = enrolment.id_number.clone();
-        let device_key = match pop.verify(&row.id, &row.nonce) {
-            Ok(k) => k,
-            Err(e) => {
-                let p = Problem::new(ProblemType::BadDeviceKey, e.to_string());
-                return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
-            }
-        };
-        if self
-            .store
-            .enrolment_by_device(&Kid::of(&device_key).to_hex())
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            let p = Problem::new(
-                ProblemType::DeviceKeyReused,
-                "renewal needs a new device key",
-            );
-            return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
-        }
-        let person = self
-            .store
-            .person(&who)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| internal("enrolled person missing from the registry"))?;
-        if let Err(p) = self.face_budget(&who) {
-            return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
-        }
-        let accepted = match self.face_decision(&challenge, req.frames, &person).await {
-            Ok(a) => a,
-            Err(p) => {
-                self.charge_face_refusal(&who, &p);
-                return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
-            }
-        };
-        self.issue_batch(
-            &row.id,
-            &person,
-            device_key,
-            "renew",
-            &[enrolment.id.as_str()],
-            "superseded",
-            accepted,
-        )
-        .await
     }
 
     // ---------------------------------------------------------------- revocation
