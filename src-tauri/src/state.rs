@@ -82,24 +82,14 @@ pub fn normalised_issuer_url(url: &str) -> Option<String> {
     Some(url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty())
 }
 
-/// Whether `url` may name the issuer: `https://` with a host, or plain `http://` only to
-/// this device's loopback address; no user name or password, query or fragment. Parsed,
-/// not prefix-matched: `http://127.0.0.1.example.com` is another machine.
+/// Whether `url` may name the issuer: the wallet core's rule (`https://` with a host, or
+/// plain `http://` only to a loopback address; no user name or password, query or
+/// fragment; parsed, not prefix-matched), with the app's wording.
 pub fn check_issuer_url(url: &str) -> Result<(), &'static str> {
     const WHY: &str = "the issuer URL must be https://HOST (plain http only to this device: http://127.0.0.1:PORT)";
-    let parsed = tauri::Url::parse(url).map_err(|_| WHY)?;
-    // The parser normalises the host (`127.1` becomes `127.0.0.1`).
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]"));
-    let ok = match parsed.scheme() {
-        "https" => parsed.host().is_some(),
-        "http" => loopback,
-        _ => false,
-    };
-    let clean = parsed.username().is_empty()
-        && parsed.password().is_none()
-        && parsed.query().is_none()
-        && parsed.fragment().is_none();
-    if ok && clean { Ok(()) } else { Err(WHY) }
+    tessera_wallet::client::checked_issuer_url(url)
+        .map(|_| ())
+        .map_err(|_| WHY)
 }
 
 /// The embedded demo issuer, when no issuer URL is configured.
