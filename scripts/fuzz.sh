@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-600}"
 shift || true
-all=(qr_text_to_verdict presentation_cbor trust_list status_list issuer_json qr_image)
+all=(qr_text_to_verdict presentation_cbor trust_list status_list issuer_json qr_image oidc_text
+  sign_in_request)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 jobs="${FUZZ_JOBS:-$(nproc)}"

@@ -19,6 +19,21 @@ deb=$(ls -t target/release/bundle/deb/*.deb | head -1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dpkg-deb -R "$deb" "$work/pkg"
+# tessera:// sign-in links open the app: the desktop entry must claim the scheme. Tauri's
+# bundler writes it from the deep-link plugin's config; make sure, whatever its version does.
+desktop=$(ls "$work"/pkg/usr/share/applications/*.desktop 2>/dev/null | head -1)
+if [ -z "$desktop" ]; then
+  echo "package-deb: the package has no desktop entry" >&2
+  exit 1
+fi
+if ! grep -q '^MimeType=.*x-scheme-handler/tessera;' "$desktop"; then
+  if grep -q '^MimeType=' "$desktop"; then
+    sed -i 's|^MimeType=\(.*\)$|MimeType=\1x-scheme-handler/tessera;|' "$desktop"
+  else
+    echo 'MimeType=x-scheme-handler/tessera;' >>"$desktop"
+  fi
+fi
+grep -q '^Exec=.*%u' "$desktop" || sed -i 's|^Exec=\(.*\)$|Exec=\1 %u|' "$desktop"
 dpkg-deb -Zxz -z9 --root-owner-group --build "$work/pkg" "$work/out.deb" >/dev/null
 mv "$work/out.deb" "$deb"
 echo "$deb: $(du -h "$deb" | cut -f1) ($(stat -c %s "$deb") bytes)"

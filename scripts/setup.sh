@@ -20,8 +20,8 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick
   # Chinese text in the app and the screenshots
   fonts-wqy-microhei
-  # web pages tested in a real browser
-  chromium
+  # web pages tested in a real browser (chromedriver drives it from the Rust tests)
+  chromium chromium-driver
   # the UI toolchain
   nodejs npm
   # the issuer's production database (tests run against a local server)

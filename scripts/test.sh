@@ -40,7 +40,7 @@ scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast
 
 step "fuzz: every target for 20 s, seeded from the vectors (fuzz/README.md)"
 # At most ~6 minutes from scratch (measured on a busy 2-core machine): installing cargo-fuzz
-# ~1 min, building the targets ~4 min, then the six targets two at a time, 1 min. A crash fails here with the input's path.
+# ~1 min, building the targets ~4 min, then the eight targets two at a time, ~1.5 min. A crash fails here with the input's path.
 scripts/fuzz.sh 20
 
 step "all tests passed"

@@ -3,7 +3,7 @@
 //! Listing the commands in the app manifest turns each into a permission (`allow-<command>`);
 //! a command is then callable only from windows whose capability grants it.
 
-/// Every command in `src/commands.rs`; `capabilities/main-window.json` grants them.
+/// Every command in `src/commands.rs` and `src/sign_in.rs`; `capabilities/main-window.json` grants them.
 const COMMANDS: &[&str] = &[
     "app_info",
     "wallet_status",
@@ -21,6 +21,12 @@ const COMMANDS: &[&str] = &[
     "cancel_capture",
     "history",
     "remove_id",
+    "sign_in_pending",
+    "sign_in_open",
+    "sign_in_scan",
+    "sign_in_approve",
+    "sign_in_refuse",
+    "sign_in_history",
 ];
 
 /// The ID authority's trust-list key (SPKI PEM) the app trusts for a configured issuer,

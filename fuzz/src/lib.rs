@@ -1,5 +1,6 @@
 //! What the fuzz targets share: the fixture keys (the same ones as docs/format/vectors), a
-//! trust list, and signing of fuzzer-made payloads.
+//! trust list, signing of fuzzer-made payloads, and the registered relying party of the
+//! Sign in with Tessera targets.
 //!
 //! A fuzzer cannot forge an ES256 signature, so a target fed only whole signed documents
 //! would stop at the signature check and never reach the parser behind it. The trust-list
@@ -107,6 +108,37 @@ fn payload(signed: &[u8]) -> Vec<u8> {
         .ok()
         .and_then(|s| s.payload)
         .unwrap_or_else(|| panic!("our own signed document has a payload"))
+}
+
+/// The issuer identifier the Sign in with Tessera targets use (their seeds too:
+/// `crates/vectors/examples/fuzz_seeds.rs` writes the same values).
+pub const OIDC_ISSUER: &str = "https://id.example";
+/// The registered relying party's client id.
+pub const OIDC_CLIENT_ID: &str = "rp_fuzz";
+/// Its client secret.
+pub const OIDC_CLIENT_SECRET: &str = "fuzz-secret";
+/// The PKCE challenge of the grant the token request is checked against: RFC 7636
+/// appendix B's, whose verifier is `dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk`.
+pub const OIDC_CODE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The registered relying party: a lightweight shop for `age_over_18` and `masked_name`
+/// with two redirect URIs, so asking for more claims or the upgraded tier is refused.
+pub fn oidc_client() -> &'static tessera_oidc::client::Client {
+    use tessera_oidc::claims::Claim;
+    static C: OnceLock<tessera_oidc::client::Client> = OnceLock::new();
+    C.get_or_init(|| tessera_oidc::client::Client {
+        client_id: OIDC_CLIENT_ID.to_owned(),
+        name: "Fuzz shop".to_owned(),
+        name_zh: Some("模糊商店".to_owned()),
+        redirect_uris: vec![
+            "https://shop.example/cb".to_owned(),
+            "https://shop.example/cb?from=app".to_owned(),
+        ],
+        tier: tessera_credential::Tier::Lightweight,
+        claims: vec![Claim::AgeOver18, Claim::MaskedName],
+        sector: "shop.example".to_owned(),
+        secret_sha256: tessera_oidc::client::secret_sha256(OIDC_CLIENT_SECRET),
+    })
 }
 
 /// `tessera_qr::decode_image` runs the image decoders and rxing (which panics on some

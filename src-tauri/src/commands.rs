@@ -20,7 +20,7 @@ use crate::state::{AppState, Settings, lock};
 
 type Result<T> = std::result::Result<T, CommandError>;
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -202,13 +202,13 @@ pub fn use_photo(state: State<'_, AppState>, photo: String) -> Result<AppInfo> {
     Ok(app_info(state))
 }
 
-async fn client(state: &AppState) -> Result<IssuerClient> {
+pub(crate) async fn client(state: &AppState) -> Result<IssuerClient> {
     let (url, demo) = state.issuer_url()?;
     IssuerClient::new(&url, state.trust_anchor(demo).await?)
         .map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
 }
 
-fn capture(state: &AppState, channel: Channel<CaptureEvent>) -> Result<AppCapture> {
+pub(crate) fn capture(state: &AppState, channel: Channel<CaptureEvent>) -> Result<AppCapture> {
     state.cancel.store(false, Ordering::SeqCst);
     Ok(AppCapture {
         mode: *lock(&state.frames),

@@ -74,10 +74,18 @@ pub enum DemoIssuerError {
 
 /// Binds the demo issuer's socket now (so its URL is known before the face models load).
 pub fn bind(listen: Option<&str>) -> std::io::Result<std::net::TcpListener> {
-    let wanted = listen.unwrap_or(DEFAULT_LISTEN);
+    bind_or_default(listen, DEFAULT_LISTEN)
+}
+
+/// Binds `listen`, or else `default`, or, when something else holds the default (another app
+/// instance or program), any free loopback port.
+pub fn bind_or_default(
+    listen: Option<&str>,
+    default: &str,
+) -> std::io::Result<std::net::TcpListener> {
+    let wanted = listen.unwrap_or(default);
     match std::net::TcpListener::bind(wanted) {
         Ok(l) => Ok(l),
-        // Another app instance or program holds the default port: any free loopback port.
         Err(_) if listen.is_none() => std::net::TcpListener::bind("127.0.0.1:0"),
         Err(e) => Err(e),
     }
@@ -91,6 +99,7 @@ pub async fn serve(
     faces: Arc<FaceAnalyzer>,
     validity: Duration,
     trust_anchor: Arc<OnceLock<TrustAnchor>>,
+    shop: Option<std::net::TcpListener>,
 ) -> Result<(), DemoIssuerError> {
     let files = |source| DemoIssuerError::Files {
         path: data_dir.display().to_string(),
@@ -120,6 +129,14 @@ pub async fn serve(
         .import_registry(&records, clock.now())
         .await
         .map_err(|e| DemoIssuerError::Registry(e.to_string()))?;
+    if let Some(shop) = shop {
+        let (store, url) = (issuer.store().clone(), format!("http://{addr}"));
+        tokio::spawn(async move {
+            if let Err(e) = crate::demo_rp::serve(store, url, shop).await {
+                tracing::error!(error = %e, "the demo ticket shop stopped");
+            }
+        });
+    }
     listener.set_nonblocking(true).map_err(files)?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(files)?;
     tracing::info!(%addr, "demo issuer listening");

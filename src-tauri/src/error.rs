@@ -63,6 +63,9 @@ fn problem_kind(kind: Option<ProblemType>) -> &'static str {
         Some(ProblemType::RateLimited) => "rate_limited",
         Some(ProblemType::ChallengeExpired | ProblemType::ChallengeReused) => "challenge_expired",
         Some(ProblemType::CredentialNotActive) => "revoked",
+        Some(ProblemType::SignInEnded) => "sign_in_ended",
+        Some(ProblemType::WrongMatchCode) => "wrong_match_code",
+        Some(ProblemType::TierTooLow) => "tier_too_low",
         _ => "issuer_refused",
     }
 }
@@ -115,6 +118,7 @@ impl From<WalletError> for CommandError {
             WalletError::Quality(_) => "quality",
             WalletError::FaceMismatch => "face_mismatch",
             WalletError::Unlock(_) => "unlock_expired",
+            WalletError::SignInLink(_) => "sign_in_link",
             WalletError::Frames(_) | WalletError::History { .. } => "internal",
         };
         out

@@ -8,13 +8,17 @@
 //! Environment (for support staff and tests; the settings screen covers people's needs):
 //! `TESSERA_DATA_DIR` (instead of the platform's app-data folder), `TESSERA_KEYSTORE_SERVICE`,
 //! `TESSERA_ISSUER_URL`, `TESSERA_FRAMES` (`camera` or `demo`),
-//! `TESSERA_DEMO_ISSUER_LISTEN`, `TESSERA_DEMO_VALIDITY_DAYS`.
+//! `TESSERA_DEMO_ISSUER_LISTEN`, `TESSERA_DEMO_RP_LISTEN`, `TESSERA_DEMO_VALIDITY_DAYS`.
 
 pub mod capture;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+pub mod demo_rp;
 pub mod error;
+pub mod scan;
+pub mod sign_in;
 pub mod state;
 
 use std::path::PathBuf;
@@ -79,6 +83,13 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
+    // The demo ticket shop (a relying party for Sign in with Tessera) beside the demo issuer.
+    #[cfg(feature = "demo")]
+    let shop_listener = demo_listener.as_ref().and_then(|_| {
+        demo_rp::bind(env("TESSERA_DEMO_RP_LISTEN").as_deref())
+            .inspect_err(|e| tracing::error!(error = %e, "the demo ticket shop cannot listen"))
+            .ok()
+    });
     #[cfg(feature = "demo")]
     let demo_issuer = demo_listener
         .as_ref()
@@ -102,6 +113,28 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         demo_issuer,
         env_issuer_url,
     ));
+    // A sign-in link the desktop launched the app with (`tessera-app tessera://sign-in?…`),
+    // and later ones handed over while it runs (deep link; single instance forwards a second
+    // launch's arguments to this one).
+    if let Some(link) = sign_in::link_in_args(std::env::args().skip(1)) {
+        sign_in::receive(app.handle(), &link);
+    }
+    #[cfg(desktop)]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt as _;
+        let handle = app.handle().clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                sign_in::receive(&handle, url.as_str());
+            }
+        });
+        // A development or demo build registers the scheme for this user at run time; a
+        // package registers it in its desktop entry (MimeType=x-scheme-handler/tessera).
+        #[cfg(feature = "demo")]
+        if let Err(e) = app.deep_link().register_all() {
+            tracing::warn!(error = %e, "could not register the tessera: link scheme");
+        }
+    }
     // Load the face models off the main thread (the window shows meanwhile), then start the
     // demo issuer with the same models.
     let handle = app.handle().clone();
@@ -123,7 +156,9 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
             let dir = data_dir.join("demo-issuer");
             let validity = std::time::Duration::from_secs(days * 86_400);
             let anchor = demo_anchor.unwrap_or_default();
-            if let Err(e) = demo::serve(listener, &dir, faces, validity, anchor).await {
+            if let Err(e) =
+                demo::serve(listener, &dir, faces, validity, anchor, shop_listener).await
+            {
                 tracing::error!(error = %e, "the demo issuer stopped");
             }
         }
@@ -147,7 +182,16 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    // First: a second launch (a clicked tessera: link) hands its arguments to this instance.
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        if let Some(link) = sign_in::link_in_args(argv.into_iter().skip(1)) {
+            sign_in::receive(app, &link);
+        }
+    }));
+    builder
+        .plugin(tauri_plugin_deep_link::init())
         .setup(setup)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -166,6 +210,12 @@ pub fn run() {
             commands::cancel_capture,
             commands::history,
             commands::remove_id,
+            sign_in::sign_in_pending,
+            sign_in::sign_in_open,
+            sign_in::sign_in_scan,
+            sign_in::sign_in_approve,
+            sign_in::sign_in_refuse,
+            sign_in::sign_in_history,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Tessera app");

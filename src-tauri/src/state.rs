@@ -131,6 +131,14 @@ pub struct AppState {
     pub photo: Mutex<Option<Arc<Vec<u8>>>>,
     /// The upgraded tier's unlock, while fresh.
     pub unlock: Mutex<Option<UpgradedUnlock>>,
+    /// A `tessera://sign-in` link the desktop handed over (argument or deep link), until the
+    /// UI takes it.
+    pub sign_in_link: Mutex<Option<String>>,
+    /// The last link the UI took from `sign_in_link`: only such a link (from this device's
+    /// own sign-in page) may carry the number to match.
+    pub handed_over: Mutex<Option<String>>,
+    /// The sign-in request checked and shown for consent, until approved or refused.
+    pub sign_in: Mutex<Option<tessera_wallet::wallet::SignInConsent>>,
     /// Set to stop the running capture.
     pub cancel: Arc<AtomicBool>,
     /// One capture at a time.
@@ -160,6 +168,9 @@ impl AppState {
             frames: Mutex::new(frames),
             photo: Mutex::new(None),
             unlock: Mutex::new(None),
+            sign_in_link: Mutex::new(None),
+            handed_over: Mutex::new(None),
+            sign_in: Mutex::new(None),
             cancel: Arc::new(AtomicBool::new(false)),
             capture_lock: tokio::sync::Mutex::new(()),
             faces: OnceLock::new(),

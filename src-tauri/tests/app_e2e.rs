@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::json;
@@ -20,7 +19,7 @@ use tessera_credential::status_list::StatusLists;
 use tessera_credential::verify::{StatusOutcome, VerifyOptions};
 
 use common::webdriver::Session;
-use common::{QUICK, SLOW, now};
+use common::{QUICK, SLOW, Shots, now};
 
 const APP: &str = env!("CARGO_BIN_EXE_tessera-app");
 const PIN: &str = "246810";
@@ -79,19 +78,6 @@ fn verify_at(
     }
 }
 
-struct Shots(Option<PathBuf>);
-
-impl Shots {
-    fn keep(&self, session: &Session, name: &str) -> Vec<u8> {
-        let png = session.screenshot();
-        if let Some(dir) = &self.0 {
-            std::fs::create_dir_all(dir).expect("screenshot dir");
-            std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot");
-        }
-        png
-    }
-}
-
 /// Waits for the QR image to be drawn, then reads it back from a screenshot of the window.
 fn read_qr(session: &Session, shots: &Shots, name: &str) -> String {
     session.wait_for("img#qr", SLOW);
@@ -132,7 +118,7 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
         "no D-Bus session: run under scripts/with-keyring.sh (the app keeps its keys in the Secret Service)"
     );
-    let shots = Shots(std::env::var_os("TESSERA_E2E_SCREENSHOTS").map(PathBuf::from));
+    let shots = Shots::from_env();
     let app = common::launch(APP, &[("TESSERA_DEMO_VALIDITY_DAYS", "20")]);
     let session = &app.session;
     let issuer = app.issuer.clone();

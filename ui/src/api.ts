@@ -111,6 +111,12 @@ export interface CommandError {
     | "keystore"
     | "issuer_refused"
     | "invalid_input"
+    | "sign_in_link"
+    | "no_sign_in_code"
+    | "cancelled"
+    | "sign_in_ended"
+    | "wrong_match_code"
+    | "tier_too_low"
     | "internal";
   /** English, for the details line; the UI shows its own words for `kind`. */
   message: string;
@@ -197,3 +203,45 @@ export const cancelCapture = (): Promise<void> => invoke("cancel_capture");
 export const history = (): Promise<HistoryEntry[]> => invoke("history");
 /** Removes the ID from this device (keystore entries and history); needs `pin` once a PIN is set. */
 export const removeId = (pin?: string): Promise<WalletStatus> => invoke("remove_id", { pin: pin ?? null });
+
+/** A claim a website can receive (crates/oidc/src/claims.rs). */
+export type ClaimName = "age_over_18" | "masked_name" | "name" | "birthdate" | "gender" | "id_number";
+
+/** What the sign-in consent screen shows (`SignInView` in src-tauri/src/sign_in.rs): the
+ *  website's registered name and exactly what it will receive, as the issuer signed them. */
+export interface SignInView {
+  request_id: string;
+  client_name: string;
+  client_name_zh: string | null;
+  claims: { name: ClaimName }[];
+  tier: Tier;
+  /** The numbers to pick from (the sign-in page shows one); empty for a same-device link. */
+  match_choices: number[];
+  expires_at: number;
+  now: number;
+}
+
+/** One approved sign-in. */
+export interface SignInRecord {
+  at: number;
+  client_name: string;
+  client_id: string;
+  claims: ClaimName[];
+  tier: Tier;
+}
+
+/** A tessera:// sign-in link the desktop handed over, if any (asked once). */
+export const signInPending = (): Promise<string | null> => invoke("sign_in_pending");
+/** Fetches and checks the sign-in request a link names. */
+export const signInOpen = (link: string): Promise<SignInView> => invoke("sign_in_open", { link });
+/** Scans the sign-in page's QR code with the camera (previews over `onEvent`); the link. */
+export const signInScan = (onEvent: (e: CaptureEvent) => void): Promise<string> => {
+  const channel = new Channel<CaptureEvent>();
+  channel.onmessage = onEvent;
+  return invoke("sign_in_scan", { onEvent: channel });
+};
+/** Approves (upgraded: after `unlockUpgraded`); `matchCode` is the number picked, if asked. */
+export const signInApprove = (requestId: string, matchCode: number | null): Promise<SignInRecord> =>
+  invoke("sign_in_approve", { requestId, matchCode });
+export const signInRefuse = (requestId: string): Promise<void> => invoke("sign_in_refuse", { requestId });
+export const signInHistory = (): Promise<SignInRecord[]> => invoke("sign_in_history");

@@ -20,7 +20,8 @@ export type ScreenName =
   | "show"
   | "renew"
   | "history"
-  | "settings";
+  | "settings"
+  | "signIn";
 
 /** The screen that fits the wallet's state (start-up, and after enrol/remove). */
 export function screenFor(status: WalletStatus): ScreenName {

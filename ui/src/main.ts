@@ -1,12 +1,12 @@
 // Start-up: load settings, app info and wallet status, pick the language and the screen.
 
-import { appInfo, settingsGet, walletStatus } from "./api";
+import { appInfo, settingsGet, signInPending, walletStatus } from "./api";
 import { ctx, screenFor } from "./app";
 import { chosenLang, renderChrome } from "./chrome";
 import { button, h, replace } from "./dom";
 import { errorBox } from "./errors";
 import { langFromLocale, setLang, t } from "./i18n";
-import { go, register } from "./router";
+import { currentScreen, go, register } from "./router";
 import { enrol } from "./screens/enrol";
 import { history } from "./screens/history";
 import { home } from "./screens/home";
@@ -14,6 +14,7 @@ import { pin } from "./screens/pin";
 import { renew } from "./screens/renew";
 import { settings } from "./screens/settings";
 import { showScreen } from "./screens/show";
+import { offerSignInLink, signIn } from "./screens/signin";
 import { welcome } from "./screens/welcome";
 
 register("welcome", welcome);
@@ -24,6 +25,30 @@ register("show", showScreen);
 register("renew", renew);
 register("history", history);
 register("settings", settings);
+register("signIn", signIn);
+
+/** Asks Rust, every second, whether the desktop handed over a sign-in link (launch argument,
+ *  deep link, or a second launch), and opens the sign-in screen with it. */
+function followSignInLinks(): void {
+  let waiting: string | null = null;
+  const poll = async (): Promise<void> => {
+    try {
+      waiting = waiting ?? (await signInPending());
+    } catch {
+      // No such command (an older shell or the UI tests' mock): nothing to follow.
+      return;
+    }
+    // Not in the middle of a face capture (enrolment, renewal): the link waits for it.
+    const busy = currentScreen() === "enrol" || currentScreen() === "renew";
+    if (waiting && !busy) {
+      offerSignInLink(waiting);
+      waiting = null;
+      go("signIn");
+    }
+    setTimeout(() => void poll(), 1000);
+  };
+  void poll();
+}
 
 async function start(): Promise<void> {
   const main = document.getElementById("main");
@@ -37,6 +62,7 @@ async function start(): Promise<void> {
     renderChrome();
     go(screenFor(status));
     document.body.dataset.ready = "true";
+    followSignInLinks();
   } catch (err) {
     // Nothing loaded: use the webview's language to say so, and offer a retry.
     setLang(langFromLocale(navigator.language));

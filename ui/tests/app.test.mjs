@@ -369,7 +369,9 @@ describe("enrolment", () => {
       assert.equal(await page.getAttribute("#id-number", "aria-invalid"), "true");
       await page.click("#enrol-submit");
       await page.waitForSelector('[role=alert][data-error-kind="invalid_id_number"]');
-      const cmds = (await calls(page)).map((c) => c.cmd);
+      // Only start-up's commands (and the background question whether a sign-in link was
+      // handed over): nothing about the ID number.
+      const cmds = (await calls(page)).map((c) => c.cmd).filter((c) => c !== "sign_in_pending");
       assert.deepEqual([...cmds].sort(), ["app_info", "settings_get", "wallet_status"]);
       await page.fill("#id-number", "11010119900307152");
       assert.equal(await page.textContent("#id-number-status"), "17 of 18 characters");
@@ -759,4 +761,97 @@ describe("200 % zoom (240 × 380 CSS px)", () => {
       }, { viewport });
     });
   }
+});
+
+describe("sign in with Tessera", () => {
+  const view = {
+    request_id: "0123456789abcdef0123456789abcdef",
+    client_name: "Demo ticket shop",
+    client_name_zh: "演示票务",
+    claims: [{ name: "age_over_18" }, { name: "masked_name" }],
+    tier: "lightweight",
+    match_choices: [27, 64, 91],
+    expires_at: NOW + 120,
+    now: NOW,
+  };
+  const link = "tessera://sign-in?issuer=http%3A%2F%2F127.0.0.1%3A8443&request=0123456789abcdef0123456789abcdef";
+
+  test("a handed-over link opens the consent screen; the number must be picked; history records it", async () => {
+    await withApp({ signInLink: link, signInView: view, signInMatchCode: 64 }, async (page) => {
+      await page.waitForSelector("#sign-in-asks");
+      assert.equal(await page.textContent("#sign-in-asks"), "Demo ticket shop asks you to sign in");
+      assert.deepEqual(await page.$$eval("#sign-in-claims li", (li) => li.map((l) => l.textContent)), [
+        "Whether you are over 18",
+        "Your name with its middle masked (like 李*国)",
+      ]);
+      assert.equal((await calls(page, "sign_in_open"))[0].args.link, link);
+      // Approve waits for a number; the wrong one is refused with its own words.
+      assert.equal(await page.isDisabled("#sign-in-approve"), true);
+      await page.click("#match-27");
+      await page.click("#sign-in-approve");
+      await page.waitForSelector('[role=alert][data-error-kind="wrong_match_code"]');
+      await page.click("#match-64");
+      assert.equal(await page.getAttribute("#match-64", "aria-checked"), "true");
+      await page.click("#sign-in-approve");
+      await page.waitForSelector("#sign-in-outcome");
+      assert.equal(await page.textContent("#sign-in-outcome"), "Signed in to Demo ticket shop. You can go back to the website.");
+      const approvals = await calls(page, "sign_in_approve");
+      assert.deepEqual(approvals.map((c) => c.args.matchCode), [27, 64]);
+      await page.click("#sign-in-done");
+      await page.click("#nav-history");
+      await page.waitForSelector("#sign-ins-list li");
+      assert.match(await page.textContent("#sign-ins-list li"), /Demo ticket shop.*Shared: Whether you are over 18, Your name with its middle masked/);
+    });
+  });
+
+  test("a pasted link that is not a sign-in link is refused; refusing says nothing was shared (Chinese)", async () => {
+    await withApp(
+      { signInView: { ...view, match_choices: [] }, settings: { language: "zh-CN", issuer_url: null } },
+      async (page) => {
+        await page.click("#sign-in-start");
+        await page.fill("#sign-in-link", "https://phish.example/sign-in");
+        await page.click("#sign-in-open");
+        await page.waitForSelector('[role=alert][data-error-kind="sign_in_link"]');
+        await page.fill("#sign-in-link", link);
+        await page.click("#sign-in-open");
+        await page.waitForSelector("#sign-in-asks");
+        assert.equal(await page.textContent("#sign-in-asks"), "演示票务 请求您登录");
+        assert.equal(await page.isDisabled("#sign-in-approve"), false, "a same-device link needs no number");
+        await page.click("#sign-in-refuse");
+        await page.waitForSelector("#sign-in-outcome");
+        assert.equal(await page.textContent("#sign-in-outcome"), "您已拒绝，演示票务 未获得任何信息。");
+        assert.equal((await calls(page, "sign_in_refuse")).length, 1);
+      },
+    );
+  });
+
+  test("the sign-in page's QR code is scanned with the camera", async () => {
+    await withApp({ signInView: view, signInScanned: link }, async (page) => {
+      await page.click("#sign-in-start");
+      await page.click("#sign-in-scan");
+      await page.waitForSelector("#sign-in-asks");
+      assert.equal((await calls(page, "sign_in_open"))[0].args.link, link);
+      assert.match((await calls(page, "sign_in_scan"))[0].args.onEvent, /^__CHANNEL__:\d+$/);
+    });
+  });
+
+  test("an upgraded sign-in asks for the PIN and a face check before approving", async () => {
+    const upgraded = { ...view, client_name: "Demo bank", claims: [{ name: "name" }, { name: "id_number" }], tier: "upgraded", match_choices: [] };
+    await withApp({ signInLink: link, signInView: upgraded }, async (page) => {
+      await page.waitForSelector("#sign-in-asks");
+      assert.equal(await page.textContent("#sign-in-asks"), "Demo bank asks you to sign in");
+      await page.click("#sign-in-approve");
+      await page.waitForSelector("#sign-in-pin");
+      assert.equal((await calls(page, "sign_in_approve")).length, 0, "nothing is approved before the unlock");
+      await page.fill("#sign-in-pin", "135790");
+      await page.click("#sign-in-unlock");
+      await page.waitForSelector("#sign-in-outcome");
+      const unlock = await calls(page, "unlock_upgraded");
+      assert.equal(unlock[0].args.pin, "135790");
+      const approvals = await calls(page, "sign_in_approve");
+      assert.equal(approvals.length, 1);
+      assert.equal(approvals[0].args.matchCode, null);
+      assert.equal(await page.textContent("#sign-in-outcome"), "Signed in to Demo bank. You can go back to the website.");
+    });
+  });
 });

@@ -14,6 +14,8 @@
     calls: [],
     qrCount: 0,
     pending: null,
+    signInLink: cfg.signInLink || null,
+    signIns: cfg.signIns || [],
   };
 
   // Emits one event on a Channel, with the index Channel uses to keep order.
@@ -108,6 +110,32 @@
       return null;
     },
     history: () => state.history,
+    // Sign in with Tessera: a link handed over once (cfg.signInLink), the request it names
+    // (cfg.signInView), approvals recorded in the sign-in history.
+    sign_in_pending: () => {
+      const link = state.signInLink;
+      state.signInLink = null;
+      return link;
+    },
+    sign_in_open: (a) => {
+      if (!String(a.link).startsWith("tessera://sign-in?"))
+        throw { kind: "sign_in_link", message: "not a Tessera sign-in link" };
+      return cfg.signInView;
+    },
+    sign_in_approve: (a) => {
+      const v = cfg.signInView;
+      if (v.match_choices.length && a.matchCode !== cfg.signInMatchCode)
+        throw { kind: "wrong_match_code", message: "the number picked is not the one the page shows" };
+      const record = { at: state.status.now, client_name: v.client_name, client_id: "rp_demo", claims: v.claims.map((c) => c.name), tier: v.tier };
+      state.signIns.push(record);
+      return record;
+    },
+    sign_in_refuse: () => null,
+    sign_in_scan: () => {
+      if (!cfg.signInScanned) throw { kind: "no_sign_in_code", message: "no Tessera sign-in QR code was found" };
+      return cfg.signInScanned;
+    },
+    sign_in_history: () => state.signIns,
     remove_id: (a) => {
       if (state.status.pin_set && state.status.state !== "not_enrolled" && !a.pin)
         throw { kind: "pin_required", message: "enter the current PIN to do this" };

@@ -89,6 +89,13 @@ pub enum HolderAuthPurpose {
     },
     /// Revocation by the holder.
     Revoke,
+    /// Approval of one sign-in request for one relying party (Sign in with Tessera): a proof
+    /// made for a desk, another relying party or another request does not sign anyone in.
+    SignIn {
+        /// SHA-256 of the request id and the relying party's `client_id`
+        /// ([`HolderAuthPurpose::sign_in`]).
+        request_sha256: [u8; 32],
+    },
 }
 
 impl HolderAuthPurpose {
@@ -99,10 +106,23 @@ impl HolderAuthPurpose {
         }
     }
 
+    /// Approval of the sign-in request `request_id` of the relying party `client_id`.
+    pub fn sign_in(request_id: &str, client_id: &str) -> HolderAuthPurpose {
+        let mut h = Sha256::new();
+        for part in [request_id.as_bytes(), client_id.as_bytes()] {
+            h.update((part.len() as u32).to_be_bytes());
+            h.update(part);
+        }
+        HolderAuthPurpose::SignIn {
+            request_sha256: h.finalize().into(),
+        }
+    }
+
     fn label(self) -> &'static [u8] {
         match self {
             HolderAuthPurpose::Renew { .. } => b"renew",
             HolderAuthPurpose::Revoke => b"revoke",
+            HolderAuthPurpose::SignIn { .. } => b"sign-in",
         }
     }
 }
@@ -115,11 +135,12 @@ pub fn holder_auth_nonce(purpose: HolderAuthPurpose, challenge_nonce: &[u8]) -> 
     h.update(purpose.label());
     h.update((challenge_nonce.len() as u32).to_be_bytes());
     h.update(challenge_nonce);
-    if let HolderAuthPurpose::Renew {
-        new_device_key_sha256,
-    } = purpose
-    {
-        h.update(new_device_key_sha256);
+    match purpose {
+        HolderAuthPurpose::Renew {
+            new_device_key_sha256,
+        } => h.update(new_device_key_sha256),
+        HolderAuthPurpose::SignIn { request_sha256 } => h.update(request_sha256),
+        HolderAuthPurpose::Revoke => {}
     }
     let digest = h.finalize();
     let mut nonce = [0u8; NONCE_LEN];
@@ -176,5 +197,17 @@ mod tests {
             a,
             holder_auth_nonce(HolderAuthPurpose::renew(&other), b"n1")
         );
+        // A sign-in proof is bound to its request and its relying party.
+        let sign_in = HolderAuthPurpose::sign_in("r1", "rp_a");
+        let n = holder_auth_nonce(sign_in, b"n1");
+        assert_ne!(
+            n,
+            holder_auth_nonce(HolderAuthPurpose::sign_in("r1", "rp_b"), b"n1")
+        );
+        assert_ne!(
+            n,
+            holder_auth_nonce(HolderAuthPurpose::sign_in("r2", "rp_a"), b"n1")
+        );
+        assert_ne!(n, holder_auth_nonce(HolderAuthPurpose::Revoke, b"n1"));
     }
 }

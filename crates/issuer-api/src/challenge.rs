@@ -14,13 +14,12 @@
 //! `"tessera-challenge-v1" ‖ challenge id ‖ nonce ‖ actions (comma-joined) ‖ issued_at
 //! (u64 BE) ‖ expires_at (u64 BE) ‖ device key SHA-256 (empty when unbound)`.
 
-use p256::ecdsa::Signature;
-use p256::ecdsa::signature::Verifier;
 use sha2::{Digest, Sha256};
-use tessera_credential::keys::{Es256Signer, KID_LEN, KeyError, Kid};
+use tessera_credential::keys::{Es256Signer, KeyError, Kid};
 use tessera_credential::trust_list::TrustList;
 
 use crate::ChallengeResponse;
+use crate::signed::{self, SignatureError, put};
 
 /// The domain-separation label of a challenge signature.
 pub const CONTEXT: &[u8] = b"tessera-challenge-v1";
@@ -28,11 +27,6 @@ pub const CONTEXT: &[u8] = b"tessera-challenge-v1";
 /// SHA-256 of a device key's SubjectPublicKeyInfo DER: what a challenge is bound to.
 pub fn device_key_sha256(device_key_der: &[u8]) -> [u8; 32] {
     Sha256::digest(device_key_der).into()
-}
-
-fn put(m: &mut Vec<u8>, bytes: &[u8]) {
-    m.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    m.extend_from_slice(bytes);
 }
 
 /// The bytes the issuer signs for `c` (every field but `signer` and `signature`; the
@@ -96,25 +90,13 @@ pub fn verify(
     now: u64,
     skew: u64,
 ) -> Result<(), ChallengeError> {
-    // 1. Signed at all, by a key the trust list holds.
-    if c.signature.is_empty() || c.signer.is_empty() {
-        return Err(ChallengeError::Unsigned);
-    }
-    let kid: [u8; KID_LEN] = c
-        .signer
-        .as_slice()
-        .try_into()
-        .map_err(|_| ChallengeError::UnknownSigner(hex_of(&c.signer)))?;
-    let issuer = trust
-        .get(&Kid(kid))
-        .ok_or_else(|| ChallengeError::UnknownSigner(Kid(kid).to_hex()))?;
-    // 2. The signature, before any field is believed.
-    let signature =
-        Signature::from_slice(&c.signature).map_err(|_| ChallengeError::BadSignature)?;
-    issuer
-        .public_key
-        .verify(&signing_input(c), &signature)
-        .map_err(|_| ChallengeError::BadSignature)?;
+    // 1–2. Signed by a key the trust list holds; the signature, before any field is believed.
+    let issuer =
+        signed::check(trust, &c.signer, &c.signature, &signing_input(c)).map_err(|e| match e {
+            SignatureError::Unsigned => ChallengeError::Unsigned,
+            SignatureError::UnknownSigner(kid) => ChallengeError::UnknownSigner(kid),
+            SignatureError::BadSignature => ChallengeError::BadSignature,
+        })?;
     // 3. The key was allowed to sign then, and is still trusted now.
     if !issuer.accepts_signature_at(c.issued_at, now, skew) {
         return Err(ChallengeError::SignerNotValid);
@@ -128,10 +110,6 @@ pub fn verify(
         return Err(ChallengeError::Expired);
     }
     Ok(())
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

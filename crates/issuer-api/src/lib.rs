@@ -8,7 +8,9 @@ pub mod b64;
 pub mod binding;
 pub mod challenge;
 pub mod ids;
+pub mod names;
 pub mod problem;
+pub mod signed;
 pub mod types;
 
 pub use binding::{

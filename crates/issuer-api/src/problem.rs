@@ -43,6 +43,12 @@ pub enum ProblemType {
     /// The registry photo changed after the credential was issued: the portrait the
     /// credential names (its `photo_sha256`) is no longer held.
     PortraitChanged,
+    /// The sign-in request was already answered, or expired.
+    SignInEnded,
+    /// The person picked another number than the sign-in page shows.
+    WrongMatchCode,
+    /// The credential presented is of a lower tier than the sign-in asks for.
+    TierTooLow,
     /// Missing or wrong administrator token.
     Unauthorized,
     /// No such status list, or no such resource.
@@ -55,7 +61,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for documentation and tests.
-    pub const ALL: [ProblemType; 22] = [
+    pub const ALL: [ProblemType; 25] = [
         ProblemType::Malformed,
         ProblemType::PayloadTooLarge,
         ProblemType::RequestTimeout,
@@ -74,6 +80,9 @@ impl ProblemType {
         ProblemType::HolderAuthFailed,
         ProblemType::CredentialNotActive,
         ProblemType::PortraitChanged,
+        ProblemType::SignInEnded,
+        ProblemType::WrongMatchCode,
+        ProblemType::TierTooLow,
         ProblemType::Unauthorized,
         ProblemType::NotFound,
         ProblemType::Internal,
@@ -101,6 +110,9 @@ impl ProblemType {
             ProblemType::HolderAuthFailed => "holder-auth-failed",
             ProblemType::CredentialNotActive => "credential-not-active",
             ProblemType::PortraitChanged => "portrait-changed",
+            ProblemType::SignInEnded => "sign-in-ended",
+            ProblemType::WrongMatchCode => "wrong-match-code",
+            ProblemType::TierTooLow => "tier-too-low",
             ProblemType::Unauthorized => "unauthorized",
             ProblemType::NotFound => "not-found",
             ProblemType::Internal => "internal",
@@ -132,7 +144,8 @@ impl ProblemType {
             | ProblemType::ChallengeReused
             | ProblemType::CredentialNotActive
             | ProblemType::PortraitChanged => 409,
-            ProblemType::ChallengeExpired => 410,
+            ProblemType::ChallengeExpired | ProblemType::SignInEnded => 410,
+            ProblemType::WrongMatchCode | ProblemType::TierTooLow => 403,
             ProblemType::RequestTimeout => 408,
             ProblemType::PayloadTooLarge => 413,
             ProblemType::LivenessFailed
@@ -169,6 +182,11 @@ impl ProblemType {
             ProblemType::PortraitChanged => {
                 "The registry photo changed since the credential was issued"
             }
+            ProblemType::SignInEnded => "The sign-in request was already answered or expired",
+            ProblemType::WrongMatchCode => {
+                "The number picked is not the one the sign-in page shows"
+            }
+            ProblemType::TierTooLow => "The sign-in needs the upgraded ID",
             ProblemType::Unauthorized => "Not authorised",
             ProblemType::NotFound => "Not found",
             ProblemType::Internal => "Internal error",

@@ -44,6 +44,10 @@ pub struct Config {
     /// anything is looked up or audited. A busy desk checks a guest a minute; a hotel's
     /// desks behind one address at a check-in peak stay under 600 an hour.
     pub portraits_per_ip: u32,
+    /// Sign-in steps (authorization requests, wallet answers) allowed per client per
+    /// `rate_window`: each request writes a row. Many people sign in from behind one
+    /// address (a company, a carrier-grade NAT), so this is generous; it stops floods only.
+    pub sign_ins_per_ip: u32,
     /// How long audit records are kept: they hold ID numbers (personal data, kept no longer
     /// than needed) and client addresses. 400 days: a credential is valid for 365 days, and
     /// a holder who disputes an issuance, renewal or portrait release learns of it at the
@@ -80,6 +84,7 @@ impl Default for Config {
             rate_window: Duration::from_secs(3600),
             rate_limit_keys: 200_000,
             portraits_per_ip: 600,
+            sign_ins_per_ip: 3000,
             audit_retention: Duration::from_secs(400 * 86_400),
             status_list_ttl: Duration::from_secs(300),
             face_workers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),

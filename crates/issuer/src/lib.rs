@@ -12,6 +12,7 @@ pub mod face_check;
 /// The ID number rules live with the API types (the wallet checks numbers before sending).
 pub use tessera_issuer_api::ids;
 pub mod keys;
+pub mod pairwise_file;
 pub mod ratelimit;
 pub mod registry;
 pub mod service;
@@ -66,9 +67,10 @@ pub async fn open(
         source,
     })?;
     let keys = keys::KeyRing::open_or_create(data_dir, clock.now())?;
+    let pairwise = pairwise_file::open_or_create(data_dir)?;
     let url = database_url.map_or_else(|| default_database_url(data_dir), str::to_owned);
     let store = store::Store::connect(&url).await?;
-    Ok(Issuer::new(config, clock, store, keys, faces))
+    Ok(Issuer::new(config, clock, store, keys, faces).with_pairwise_secret(pairwise))
 }
 
 /// Deletes the audit records older than `config.audit_retention` as of `now`; how many went.

@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: VerifiersCommand,
     },
+    /// Relying parties (websites and apps) registered for Sign in with Tessera.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -96,6 +101,45 @@ enum AuditCommand {
         /// Days audit records are kept.
         #[arg(long, default_value_t = 400)]
         retention_days: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Registers a relying party and prints its client_id and client_secret as JSON (the
+    /// secret is shown once: only its SHA-256 is stored).
+    Add {
+        #[command(flatten)]
+        storage: Storage,
+        /// The name people see when it asks them to sign in.
+        #[arg(long)]
+        name: String,
+        /// Its Chinese name.
+        #[arg(long)]
+        name_zh: Option<String>,
+        /// Where the sign-in returns (https, or http only to a loopback address); repeat
+        /// for several, all on one host.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// The highest tier it may ask for: lightweight or upgraded.
+        #[arg(long)]
+        tier: String,
+        /// The claims it may ask for, comma-separated (age_over_18, masked_name, name,
+        /// birthdate, gender, id_number); empty for only the pseudonymous sub.
+        #[arg(long, default_value = "")]
+        claims: String,
+    },
+    /// Lists the registered relying parties.
+    List {
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Removes a relying party: its sign-ins and codes stop working at once.
+    Remove {
+        #[command(flatten)]
+        storage: Storage,
+        /// Its client_id.
+        client_id: String,
     },
 }
 
@@ -338,6 +382,92 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 "verifier {:?} removed; its API key is no longer accepted",
                 name.trim()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clients {
+            command:
+                ClientsCommand::Add {
+                    storage,
+                    name,
+                    name_zh,
+                    redirect_uris,
+                    tier,
+                    claims,
+                },
+        } => {
+            let tier = tessera_oidc::claims::parse_tier(&tier)
+                .ok_or_else(|| fail(format!("--tier {tier:?}: use lightweight or upgraded")))?;
+            let claims = tessera_oidc::claims::parse_list(&claims).map_err(|unknown| {
+                fail(format!(
+                    "unknown claim {unknown:?}: use age_over_18, masked_name, name, birthdate, gender or id_number"
+                ))
+            })?;
+            let registration = tessera_oidc::client::Registration {
+                name: &name,
+                name_zh: name_zh.as_deref(),
+                redirect_uris: &redirect_uris,
+                tier,
+                claims: &claims,
+            };
+            let store = open_store(&storage).await?;
+            let added =
+                tessera_issuer::service::add_client(&store, &registration, SystemClock.now()).await;
+            store.close().await;
+            let new = added.map_err(|p| fail(p.detail.unwrap_or(p.title)))?;
+            let c = &new.client;
+            let out = serde_json::json!({
+                "client_id": c.client_id,
+                "client_secret": new.secret.as_str(),
+                "name": c.name,
+                "name_zh": c.name_zh,
+                "redirect_uris": c.redirect_uris,
+                "tier": tessera_oidc::claims::tier_name(c.tier),
+                "claims": c.claims.iter().map(|c| c.name()).collect::<Vec<_>>(),
+                "token_endpoint_auth_method": "client_secret_basic",
+            });
+            println!("{}", serde_json::to_string_pretty(&out).map_err(fail)?);
+            eprintln!(
+                "relying party registered; give it the client_id and client_secret (shown once)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clients {
+            command: ClientsCommand::List { storage },
+        } => {
+            let store = open_store(&storage).await?;
+            let clients = store.clients().await.map_err(fail)?;
+            store.close().await;
+            let out: Vec<_> = clients
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "client_id": c.client_id,
+                        "name": c.name,
+                        "name_zh": c.name_zh,
+                        "redirect_uris": c.redirect_uris,
+                        "tier": tessera_oidc::claims::tier_name(c.tier),
+                        "claims": c.claims.iter().map(|c| c.name()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out).map_err(fail)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clients {
+            command: ClientsCommand::Remove { storage, client_id },
+        } => {
+            let store = open_store(&storage).await?;
+            let removed =
+                tessera_issuer::service::remove_client(&store, client_id.trim(), SystemClock.now())
+                    .await;
+            store.close().await;
+            if !removed.map_err(|p| fail(p.detail.unwrap_or(p.title)))? {
+                return Err(fail(format!(
+                    "no relying party {:?} (see `tessera-issuer clients list`)",
+                    client_id.trim()
+                )));
+            }
+            println!("relying party {:?} removed", client_id.trim());
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

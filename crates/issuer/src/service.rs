@@ -25,11 +25,16 @@ use tessera_issuer_api::{
 use tokio::sync::Semaphore;
 
 mod challenge;
+mod clients;
 mod enrolment;
 mod portrait;
+mod sign_in;
+
+pub use clients::{add_client, remove_client};
 pub use portrait::{
     Portrait, add_verifier, remove_verifier, valid_verifier_name, verifier_key_hash,
 };
+pub use sign_in::SignInPage;
 
 use crate::config::{Clock, Config};
 use crate::ids::{CivilDate, IdNumber};
@@ -75,6 +80,10 @@ pub struct Issuer {
     face_refusals_per_id: Limiter<String>,
     /// Portrait requests per client, counted before any lookup or audit write.
     portraits_per_ip: Limiter<ClientKey>,
+    /// Sign-in requests (authorization requests and the wallet's answers) per client.
+    sign_ins_per_ip: Limiter<ClientKey>,
+    /// The secret of pairwise subjects (Sign in with Tessera).
+    pairwise: Option<tessera_oidc::pairwise::PairwiseSecret>,
     trust_list: Mutex<Option<(u64, Signed)>>,
     status_lists: Mutex<HashMap<u64, CachedList>>,
 }
@@ -152,6 +161,8 @@ impl Issuer {
                 max_keys,
                 clock.clone(),
             ),
+            sign_ins_per_ip: Limiter::new(config.sign_ins_per_ip, window, max_keys, clock.clone()),
+            pairwise: None,
             config,
             clock,
             store,
@@ -160,6 +171,15 @@ impl Issuer {
             trust_list: Mutex::new(None),
             status_lists: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// With `secret` for pairwise subjects: without one, the issuer offers no sign-in.
+    pub fn with_pairwise_secret(
+        mut self,
+        secret: tessera_oidc::pairwise::PairwiseSecret,
+    ) -> Issuer {
+        self.pairwise = Some(secret);
+        self
     }
 
     /// The store (for administration and tests).

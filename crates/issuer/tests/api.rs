@@ -718,6 +718,14 @@ async fn lists_and_service_endpoints(backend: Backend) {
         "/v1/trust-list",
         "/v1/trust-list-key",
         "/v1/status/{list}",
+        "/.well-known/openid-configuration",
+        "/oidc/jwks",
+        "/oidc/authorize",
+        "/oidc/token",
+        "/oidc/sign-ins/{id}",
+        "/oidc/sign-ins/{id}/approval",
+        "/oidc/sign-ins/{id}/refusal",
+        "/oidc/sign-ins/{id}/status",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

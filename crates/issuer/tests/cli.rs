@@ -384,3 +384,120 @@ fn audit_purge_deletes_records_past_the_retention_period() {
     assert_eq!(left[0].detail, "recent");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn relying_parties_are_registered_listed_and_removed_with_audit_records() {
+    let dir = tmp("clients");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let clients = |args: &[&str]| {
+        let out = bin()
+            .arg("clients")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Registered: the id and the secret (shown once) as JSON.
+    let (code, stdout, stderr) = clients(&[
+        "add",
+        "--name",
+        "Ticket shop",
+        "--name-zh",
+        "票务",
+        "--redirect-uri",
+        "https://shop.example/callback",
+        "--tier",
+        "lightweight",
+        "--claims",
+        "age_over_18,masked_name",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let added: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = added["client_id"].as_str().unwrap().to_owned();
+    assert!(tessera_oidc::client::valid_client_id(&id), "{id}");
+    assert_eq!(added["client_secret"].as_str().unwrap().len(), 43);
+    assert_eq!(
+        added["claims"],
+        serde_json::json!(["age_over_18", "masked_name"])
+    );
+    // Refused registrations say why and register nothing: a claim above the tier, plain http
+    // to a host, a name with a bidirectional override.
+    for (args, why) in [
+        (
+            vec![
+                "--redirect-uri",
+                "https://a.example/cb",
+                "--tier",
+                "lightweight",
+                "--claims",
+                "id_number",
+            ],
+            "needs the upgraded tier",
+        ),
+        (
+            vec![
+                "--redirect-uri",
+                "http://a.example/cb",
+                "--tier",
+                "upgraded",
+            ],
+            "is not allowed",
+        ),
+        (
+            vec!["--redirect-uri", "https://a.example/cb", "--tier", "middle"],
+            "use lightweight or upgraded",
+        ),
+    ] {
+        let mut all = vec!["add", "--name", "Bank"];
+        all.extend(args);
+        let (code, _, stderr) = clients(&all);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+    }
+    let (code, _, stderr) = clients(&[
+        "add",
+        "--name",
+        "Shop\u{202e}knab",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--tier",
+        "lightweight",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    // Listed (without the secret), then removed; removing again says there is none.
+    let (_, stdout, _) = clients(&["list"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["client_id"], id.as_str());
+    assert!(!stdout.contains(added["client_secret"].as_str().unwrap()));
+    assert_eq!(clients(&["remove", &id]).0, Some(0));
+    let (code, _, stderr) = clients(&["remove", &id]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no relying party"), "{stderr}");
+    // Both changes are in the audit trail, with what was registered; never the secret.
+    let url = tessera_issuer::default_database_url(&data);
+    let log = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = tessera_issuer::store::Store::connect(&url).await.unwrap();
+        let log = store.audit_log().await.unwrap();
+        store.close().await;
+        log
+    });
+    let events: Vec<_> = log
+        .iter()
+        .filter(|a| a.event == "oidc_client")
+        .map(|a| (a.outcome.as_str(), a.detail.contains(&id)))
+        .collect();
+    assert_eq!(events, [("added", true), ("removed", true)]);
+    assert!(
+        log.iter()
+            .all(|a| !a.detail.contains(added["client_secret"].as_str().unwrap()))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

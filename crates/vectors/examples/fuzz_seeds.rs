@@ -7,7 +7,10 @@
 //!
 //! The trust-list and status-list targets read a first byte that says what follows (see
 //! their sources): 0 a signed document, 1 its payload, 2 (status list) a bits byte and the
-//! compressed list.
+//! compressed list. So do the Sign in with Tessera targets: `oidc_text` 0 a sign-in link, 1
+//! an authorization query, 2 a token request (`HEADER\nFORM`); `sign_in_request` 0 the JSON
+//! as served, 1 the JSON for the target to sign. Their relying party, issuer and PKCE
+//! challenge are the fuzz crate's (`fuzz/src/lib.rs` `oidc_client`), written here again.
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +68,8 @@ fn main() -> Result<()> {
     trust_list_seeds(&mut seeds)?;
     generated_status_lists(&mut seeds)?;
     issuer_json_seeds(&mut seeds, light)?;
+    oidc_text_seeds(&mut seeds)?;
+    sign_in_request_seeds(&mut seeds, light)?;
     println!(
         "wrote {} fuzz seeds to {}",
         seeds.count,
@@ -317,6 +322,177 @@ fn issuer_json_seeds(seeds: &mut Seeds, presentation: &str) -> Result<()> {
         ("b64-padded", "AAEC_-8="),
     ] {
         seeds.write("issuer_json", name, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The fuzz crate's relying party and issuer (`fuzz/src/lib.rs`).
+const OIDC_ISSUER: &str = "https://id.example";
+const OIDC_CLIENT_ID: &str = "rp_fuzz";
+/// RFC 7636 appendix B: the verifier and its S256 challenge.
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REQUEST_ID: &str = "0123456789abcdef0123456789abcdef";
+
+/// `pairs` as a form body or query string (`application/x-www-form-urlencoded`).
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn oidc_text_seeds(seeds: &mut Seeds) -> Result<()> {
+    let link = form(&[("issuer", OIDC_ISSUER), ("request", REQUEST_ID)]);
+    for (name, text) in [
+        ("link-qr", format!("tessera://sign-in?{link}")),
+        (
+            "link-same-device",
+            format!("tessera://sign-in?{link}&code=42"),
+        ),
+        ("link-path-form", format!("tessera:sign-in?{link}&code=17")),
+    ] {
+        seeds.write_mode("oidc_text", name, 0, text.as_bytes())?;
+    }
+    let cb = "https://shop.example/cb";
+    let base = [
+        ("client_id", OIDC_CLIENT_ID),
+        ("redirect_uri", cb),
+        ("response_type", "code"),
+        ("scope", "openid age_over_18 masked_name"),
+        ("state", "s1"),
+        ("nonce", "n1"),
+        ("code_challenge", PKCE_CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut p = base.to_vec();
+        p.extend_from_slice(extra);
+        form(&p)
+    };
+    for (name, query) in [
+        ("authorize", form(&base)),
+        (
+            "authorize-options",
+            with(&[
+                ("response_mode", "query"),
+                ("prompt", "login consent"),
+                ("ui_locales", "zh-CN en"),
+                ("acr_values", "urn:tessera:acr:lightweight"),
+            ]),
+        ),
+        (
+            "authorize-upgraded",
+            with(&[("acr_values", "urn:tessera:acr:upgraded")]),
+        ),
+        (
+            "authorize-other-redirect",
+            form(&[
+                ("client_id", OIDC_CLIENT_ID),
+                ("redirect_uri", "https://shop.example/cb?from=app"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", PKCE_CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ]),
+        ),
+    ] {
+        seeds.write_mode("oidc_text", name, 1, query.as_bytes())?;
+    }
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", "c29tZSBjb2Rl"),
+        ("redirect_uri", cb),
+        ("code_verifier", PKCE_VERIFIER),
+    ];
+    let mut posted = grant.to_vec();
+    posted.extend([
+        ("client_id", OIDC_CLIENT_ID),
+        ("client_secret", "fuzz-secret"),
+    ]);
+    for (name, text) in [
+        // base64("rp_fuzz:fuzz-secret"), as RFC 6749 §2.3.1 sends it.
+        (
+            "token-basic",
+            format!("Basic cnBfZnV6ejpmdXp6LXNlY3JldA==\n{}", form(&grant)),
+        ),
+        ("token-post", form(&posted)),
+    ] {
+        seeds.write_mode("oidc_text", name, 2, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn sign_in_request_seeds(seeds: &mut Seeds, presentation: &str) -> Result<()> {
+    let issuer = key("issuer-2026");
+    let signature = issuer.sign(b"a sign-in request")?.to_bytes().to_vec();
+    let request = |claims: &[&str], tier: &str, zh: Option<&str>| {
+        let mut r = serde_json::json!({
+            "request_id": REQUEST_ID,
+            "issuer": OIDC_ISSUER,
+            "client_id": OIDC_CLIENT_ID,
+            "client_name": "Fuzz shop",
+            "claims": claims,
+            "tier": tier,
+            "issued_at": NOW - 10,
+            "expires_at": NOW + 110,
+            "nonce": b64(&[9; 16]),
+            "match_choices": [12, 57, 83],
+            "signer": b64(&issuer.kid().0),
+            "signature": b64(&signature),
+        });
+        if let Some(zh) = zh {
+            r["client_name_zh"] = zh.into();
+        }
+        r
+    };
+    let lightweight = request(
+        &["age_over_18", "masked_name"],
+        "lightweight",
+        Some("模糊商店"),
+    );
+    let upgraded = request(
+        &["name", "birthdate", "gender", "id_number"],
+        "upgraded",
+        None,
+    );
+    for (name, body) in [("lightweight", &lightweight), ("upgraded", &upgraded)] {
+        let json = serde_json::to_vec(body)?;
+        seeds.write_mode("sign_in_request", &format!("{name}-served"), 0, &json)?;
+        seeds.write_mode("sign_in_request", &format!("{name}-to-sign"), 1, &json)?;
+    }
+    let continue_to = format!(
+        "https://shop.example/cb?{}",
+        form(&[
+            ("code", "c29tZSBjb2Rl"),
+            ("state", "s1"),
+            ("iss", OIDC_ISSUER)
+        ])
+    );
+    for (name, body) in [
+        (
+            "approval",
+            serde_json::json!({"presentation": presentation, "match_code": 57}),
+        ),
+        ("outcome", serde_json::json!({"state": "refused"})),
+        (
+            "status",
+            serde_json::json!({"state": "approved", "continue_to": continue_to}),
+        ),
+    ] {
+        seeds.write_mode("sign_in_request", name, 0, &serde_json::to_vec(&body)?)?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The desk's list cache against a stand-in issuer whose answers the test controls: a
 //! correctly signed but older trust list is refused, an older status list does not replace
-//! a newer one, and the held lists stay in use.
+//! a newer one, a status list a retired key signed after its end of signing is neither
+//! taken nor kept, and the held lists stay in use.
 
 mod common;
 
@@ -30,6 +31,29 @@ fn trust_list_of(sequence: u64, label: &str) -> Vec<u8> {
         issued_at: NOW - 100 + sequence,
         sequence,
         issuers: vec![entry],
+    };
+    list.sign(&key("trust-list")).unwrap()
+}
+
+/// When `issuer` was retired in [`trust_list_after_rotation`] (an hour ago: well past the
+/// clock skew a status list is allowed).
+const RETIRED: u64 = NOW - 3600;
+
+/// A trust list numbered `sequence` after a rotation at [`RETIRED`]: `issuer` signs
+/// nothing after it (`issued_until`) but stays trusted for a year for what it signed
+/// before; `issuer-2` signs from then on. Both publish under the one status base.
+fn trust_list_after_rotation(sequence: u64) -> Vec<u8> {
+    let mut retired = TrustedIssuer::new("Demo ID authority", key("issuer").public_key());
+    retired.status_base = Some(STATUS_BASE.into());
+    retired.issued_until = Some(RETIRED);
+    retired.valid_until = Some(RETIRED + 365 * 86_400);
+    let mut current = TrustedIssuer::new("Demo ID authority", key("issuer-2").public_key());
+    current.status_base = Some(STATUS_BASE.into());
+    current.valid_from = RETIRED;
+    let list = TrustList {
+        issued_at: NOW - 100 + sequence,
+        sequence,
+        issuers: vec![retired, current],
     };
     list.sign(&key("trust-list")).unwrap()
 }
@@ -189,6 +213,102 @@ async fn a_held_list_from_a_key_no_longer_trusted_gives_way() {
     assert_eq!(t.signer, key("issuer-after-compromise").kid());
     assert_eq!(t.list.get(0).unwrap(), 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// (signer, issued_at, entry 0) of the held status list 1.
+fn held_list(cache: &TrustCache) -> (String, u64, u8) {
+    let snap = cache.snapshot().unwrap();
+    let t = &snap.statuses.tokens()[0];
+    (t.signer.to_hex(), t.issued_at, t.list.get(0).unwrap())
+}
+
+/// A cache (in a folder of its own) refreshed at `NOW` from a stand-in issuer; `trust` and
+/// `status` change what the stand-in serves next.
+struct Refreshed {
+    cache: TrustCache,
+    dir: std::path::PathBuf,
+    base: String,
+    trust: Served,
+    status: Served,
+}
+
+async fn refreshed(label: &str, trust: Vec<u8>, status: Vec<u8>) -> Refreshed {
+    let trust = Arc::new(Mutex::new(trust));
+    let status = Arc::new(Mutex::new(status));
+    let base = stand_in_with_status(trust.clone(), status.clone()).await;
+    let dir = common::tmp_dir(label);
+    let cache = TrustCache::open(&dir, Some(base.clone())).unwrap();
+    cache.refresh(NOW).await.unwrap();
+    Refreshed {
+        cache,
+        dir,
+        base,
+        trust,
+        status,
+    }
+}
+
+/// A held list stays over an older one only if its signer could sign it when it was made:
+/// one dated after the key's end of signing (`issued_until`) is what a leaked retired key
+/// makes, and gives way to the issuer's current list even though that one is older; one
+/// made before the retirement is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_list_signed_after_its_keys_end_of_signing_gives_way() {
+    // Before the desk learns of the rotation, someone holding the retired key's file
+    // serves an "everything valid" list dated after the retirement: it verifies then.
+    let forged = status_list_by("issuer", NOW - 60, 0);
+    let r = refreshed("status-after-retirement", trust_list(1), forged).await;
+    let retired_kid = key("issuer").kid().to_hex();
+    assert_eq!(held_list(&r.cache), (retired_kid.clone(), NOW - 60, 0));
+
+    // The trust list now says when that key stopped signing; the issuer's current list
+    // (revoked, made before the forged one's date) replaces it, on disk too.
+    *r.trust.lock().unwrap() = trust_list_after_rotation(2);
+    *r.status.lock().unwrap() = status_list_by("issuer-2", NOW - 120, 1);
+    r.cache.refresh(NOW + 10).await.unwrap();
+    let current = (key("issuer-2").kid().to_hex(), NOW - 120, 1);
+    assert_eq!(held_list(&r.cache), current);
+    drop(r.cache);
+    let cache = TrustCache::open(&r.dir, Some(r.base)).unwrap();
+    assert_eq!(held_list(&cache), current);
+    let _ = std::fs::remove_dir_all(&r.dir);
+
+    // A list the retired key made before its retirement is still its own: an older one
+    // served again does not replace it.
+    let genuine = status_list_by("issuer", RETIRED - 10, 1);
+    let r = refreshed("status-before-retirement", trust_list(1), genuine).await;
+    *r.trust.lock().unwrap() = trust_list_after_rotation(2);
+    *r.status.lock().unwrap() = status_list_by("issuer", RETIRED - 600, 0);
+    r.cache.refresh(NOW + 10).await.unwrap();
+    assert_eq!(held_list(&r.cache), (retired_kid, RETIRED - 10, 1));
+    let _ = std::fs::remove_dir_all(&r.dir);
+}
+
+/// A status list served signed by a retired key after its end of signing is refused, and
+/// the held lists stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_list_signed_after_its_keys_end_of_signing_is_refused() {
+    let current = status_list_by("issuer-2", NOW - 120, 1);
+    let r = refreshed(
+        "status-served-after-retirement",
+        trust_list_after_rotation(1),
+        current,
+    )
+    .await;
+    *r.status.lock().unwrap() = status_list_by("issuer", NOW - 60, 0);
+    let err = r.cache.refresh(NOW + 10).await.unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Invalid(m) if m.contains("after its key stopped signing")),
+        "{err}"
+    );
+    assert_eq!(
+        r.cache.snapshot().unwrap().fetched_at,
+        NOW,
+        "the held lists keep their age"
+    );
+    let current = (key("issuer-2").kid().to_hex(), NOW - 120, 1);
+    assert_eq!(held_list(&r.cache), current);
+    let _ = std::fs::remove_dir_all(&r.dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@
 
 use std::net::IpAddr;
 use std::time::Duration;
+use tessera_credential::claims::Tier;
+use tessera_oidc::sign_in::{SignInApproval, SignInOutcome, SignInRequest};
 
 use tessera_credential::trust_list::TrustList;
 use tessera_credential::verify::DEFAULT_SKEW;
@@ -92,6 +94,15 @@ pub fn advice(p: &Problem) -> String {
             "the check took too long; start again"
         }
         Some(ProblemType::CredentialNotActive) => "this ID was revoked or replaced; enrol again",
+        Some(ProblemType::SignInEnded) => {
+            "this sign-in was already answered or has expired; start it again on the website"
+        }
+        Some(ProblemType::WrongMatchCode) => {
+            "that was not the number the sign-in page shows, so the sign-in was stopped; if you did not start it yourself, someone may be trying to sign in as you"
+        }
+        Some(ProblemType::TierTooLow) => {
+            "this website needs your upgraded ID (PIN and face); approve again with it"
+        }
         Some(ProblemType::Unavailable | ProblemType::Internal) => {
             "the issuer has a problem right now; nothing was issued, try again later"
         }
@@ -255,6 +266,65 @@ impl IssuerClient {
             .http
             .post(format!("{}/v1/renewals", self.base))
             .json(req)
+            .send()
+            .await;
+        self.answer(sent).await
+    }
+
+    /// The sign-in request `request_id`, checked: signed by a key in the trust list this
+    /// wallet verified with its own anchor, made by this issuer, still open. Returns the tier
+    /// it asks for.
+    pub async fn sign_in_request(
+        &self,
+        request_id: &str,
+        now: u64,
+    ) -> Result<(SignInRequest, Tier), IssuerError> {
+        if !tessera_oidc::sign_in::valid_request_id(request_id) {
+            return Err(IssuerError::BadAnswer(
+                "the sign-in request id is malformed".into(),
+            ));
+        }
+        let trust = self.trust_list().await?;
+        let sent = self
+            .http
+            .get(format!("{}/oidc/sign-ins/{request_id}", self.base))
+            .send()
+            .await;
+        let r: SignInRequest = self.answer(sent).await?;
+        if r.request_id != request_id {
+            return Err(IssuerError::BadAnswer(
+                "the issuer answered with another sign-in request".into(),
+            ));
+        }
+        let tier = r
+            .verify(&trust, &self.base, now, DEFAULT_SKEW)
+            .map_err(|e| IssuerError::NotTrusted {
+                url: self.base.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok((r, tier))
+    }
+
+    /// Sends the approval of sign-in request `request_id`.
+    pub async fn approve_sign_in(
+        &self,
+        request_id: &str,
+        approval: &SignInApproval,
+    ) -> Result<SignInOutcome, IssuerError> {
+        let sent = self
+            .http
+            .post(format!("{}/oidc/sign-ins/{request_id}/approval", self.base))
+            .json(approval)
+            .send()
+            .await;
+        self.answer(sent).await
+    }
+
+    /// Refuses sign-in request `request_id`.
+    pub async fn refuse_sign_in(&self, request_id: &str) -> Result<SignInOutcome, IssuerError> {
+        let sent = self
+            .http
+            .post(format!("{}/oidc/sign-ins/{request_id}/refusal", self.base))
             .send()
             .await;
         self.answer(sent).await

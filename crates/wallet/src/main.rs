@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tessera_credential::claims::Tier;
+use tessera_oidc::sign_in::SignInLink;
 use tessera_wallet::client::{IssuerClient, IssuerError};
 use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::pin::{PinError, check_new_pin};
@@ -113,8 +114,32 @@ enum Command {
         #[arg(long)]
         current_pin_stdin: bool,
     },
-    /// The presentations made, as JSON.
-    History,
+    /// Signs in to a website or app: LINK is the tessera://sign-in link, or the text of the
+    /// sign-in page's QR code. Prints who asks and for what; approves with --yes (or when
+    /// "yes" is typed). Exit 0 approved, 1 refused or expired, 2 a usage or keystore error.
+    SignIn {
+        /// The link or QR text.
+        link: String,
+        /// Approve without asking.
+        #[arg(long)]
+        yes: bool,
+        /// The number the sign-in page shows (a QR code from another device carries none;
+        /// without this option it is asked for).
+        #[arg(long)]
+        match_code: Option<u8>,
+        /// Read the PIN from the first line of standard input (upgraded sign-ins).
+        #[arg(long)]
+        pin_stdin: bool,
+        /// Recorded frames for the face check (upgraded sign-ins).
+        #[arg(long)]
+        face_frames: Option<PathBuf>,
+    },
+    /// The presentations made (or, with --sign-ins, the sign-ins approved), as JSON.
+    History {
+        /// The sign-ins: which website or app, when, what was shared.
+        #[arg(long)]
+        sign_ins: bool,
+    },
     /// Removes this wallet's keys, credentials and history.
     Reset {
         /// Do not ask.
@@ -311,11 +336,84 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 })?;
             eprintln!("PIN set");
         }
-        Command::History => {
+        Command::History { sign_ins } => {
+            let json = if sign_ins {
+                serde_json::to_string_pretty(&wallet.sign_in_history()?)
+            } else {
+                serde_json::to_string_pretty(&wallet.history()?)
+            };
+            println!("{}", json.unwrap_or_default());
+        }
+        Command::SignIn {
+            link,
+            yes,
+            match_code,
+            pin_stdin,
+            face_frames,
+        } => {
+            let link = SignInLink::parse(&link)?;
+            let client = client()?;
+            let consent = wallet.fetch_sign_in(&client, &link, now()).await?;
+            let r = &consent.request;
+            eprintln!(
+                "{} asks you to sign in ({}).",
+                consent.client_name(false),
+                r.client_id
+            );
+            eprintln!("It will receive:");
+            for line in consent.shared(false) {
+                eprintln!("  - {line}");
+            }
+            if consent.tier == Tier::Upgraded {
+                eprintln!("This sign-in needs your PIN and a face check.");
+            }
+            let pin = if pin_stdin {
+                Some(read_line("the PIN")?)
+            } else {
+                None
+            };
+            let code = match (match_code, consent.match_code) {
+                (Some(c), _) => Some(c),
+                (None, Some(_)) => None,
+                (None, None) => {
+                    let choices: Vec<String> = r.match_choices.iter().map(u8::to_string).collect();
+                    eprint!(
+                        "Which number does the sign-in page show? ({}): ",
+                        choices.join(", ")
+                    );
+                    Some(read_line("the number")?.parse::<u8>().map_err(|_| {
+                        WalletError::Unlock("that is not one of the numbers offered".into())
+                    })?)
+                }
+            };
+            if !yes {
+                eprint!("Approve? Type yes: ");
+                if read_line("the answer")? != "yes" {
+                    wallet.refuse_sign_in(&client, &consent).await?;
+                    return Err(WalletError::Unlock(
+                        "sign-in refused; nothing was shared".into(),
+                    ));
+                }
+            }
+            let unlock = match consent.tier {
+                Tier::Upgraded => {
+                    let mut face = face_frames.map(RecordedFrames);
+                    Some(wallet.unlock_upgraded(
+                        pin.as_deref(),
+                        face.as_mut().map(|f| f as &mut dyn Capture),
+                        now(),
+                    )?)
+                }
+                Tier::Lightweight => None,
+            };
+            let record = wallet
+                .approve_sign_in(&client, &consent, code, unlock.as_ref(), now())
+                .await?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&wallet.history()?).unwrap_or_default()
+                serde_json::to_string_pretty(&record).unwrap_or_default()
             );
+            eprintln!("signed in to {}", consent.client_name(false));
         }
         Command::Reset { yes, pin_stdin } => {
             let pin = if pin_stdin {

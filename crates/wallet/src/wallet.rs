@@ -24,7 +24,9 @@ use crate::lifecycle::{self, State, TransitionError};
 use crate::pin::{self, PinError};
 
 mod enrolment;
+mod sign_in;
 use crate::vault::Vault;
+pub use sign_in::{SignInConsent, SignInRecord};
 
 /// How long a proof shown in a QR code lives (the app regenerates every 30 s).
 pub const QR_LIFETIME: u64 = 60;
@@ -72,6 +74,9 @@ pub enum WalletError {
     /// The upgraded tier needs what was not given.
     #[error("{0}")]
     Unlock(String),
+    /// A sign-in link that cannot be used.
+    #[error(transparent)]
+    SignInLink(#[from] tessera_oidc::sign_in::SignInLinkError),
     /// The history file.
     #[error("the presentation history ({path}) cannot be used: {detail}")]
     History {
@@ -571,41 +576,16 @@ impl Wallet {
     }
 
     fn record(&self, tier: Tier, now: u64) -> Result<(), WalletError> {
-        use std::io::Write;
-        let path = self.history_path();
-        let line = serde_json::to_string(&HistoryEntry {
+        let entry = HistoryEntry {
             at: now,
             tier: tier.name().into(),
-        })
-        .unwrap_or_default();
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"))
-            .map_err(|e| WalletError::History {
-                path,
-                detail: e.to_string(),
-            })
+        };
+        crate::journal::append(&self.history_path(), &entry)
     }
 
     /// Every presentation, oldest first (time and tier only).
     pub fn history(&self) -> Result<Vec<HistoryEntry>, WalletError> {
-        let path = self.history_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) => {
-                return Err(WalletError::History {
-                    path,
-                    detail: e.to_string(),
-                });
-            }
-        };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        crate::journal::read(&self.history_path())
     }
 
     /// Removes everything this wallet stored. While an ID is held (any state but not
@@ -623,13 +603,8 @@ impl Wallet {
             Err(e) => return Err(e.into()),
         }
         self.store.delete(crate::vault::VAULT_ENTRY)?;
-        match std::fs::remove_file(self.history_path()) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(WalletError::History {
-                path: self.history_path(),
-                detail: e.to_string(),
-            }),
-        }
+        crate::journal::remove(&self.history_path())?;
+        crate::journal::remove(&self.sign_ins_path())?;
+        Ok(())
     }
 }

@@ -2,6 +2,9 @@
 //! under `scripts/with-keyring.sh`), the committed liveness frames.
 
 mod common;
+// `tessera-wallet sign-in`: one test binary with the other CLI tests (each links the issuer).
+#[path = "cli/sign_in.rs"]
+mod sign_in;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

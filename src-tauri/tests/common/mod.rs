@@ -78,6 +78,9 @@ pub fn display() -> (String, Option<Running>) {
 /// The app under WebDriver, with what the test needs to reach around it.
 pub struct App {
     pub session: Session,
+    /// The X display it is on.
+    #[allow(dead_code)] // used by the sign-in test
+    pub display: String,
     /// The embedded demo issuer's URL.
     pub issuer: String,
     pub data: PathBuf,
@@ -143,6 +146,7 @@ pub fn launch(binary: &str, extra: &[(&str, &str)]) -> App {
     );
     App {
         session,
+        display,
         issuer: format!("http://127.0.0.1:{issuer_port}"),
         data,
         _driver: driver,
@@ -165,4 +169,24 @@ pub fn enrol(session: &Session, pin: &str, during_capture: &mut dyn FnMut(&Sessi
     session.type_into("#pin-confirm", pin);
     session.click("#pin-save");
     session.wait_for("[data-screen=\"home\"]", QUICK);
+}
+
+/// Screenshots, kept in a folder when `TESSERA_E2E_SCREENSHOTS` names one.
+pub struct Shots(pub Option<PathBuf>);
+
+impl Shots {
+    /// From `TESSERA_E2E_SCREENSHOTS`.
+    pub fn from_env() -> Shots {
+        Shots(std::env::var_os("TESSERA_E2E_SCREENSHOTS").map(PathBuf::from))
+    }
+
+    /// A screenshot of `session`, kept as `name.png`.
+    pub fn keep(&self, session: &Session, name: &str) -> Vec<u8> {
+        let png = session.screenshot();
+        if let Some(dir) = &self.0 {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+            std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot");
+        }
+        png
+    }
 }

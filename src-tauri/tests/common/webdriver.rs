@@ -155,6 +155,13 @@ impl Session {
         }
     }
 
+    /// Opens `url` in the session's browser.
+    #[allow(dead_code)] // used by the sign-in test, which shares this module
+    pub fn goto(&self, url: &str) {
+        let v = self.post("/url", json!({ "url": url }));
+        assert!(v.is_null() || v.get("error").is_none(), "open {url}: {v}");
+    }
+
     /// A PNG of the window's web content.
     pub fn screenshot(&self) -> Vec<u8> {
         let v = self.call(reqwest::Method::GET, "/screenshot", None);

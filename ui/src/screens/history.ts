@@ -1,7 +1,7 @@
-import { history as historyCmd } from "../api";
+import { history as historyCmd, signInHistory } from "../api";
 import { h, replace } from "../dom";
 import { errorBox } from "../errors";
-import { formatDateTime, t } from "../i18n";
+import { type Key, formatDateTime, formatList, t } from "../i18n";
 import type { Screen } from "../router";
 
 export function history(): Screen {
@@ -31,12 +31,50 @@ export function history(): Screen {
     })
     .finally(() => body.removeAttribute("aria-busy"));
 
+  // Sign-ins: which website, when, what it received.
+  const signIns = h("div", { class: "stack", "aria-busy": "true" });
+  signInHistory()
+    .then((records) => {
+      if (left) return;
+      const sorted = [...records].sort((a, b) => b.at - a.at);
+      replace(
+        signIns,
+        sorted.length === 0
+          ? h("p", { id: "sign-ins-empty", class: "empty" }, t("history.signInsEmpty"))
+          : h(
+              "ul",
+              { id: "sign-ins-list", class: "history", "aria-label": t("history.signInsLabel") },
+              ...sorted.map((r) =>
+                h(
+                  "li",
+                  { class: "history-item", "data-client": r.client_id },
+                  h("time", { datetime: new Date(r.at * 1000).toISOString() }, formatDateTime(r.at)),
+                  h("span", { class: "sign-in-client" }, r.client_name),
+                  h(
+                    "span",
+                    { class: "hint" },
+                    r.claims.length === 0
+                      ? t("history.sharedNothing")
+                      : t("history.shared", { claims: formatList(r.claims.map((c) => t(`claim.${c}` as Key))) }),
+                  ),
+                ),
+              ),
+            ),
+      );
+    })
+    .catch((err: unknown) => {
+      if (!left) replace(signIns, errorBox(err));
+    })
+    .finally(() => signIns.removeAttribute("aria-busy"));
+
   const el = h(
     "section",
     { class: "screen", "aria-labelledby": "history-title" },
     h("h1", { id: "history-title" }, t("history.title")),
     h("p", { class: "lead" }, t("history.lead")),
     body,
+    h("h2", { id: "sign-ins-title" }, t("history.signInsTitle")),
+    signIns,
   );
   return { el, dispose: () => (left = true) };
 }

@@ -95,6 +95,9 @@ export function home(): Screen {
     stateNote,
     showBtn,
     canShow ? null : h("p", { id: "no-tiers", class: "hint" }, t("home.noTiers")),
+    canShow
+      ? button({ id: "sign-in-start", class: "btn btn-secondary btn-block" }, t("home.signIn"), () => go("signIn"))
+      : null,
   );
   return { el };
 }

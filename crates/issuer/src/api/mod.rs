@@ -1,6 +1,8 @@
 //! The HTTP API (`/v1`, JSON, RFC 9457 problems), a thin adapter over [`Issuer`].
 
+mod oidc;
 mod problem;
+mod sign_in_page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +54,21 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/v1/trust-list-key", get(trust_list_key))
         .route("/v1/status/{list}", get(status_list))
         .route("/v1/portraits", post(portrait))
+        .route(
+            tessera_oidc::discovery::DISCOVERY_PATH,
+            get(oidc::discovery),
+        )
+        .route(tessera_oidc::discovery::JWKS_PATH, get(oidc::jwks))
+        .route(
+            tessera_oidc::discovery::AUTHORIZATION_PATH,
+            get(oidc::authorize),
+        )
+        .route(tessera_oidc::discovery::TOKEN_PATH, post(oidc::token))
+        .route("/oidc/sign-in.js", get(oidc::script))
+        .route("/oidc/sign-ins/{id}", get(oidc::sign_in_request))
+        .route("/oidc/sign-ins/{id}/approval", post(oidc::approve))
+        .route("/oidc/sign-ins/{id}/refusal", post(oidc::refuse))
+        .route("/oidc/sign-ins/{id}/status", post(oidc::status))
         .fallback(not_found)
         // `enforce` has read each body within its limit already.
         .layer(DefaultBodyLimit::disable())

@@ -216,15 +216,9 @@ fn verifier_label(name: &str, key_sha256: &str) -> String {
     format!("{name} (key {})", &key_sha256[..8])
 }
 
-/// Whether `name` can name a verifier: 1–100 bytes, no control characters, and none of the
-/// invisible formatting characters (bidirectional overrides, zero-width) that would make
-/// `verifiers list` or the audit log show something other than what is stored.
+/// Whether `name` can name a verifier (see [`tessera_issuer_api::names::valid_display_name`]).
 pub fn valid_verifier_name(name: &str) -> bool {
-    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}');
-    !name.is_empty()
-        && name.len() <= 100
-        && name == name.trim()
-        && !name.chars().any(|c| c.is_control() || invisible(c))
+    tessera_issuer_api::names::valid_display_name(name)
 }
 
 /// Registers verifier `name` in `store`; its new key, or `None` if the name is taken. The

@@ -3,10 +3,12 @@
 //! at any point leaves either the whole decision or none of it.
 
 mod audit;
+mod oidc;
 mod registry;
 mod schema;
 mod verifiers;
 
+pub use oidc::{SignInRow, SpentCode};
 pub use registry::ImportOutcome;
 pub use verifiers::VerifierRow;
 

@@ -96,4 +96,48 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // The retention purge deletes by time.
         "CREATE INDEX audit_at ON audit (at)",
     ],
+    &[
+        // Relying parties registered for Sign in with Tessera (issue 13). Only a SHA-256 of
+        // the client secret is kept (32 random bytes: a slow hash would add nothing).
+        // `redirect_uris` and `claims` are newline- and comma-joined lists.
+        "CREATE TABLE oidc_clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_zh TEXT,
+        redirect_uris TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        sector TEXT NOT NULL,
+        secret_sha256 {blob} NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+        // One row per authorization request, so any replica serves any step. `outcome` goes
+        // pending → approved → redeemed, or pending → refused; each step is one conditional
+        // UPDATE, so two replicas cannot both approve or both redeem. The page's secret and
+        // the code are stored as SHA-256 only: the code is derived from the page's secret,
+        // which only the browser that started the sign-in holds.
+        "CREATE TABLE sign_ins (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        state TEXT,
+        nonce TEXT,
+        code_challenge TEXT NOT NULL,
+        claims TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        holder_nonce {blob} NOT NULL,
+        match_code BIGINT NOT NULL,
+        match_choices TEXT NOT NULL,
+        page_secret_sha256 {blob} NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        id_number TEXT,
+        auth_time BIGINT,
+        code_sha256 {blob} UNIQUE,
+        code_expires_at BIGINT
+    )",
+        "CREATE INDEX sign_ins_expiry ON sign_ins (expires_at)",
+    ],
 ];

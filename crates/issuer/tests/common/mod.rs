@@ -219,7 +219,13 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
         Backend::Postgres => Some(postgres_database().await),
     };
     let clock = Arc::new(TestClock(AtomicU64::new(1_795_608_000)));
-    let mut config = Config::default();
+    // Listening first, so the issuer knows the URL it is reached at (its OpenID Connect
+    // issuer identifier and status list URIs).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = Config {
+        public_url: format!("http://{}", listener.local_addr().unwrap()),
+        ..Config::default()
+    };
     tweak(&mut config);
     let faces = faces();
     let csv = write_registry(&dir, 0);
@@ -232,7 +238,7 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
         .import_registry(&records, clock.now())
         .await
         .unwrap();
-    let (issuer, base, server) = serve_on_loopback(issuer).await;
+    let (issuer, base, server) = serve_on(issuer, listener);
     Harness {
         base,
         client: http_client(),
@@ -244,9 +250,11 @@ pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Ha
     }
 }
 
-async fn serve_on_loopback(issuer: Issuer) -> (Arc<Issuer>, String, tokio::task::JoinHandle<()>) {
+fn serve_on(
+    issuer: Issuer,
+    listener: tokio::net::TcpListener,
+) -> (Arc<Issuer>, String, tokio::task::JoinHandle<()>) {
     let issuer = Arc::new(issuer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn({
         let issuer = issuer.clone();
@@ -454,16 +462,20 @@ impl Harness {
             }
         }
         tessera_issuer::keys::KeyRing::rotate(&self.dir, self.clock.now()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = tessera_issuer::open(
             &self.dir,
             self.database_url.as_deref(),
-            Config::default(),
+            Config {
+                public_url: format!("http://{}", listener.local_addr().unwrap()),
+                ..Config::default()
+            },
             self.clock.clone(),
             faces(),
         )
         .await
         .expect("issuer reopens");
-        let (issuer, base, server) = serve_on_loopback(issuer).await;
+        let (issuer, base, server) = serve_on(issuer, listener);
         self.issuer = Some(issuer);
         self.base = base;
         self.server = Some(server);
