@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod answer;
 #[cfg(feature = "camera")]
 pub mod camera;
+pub mod comparison;
 pub mod frame;
 pub mod liveness;
 pub mod models;

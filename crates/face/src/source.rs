@@ -225,6 +225,93 @@ pub fn decode_raw(
 /// The largest photo accepted (a phone photo is ~12 MP).
 pub const MAX_PHOTO_PIXELS: u64 = 40_000_000;
 
+/// Why encoded frames are refused before any pixel is decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodedFramesError {
+    /// Too few or too many frames.
+    #[error("send between {min} and {max} frames; {sent} were sent")]
+    Count {
+        /// Fewest accepted.
+        min: usize,
+        /// Most accepted.
+        max: usize,
+        /// Sent.
+        sent: usize,
+    },
+    /// One frame is not a usable picture.
+    #[error("frame {index} {why}")]
+    Unusable {
+        /// Which (from 0).
+        index: usize,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The frames together are too many pixels.
+    #[error(
+        "the frames add up to {:.1} megapixels; at most {:.1} are accepted: send fewer or smaller frames",
+        *pixels as f64 / 1e6,
+        *max as f64 / 1e6
+    )]
+    TooManyPixels {
+        /// Sent.
+        pixels: u64,
+        /// Accepted.
+        max: u64,
+    },
+}
+
+/// Checks encoded frames without decoding their pixels: the count, that each is a JPEG or
+/// PNG of 64 to `max_side` pixels per side, and the pixels of them all (which are decoded
+/// at once: a few small, highly compressed pictures of huge size must not cost a server
+/// gigabytes).
+pub fn check_encoded_frames(
+    frames: &[Vec<u8>],
+    count: std::ops::RangeInclusive<usize>,
+    max_side: u32,
+    max_pixels: u64,
+) -> Result<(), EncodedFramesError> {
+    if !count.contains(&frames.len()) {
+        return Err(EncodedFramesError::Count {
+            min: *count.start(),
+            max: *count.end(),
+            sent: frames.len(),
+        });
+    }
+    let unusable = |index: usize, why: &str| EncodedFramesError::Unusable {
+        index,
+        why: why.to_owned(),
+    };
+    let mut pixels = 0u64;
+    for (n, bytes) in frames.iter().enumerate() {
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|_| unusable(n, "cannot be read"))?;
+        if !matches!(
+            reader.format(),
+            Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)
+        ) {
+            return Err(unusable(n, "is not a JPEG or PNG image"));
+        }
+        let (w, h) = reader
+            .into_dimensions()
+            .map_err(|_| unusable(n, "is not a readable JPEG or PNG image"))?;
+        if w > max_side || h > max_side || w < 64 || h < 64 {
+            return Err(unusable(
+                n,
+                &format!("is {w}×{h}; frames must be 64 to {max_side} pixels per side"),
+            ));
+        }
+        pixels += u64::from(w) * u64::from(h);
+    }
+    if pixels > max_pixels {
+        return Err(EncodedFramesError::TooManyPixels {
+            pixels,
+            max: max_pixels,
+        });
+    }
+    Ok(())
+}
+
 /// Loads a JPEG or PNG file as a frame.
 pub fn load_image_file(path: &Path) -> Result<Frame, CaptureError> {
     let bytes = std::fs::read(path).map_err(|e| CaptureError::Decode {

@@ -5,6 +5,7 @@
 
 use tessera_face::analysis::{EnrolledFace, FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
+use tessera_face::source::{EncodedFramesError, check_encoded_frames};
 use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::{Problem, ProblemType};
 
@@ -30,61 +31,21 @@ pub fn parse_actions(text: &str) -> Option<Vec<Action>> {
         .collect()
 }
 
-/// Checks frame sizes without decoding the pixels: the count, each side, and the pixels of
-/// the whole answer (which is decoded at once: a few small, highly compressed pictures of
-/// huge size must not cost the server gigabytes).
+/// Checks frame sizes without decoding the pixels (`source::check_encoded_frames`).
 pub fn check_frames(
     frames: &[Vec<u8>],
     max_frames: usize,
     max_side: u32,
     max_pixels: u64,
 ) -> Result<(), Problem> {
-    if frames.is_empty() || frames.len() > max_frames {
-        return Err(Problem::new(
-            ProblemType::Malformed,
-            format!(
-                "send between 1 and {max_frames} frames; {} were sent",
-                frames.len()
-            ),
-        ));
-    }
-    let mut pixels = 0u64;
-    for (n, bytes) in frames.iter().enumerate() {
-        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|_| unusable(n, "cannot be read"))?;
-        if !matches!(
-            reader.format(),
-            Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)
-        ) {
-            return Err(unusable(n, "is not a JPEG or PNG image"));
-        }
-        let (w, h) = reader
-            .into_dimensions()
-            .map_err(|_| unusable(n, "is not a readable JPEG or PNG image"))?;
-        if w > max_side || h > max_side || w < 64 || h < 64 {
-            return Err(unusable(
-                n,
-                &format!("is {w}×{h}; frames must be 64 to {max_side} pixels per side"),
-            ));
-        }
-        pixels += u64::from(w) * u64::from(h);
-    }
-    if pixels > max_pixels {
-        return Err(Problem::new(
-            ProblemType::PayloadTooLarge,
-            format!(
-                "the frames add up to {:.1} megapixels; at most {:.1} are accepted: send fewer or smaller frames",
-                pixels as f64 / 1e6,
-                max_pixels as f64 / 1e6
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn unusable(n: usize, what: &str) -> Problem {
-    Problem::new(ProblemType::FaceNotUsable, format!("frame {n} {what}"))
+    check_encoded_frames(frames, 1..=max_frames, max_side, max_pixels).map_err(|e| {
+        let kind = match e {
+            EncodedFramesError::Count { .. } => ProblemType::Malformed,
+            EncodedFramesError::Unusable { .. } => ProblemType::FaceNotUsable,
+            EncodedFramesError::TooManyPixels { .. } => ProblemType::PayloadTooLarge,
+        };
+        Problem::new(kind, e.to_string())
+    })
 }
 
 /// Runs liveness and matching (all frames at once, spread over rayon's pool). `now` stamps

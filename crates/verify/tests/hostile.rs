@@ -263,6 +263,8 @@ async fn guest_records_are_deleted_after_the_retention_period() {
         id_number: "11010119900307123X".into(),
         date_of_birth: "19900307".into(),
         sex: "M".into(),
+        face_check: Some("same_person".into()),
+        face_similarity: Some(0.61),
     };
     let now = NOW as i64;
     store

@@ -16,11 +16,10 @@ use serde::Deserialize;
 use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 
 use super::auth::{self, CSRF_COOKIE, SESSION_COOKIE};
+use super::request::{AppState, body, csrf, json, staff, too_large};
 use super::problem::Problem;
 use super::verdict::DeskVerdict;
 use super::{Desk, web};
-
-pub(super) type AppState = Arc<Desk>;
 
 /// JSON bodies (a QR text, a login, a check-in).
 pub const TEXT_BODY: usize = 16 * 1024;
@@ -34,6 +33,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
     let limit = BodyLimit::new(
         |req| match req.uri().path() {
             "/api/verify-image" => IMAGE_BODY,
+            p if p.starts_with("/api/face-check/") => super::face_check::BODY_LIMIT,
             _ => TEXT_BODY,
         },
         |refusal| match refusal {
@@ -65,6 +65,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/verify", post(verify_text))
         .route("/api/verify-image", post(verify_image))
         .route("/api/portrait/{id}", get(super::portrait::portrait))
+        .route(
+            "/api/face-check/{id}",
+            post(super::face_check::face_check),
+        )
         .route(
             "/api/checkins",
             get(super::register::list_checkins).post(super::register::check_in),
@@ -127,69 +131,6 @@ async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "no such page")
 }
 
-pub(super) fn csrf(headers: &HeaderMap) -> Result<(), Problem> {
-    if auth::csrf_ok(headers) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "this request is missing its CSRF token: reload the page",
-        ))
-    }
-}
-
-pub(super) async fn staff(desk: &Desk, headers: &HeaderMap) -> Result<String, Problem> {
-    let Some(token) = auth::cookie(headers, SESSION_COOKIE) else {
-        return Err(login_required());
-    };
-    desk.store
-        .session(&auth::token_hash(token), desk.now())
-        .await
-        .map_err(Problem::internal)?
-        .ok_or_else(login_required)
-}
-
-fn login_required() -> Problem {
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "login_required",
-        "staff login required",
-    )
-}
-
-fn too_large() -> Problem {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        "the request is larger than this desk accepts",
-    )
-}
-
-/// A body within its limit, or a problem saying it is too large.
-pub(super) fn body(b: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
-    b.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            Problem::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
-        }
-    })
-}
-
-pub(super) fn json<T: serde::de::DeserializeOwned>(
-    b: Result<Bytes, BytesRejection>,
-) -> Result<T, Problem> {
-    let bytes = body(b)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("the request is not the expected JSON: {e}"),
-        )
-    })
-}
-
 async fn session(State(desk): State<AppState>, headers: HeaderMap) -> Response {
     let staff = staff(&desk, &headers).await.ok();
     let (csrf, set) = match auth::cookie(&headers, CSRF_COOKIE) {
@@ -213,6 +154,9 @@ async fn session(State(desk): State<AppState>, headers: HeaderMap) -> Response {
         "required_tier": desk.required_tier,
         "online_status_required": desk.policy.online_status_required,
         "portrait_enabled": desk.issuer_key.is_some(),
+        "face_check_enabled": desk.issuer_key.is_some(),
+        "require_face_match": desk.policy.require_face_match,
+        "verdict_clear_seconds": desk.policy.verdict_clear_seconds,
     }));
     let mut r = body.into_response();
     if let Some(c) = set
@@ -368,12 +312,4 @@ async fn verify_image(
     };
     v.decode_ms = Some(decode_ms);
     Ok(axum::Json(v))
-}
-
-pub(super) fn unknown_verification() -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "unknown_verification",
-        "this verification is unknown or too old: scan the code again",
-    )
 }

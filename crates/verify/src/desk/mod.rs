@@ -14,12 +14,14 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod face_check;
 pub mod host;
 pub mod http;
 pub mod policy;
 mod portrait;
 mod problem;
 mod register;
+mod request;
 pub mod store;
 pub mod verdict;
 mod web;
@@ -86,6 +88,10 @@ pub struct Desk {
     pending: Mutex<HashMap<String, verdict::Pending>>,
     throttle: auth::LoginThrottle,
     clock: Clock,
+    /// The face models, loaded once in the background at start (`face_check::models`).
+    faces: tokio::sync::OnceCell<Arc<tessera_face::analysis::FaceAnalyzer>>,
+    /// Face checks run a few at a time, so a queue of them cannot starve the scans.
+    face_turns: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Desk {
@@ -139,12 +145,44 @@ impl Desk {
             pending: Mutex::new(HashMap::new()),
             throttle: auth::LoginThrottle::default(),
             clock,
+            faces: tokio::sync::OnceCell::new(),
+            face_turns: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
     /// The wrong-password back-off (what the login handler consults; for tests).
     pub fn login_throttle(&self) -> &auth::LoginThrottle {
         &self.throttle
+    }
+
+    /// Whether verification `id` is pending (valid, upgraded, not yet checked in or lapsed).
+    pub(crate) fn is_pending(&self, id: &str) -> bool {
+        let now = self.now();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some_and(|p| p.expires_at > now)
+    }
+
+    /// Keeps a face check's outcome on pending verification `id`; false if it lapsed.
+    pub(crate) fn record_face_check(&self, id: &str, record: face_check::FaceCheckRecord) -> bool {
+        let now = self.now();
+        match self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+            .filter(|p| p.expires_at > now)
+        {
+            Some(p) => {
+                p.face_check = Some(record);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Now, by the desk's clock.
@@ -181,6 +219,13 @@ pub async fn serve(
     let hosts = host::AllowedHosts::new(listener.local_addr()?, &desk.policy.public_hosts);
     // Stopped with the server, also when this future is dropped rather than finished.
     let _maintenance = AbortOnDrop(tokio::spawn(desk.clone().maintain()));
+    // The face models load while the desk already answers; the first face check waits.
+    let models = desk.clone();
+    let _models = AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = face_check::models(&models).await {
+            tracing::error!(code = e.code, "the face models did not load: face checks will fail");
+        }
+    }));
     // The Host check wraps everything, so a rebound page reaches no route at all.
     let app = api::router(desk).layer(axum::middleware::from_fn_with_state(hosts, host::check));
     axum::serve(

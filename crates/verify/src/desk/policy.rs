@@ -32,6 +32,11 @@ pub struct VenuePolicy {
     /// e.g. the name a reverse proxy serves it under. Requests for any other `Host` are
     /// refused (DNS rebinding).
     pub public_hosts: Vec<String>,
+    /// Check-in needs the face check's *Same person* for that verification.
+    pub require_face_match: bool,
+    /// The page clears a verdict and the check-in form after this many seconds (the last
+    /// guest's data must not stay on screen).
+    pub verdict_clear_seconds: u64,
 }
 
 impl Default for VenuePolicy {
@@ -47,6 +52,8 @@ impl Default for VenuePolicy {
             secure_cookies: false,
             max_face_age_seconds: tessera_credential::verify::DEFAULT_MAX_FACE_AGE,
             public_hosts: Vec::new(),
+            require_face_match: false,
+            verdict_clear_seconds: 120,
         }
     }
 }
@@ -89,8 +96,14 @@ impl VenuePolicy {
     pub fn parse(text: &str) -> Result<VenuePolicy, String> {
         let policy: VenuePolicy = toml::from_str(text).map_err(|e| e.to_string())?;
         policy.tier()?;
-        if policy.refresh_interval_seconds == 0 || policy.session_minutes == 0 {
-            return Err("refresh_interval_seconds and session_minutes must be positive".into());
+        if policy.refresh_interval_seconds == 0
+            || policy.session_minutes == 0
+            || policy.verdict_clear_seconds == 0
+        {
+            return Err(
+                "refresh_interval_seconds, session_minutes and verdict_clear_seconds must be positive"
+                    .into(),
+            );
         }
         if let Some(bad) = policy.public_hosts.iter().find(|h| {
             h.is_empty()

@@ -9,14 +9,24 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::api::{AppState, staff, unknown_verification};
+use super::request::{AppState, staff, unknown_verification};
+use super::Desk;
 use super::problem::Problem;
 
 /// The issuer's problem type for a registry photo replaced since the credential was issued
 /// (`tessera_issuer_api::ProblemType::PortraitChanged`).
 const PORTRAIT_CHANGED: &str = "urn:tessera:problem:portrait-changed";
+
+/// A registry portrait checked against the credential's digest.
+pub(super) struct Portrait {
+    /// The image.
+    pub bytes: Bytes,
+    /// `image/png` or `image/jpeg`.
+    pub content_type: &'static str,
+}
 
 /// `GET /api/portrait/{verification}`.
 pub(super) async fn portrait(
@@ -25,6 +35,23 @@ pub(super) async fn portrait(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     staff(&desk, &headers).await?;
+    let p = fetch(&desk, &id).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(p.content_type),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        p.bytes,
+    )
+        .into_response())
+}
+
+/// Fetches the portrait of pending verification `id` from the issuer (the caller checked
+/// the staff session).
+pub(super) async fn fetch(desk: &Desk, id: &str) -> Result<Portrait, Problem> {
     let (Some(base), Some(key)) = (&desk.issuer, &desk.issuer_key) else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -35,7 +62,7 @@ pub(super) async fn portrait(
     let pending = {
         let pending = desk.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending
-            .get(&id)
+            .get(id)
             .filter(|p| p.expires_at > desk.now())
             .map(|p| (p.text.clone(), p.claims.photo_sha256))
     };
@@ -131,12 +158,8 @@ pub(super) async fn portrait(
             ));
         }
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
+    Ok(Portrait {
         bytes,
-    )
-        .into_response())
+        content_type: ct,
+    })
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::api::{AppState, csrf, json, staff, unknown_verification};
+use super::request::{AppState, csrf, json, staff, unknown_verification};
 use super::problem::Problem;
 use super::store::Guest;
 
@@ -58,14 +58,30 @@ pub(super) async fn check_in(
         ));
     }
     let now = desk.now();
-    // One check-in per verification: the handle is used up.
-    let pending = desk
-        .pending
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&req.verification)
-        .filter(|p| p.expires_at > now)
-        .ok_or_else(unknown_verification)?;
+    // One check-in per verification: the handle is used up, unless the venue's face rule
+    // refuses it (then it stays for a face check and a second try).
+    let pending = {
+        let mut pending = desk.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let found = pending
+            .get(&req.verification)
+            .filter(|p| p.expires_at > now)
+            .ok_or_else(unknown_verification)?;
+        let same_person = found
+            .face_check
+            .is_some_and(|f| f.outcome == tessera_face::comparison::Outcome::SamePerson);
+        if desk.policy.require_face_match && !same_person {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "face_check_required",
+                "this venue checks in a guest only after the face check says Same person: \
+                 check the guest's face first",
+            ));
+        }
+        pending
+            .remove(&req.verification)
+            .ok_or_else(unknown_verification)?
+    };
+    let face = pending.face_check;
     let c = pending.claims;
     let guest = Guest {
         id: 0,
@@ -82,6 +98,8 @@ pub(super) async fn check_in(
             _ => "F",
         }
         .to_owned(),
+        face_check: face.map(|f| f.outcome_name().to_owned()),
+        face_similarity: face.and_then(|f| f.similarity).map(f64::from),
     };
     let id = desk
         .store
@@ -132,6 +150,8 @@ pub(super) async fn export_csv(
         "date_of_birth",
         "sex",
         "staff",
+        "face_check",
+        "face_similarity",
     ];
     w.write_record(header_row).map_err(Problem::internal)?;
     for g in guests.iter().rev() {
@@ -145,6 +165,10 @@ pub(super) async fn export_csv(
             cell(&g.date_of_birth),
             g.sex.clone(),
             cell(&g.staff),
+            g.face_check.clone().unwrap_or_default(),
+            g.face_similarity
+                .map(|s| format!("{s:.3}"))
+                .unwrap_or_default(),
         ])
         .map_err(Problem::internal)?;
     }

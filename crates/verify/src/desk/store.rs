@@ -39,8 +39,21 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS guests_time ON guests (checked_in_at)",
 ];
 
+/// Columns of `guests` added after the first release: added to an older database at open.
+const ADDED_GUEST_COLUMNS: &[(&str, &str)] = &[
+    // The desk's face check at check-in: its outcome and similarity, never a picture.
+    (
+        "face_check",
+        "ALTER TABLE guests ADD COLUMN face_check TEXT",
+    ),
+    (
+        "face_similarity",
+        "ALTER TABLE guests ADD COLUMN face_similarity REAL",
+    ),
+];
+
 /// One guest-register record.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Guest {
     /// Row id.
     pub id: i64,
@@ -62,6 +75,11 @@ pub struct Guest {
     pub date_of_birth: String,
     /// `M` or `F`.
     pub sex: String,
+    /// The desk's face check before check-in (`same_person`, `not_same_person`,
+    /// `could_not_check`), if one was made.
+    pub face_check: Option<String>,
+    /// Its similarity, when there was a decision.
+    pub face_similarity: Option<f64>,
 }
 
 /// The desk's database.
@@ -115,6 +133,15 @@ impl DeskStore {
             .await?;
         for s in SCHEMA {
             sqlx::query(*s).execute(&pool).await?;
+        }
+        let present: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('guests')")
+                .fetch_all(&pool)
+                .await?;
+        for (column, add) in ADDED_GUEST_COLUMNS {
+            if !present.iter().any(|c| c == column) {
+                sqlx::query(*add).execute(&pool).await?;
+            }
         }
         Ok(DeskStore { pool })
     }
@@ -236,7 +263,7 @@ impl DeskStore {
 
     /// Adds a guest record; returns its id.
     pub async fn add_guest(&self, g: &Guest) -> Result<i64> {
-        let r = sqlx::query("INSERT INTO guests (checked_in_at, staff, room, arrival, departure, full_name, id_number, date_of_birth, sex) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let r = sqlx::query("INSERT INTO guests (checked_in_at, staff, room, arrival, departure, full_name, id_number, date_of_birth, sex, face_check, face_similarity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(g.checked_in_at)
             .bind(&g.staff)
             .bind(&g.room)
@@ -246,6 +273,8 @@ impl DeskStore {
             .bind(&g.id_number)
             .bind(&g.date_of_birth)
             .bind(&g.sex)
+            .bind(&g.face_check)
+            .bind(g.face_similarity)
             .execute(&self.pool)
             .await?;
         Ok(r.last_insert_rowid())
@@ -253,7 +282,7 @@ impl DeskStore {
 
     /// Every guest record, newest first.
     pub async fn guests(&self) -> Result<Vec<Guest>> {
-        let rows = sqlx::query("SELECT id, checked_in_at, staff, room, arrival, departure, full_name, id_number, date_of_birth, sex FROM guests ORDER BY id DESC")
+        let rows = sqlx::query("SELECT id, checked_in_at, staff, room, arrival, departure, full_name, id_number, date_of_birth, sex, face_check, face_similarity FROM guests ORDER BY id DESC")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -269,6 +298,8 @@ impl DeskStore {
                     id_number: r.try_get("id_number")?,
                     date_of_birth: r.try_get("date_of_birth")?,
                     sex: r.try_get("sex")?,
+                    face_check: r.try_get("face_check")?,
+                    face_similarity: r.try_get("face_similarity")?,
                 })
             })
             .collect()

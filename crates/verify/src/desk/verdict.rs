@@ -83,6 +83,8 @@ pub struct Pending {
     pub claims: UpgradedClaims,
     /// When this handle lapses.
     pub expires_at: u64,
+    /// The face check's outcome, once staff ran one.
+    pub face_check: Option<super::face_check::FaceCheckRecord>,
 }
 
 /// How long after a verification the clerk may check the guest in.
@@ -221,6 +223,7 @@ impl Desk {
                         text: text.to_owned(),
                         claims: claims.clone(),
                         expires_at: now + PENDING_SECONDS,
+                        face_check: None,
                     },
                 );
                 handle = Some(id);
