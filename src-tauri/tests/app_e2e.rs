@@ -5,7 +5,7 @@
 //! enrol → PIN → home → lightweight QR read back from a screenshot of the window and verified
 //! with `tessera-verify` against the issuer's trust and status lists → wrong PIN refused →
 //! upgraded QR after PIN and face → renewal, after which the first QR reads as revoked →
-//! history → remove the ID.
+//! history → the PIN changed in Settings (with the current one) → remove the ID with it.
 //!
 //! Set `TESSERA_E2E_SCREENSHOTS=DIR` to keep a PNG of each screen.
 
@@ -23,6 +23,8 @@ use common::{QUICK, SLOW, Shots, now};
 
 const APP: &str = env!("CARGO_BIN_EXE_tessera-app");
 const PIN: &str = "246810";
+/// What the PIN is changed to in Settings.
+const NEW_PIN: &str = "802417";
 
 fn curl(url: &str) -> Vec<u8> {
     let out = Command::new("curl")
@@ -219,15 +221,26 @@ fn enrol_show_both_tiers_renew_and_remove_in_the_real_app() {
     assert!(entries >= 3, "history entries: {entries}");
     shots.keep(session, "history");
 
-    // Settings: remove the ID, which needs the PIN once one is set (a stolen unlocked device
-    // or a compromised web layer cannot remove it); the app is back at the welcome screen
-    // and the keystore empty.
+    // Settings: change the PIN, which needs the current one (the form opens in place).
     session.click("#nav-settings");
     shots.keep(session, "settings");
+    session.click("#change-pin");
+    session.type_into("#pin-current", PIN);
+    session.type_into("#pin-new", NEW_PIN);
+    session.type_into("#pin-confirm", NEW_PIN);
+    session.click("#pin-save");
+    session.wait_for("#pin-changed:not([hidden])", QUICK);
+
+    // Remove the ID, which needs the PIN once one is set (a stolen unlocked device or a
+    // compromised web layer cannot remove it): the old PIN no longer works, the new one
+    // does; the app is back at the welcome screen and the keystore empty.
     session.click("#remove-id");
     session.click("#remove-confirm");
     session.wait_for("[role=\"alert\"][data-error-kind=\"pin_required\"]", QUICK);
     session.type_into("#remove-pin", PIN);
+    session.click("#remove-confirm");
+    session.wait_for("[role=\"alert\"][data-error-kind=\"wrong_pin\"]", QUICK);
+    session.type_into("#remove-pin", NEW_PIN);
     session.click("#remove-confirm");
     session.wait_for("[data-screen=\"welcome\"]", QUICK);
     app.end();

@@ -168,7 +168,8 @@ export const checkIdNumber = (idNumber: string): Promise<CommandError | null> =>
 /** Uses the bundled demo recording instead of a camera (demo use only). */
 export const useDemoRecording = (): Promise<AppInfo> => invoke("use_demo_recording");
 /** Uses one chosen photo (JPEG/PNG, base64) instead of a camera: demo use only; a still photo
- *  shows the capture guidance but cannot pass the liveness check. */
+ *  shows the capture guidance but cannot pass the liveness check, so the enrol screen does not
+ *  offer it. */
 export const usePhoto = (photo: string): Promise<AppInfo> => invoke("use_photo", { photo });
 export const enrol = (
   idNumber: string,

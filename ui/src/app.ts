@@ -23,10 +23,28 @@ export type ScreenName =
   | "settings"
   | "signIn";
 
+/** An ID is held but no PIN is set yet: enrolment is not finished until the PIN is set (also
+ *  an older install, or an app closed at the PIN step). Nothing else is offered meanwhile. */
+export function needsPin(status: WalletStatus): boolean {
+  return !status.pin_set && status.state !== "not_enrolled" && status.state !== "enrolling" && status.state !== "revoked";
+}
+
 /** The screen that fits the wallet's state (start-up, and after enrol/remove). */
 export function screenFor(status: WalletStatus): ScreenName {
   if (status.state === "not_enrolled") return "welcome";
-  // A credential exists but no PIN yet (enrolment finished, app closed before the PIN step).
-  if (!status.pin_set && status.state !== "enrolling" && status.state !== "revoked") return "pin";
+  if (needsPin(status)) return "pin";
   return "home";
+}
+
+// Where the PIN screen goes once the PIN is set (home unless a screen asked to come back).
+let afterPin: ScreenName | null = null;
+
+export function returnAfterPin(name: ScreenName): void {
+  afterPin = name;
+}
+
+export function takeAfterPin(): ScreenName {
+  const next = afterPin ?? "home";
+  afterPin = null;
+  return next;
 }

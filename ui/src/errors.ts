@@ -1,12 +1,15 @@
 // One way to show any failure: a role="alert" box tagged with the error kind, the person's
-// next step in their language, and the English detail from Rust in small print.
+// next step in their language, and the English detail from Rust in small print. Rust sends a
+// stable kind for every failure (src-tauri/src/error.rs): the kind is what gets translated;
+// a kind this build does not know gets the general sentence. The detail is English only: in
+// any other language it sits folded away under a label that says so, for support.
 
 import { type CommandError, isCommandError } from "./api";
 import { h } from "./dom";
-import { formatList, hasKey, t } from "./i18n";
+import { formatList, hasKey, lang, t } from "./i18n";
 
 /** Kinds the UI raises itself (never sent by Rust). */
-export type LocalKind = "pin_mismatch";
+export type LocalKind = "pin_mismatch" | "id_missing";
 export type ErrorKind = CommandError["kind"] | LocalKind;
 
 export interface UiError {
@@ -53,14 +56,26 @@ export function errorText(e: UiError): string {
   }
 }
 
+/** The English detail: a line in English, folded away (and marked as English, for screen
+ *  readers' pronunciation) in another language. */
+function detailOf(message: string): HTMLElement | null {
+  if (!message) return null;
+  if (lang() === "en") return h("p", { class: "alert-detail" }, t("error.detail", { message }));
+  return h(
+    "details",
+    { class: "alert-more" },
+    h("summary", {}, t("error.detailEnglish")),
+    h("p", { class: "alert-detail", lang: "en" }, message),
+  );
+}
+
 /** The alert box. Focusable so a screen can move focus onto it. */
 export function errorBox(err: unknown): HTMLElement {
   const e = toUiError(err);
-  const detail = e.message ? h("p", { class: "alert-detail" }, t("error.detail", { message: e.message })) : null;
   return h(
     "div",
     { class: "alert", role: "alert", "data-error-kind": e.kind, tabindex: -1 },
     h("p", { class: "alert-text" }, errorText(e)),
-    detail,
+    detailOf(e.message),
   );
 }

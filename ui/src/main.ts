@@ -1,7 +1,7 @@
 // Start-up: load settings, app info and wallet status, pick the language and the screen.
 
 import { appInfo, settingsGet, signInPending, walletStatus } from "./api";
-import { ctx, screenFor } from "./app";
+import { ctx, needsPin, screenFor } from "./app";
 import { chosenLang, renderChrome } from "./chrome";
 import { button, h, replace } from "./dom";
 import { errorBox } from "./errors";
@@ -38,8 +38,9 @@ function followSignInLinks(): void {
       // No such command (an older shell or the UI tests' mock): nothing to follow.
       return;
     }
-    // Not in the middle of a face capture (enrolment, renewal): the link waits for it.
-    const busy = currentScreen() === "enrol" || currentScreen() === "renew";
+    // Not in the middle of a face capture (enrolment, renewal) nor before the PIN that ends
+    // enrolment is set: the link waits for it.
+    const busy = currentScreen() === "enrol" || currentScreen() === "renew" || needsPin(ctx.status);
     if (waiting && !busy) {
       offerSignInLink(waiting);
       waiting = null;

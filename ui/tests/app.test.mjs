@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
 // End-to-end tests of the built UI in Chromium, with the Rust side replaced by mockIPC.
 // Run with `npm test` (builds first).
 
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import {
   BAD_CHECK_ID,
@@ -39,6 +41,8 @@ async function withApp(mock, fn, opts) {
     await app.context.close();
   }
 }
+
+const currentEnrolStep = (page) => page.$eval('#enrol-steps [aria-current="step"]', (li) => li.dataset.step);
 
 const alertText = (page, kind) => page.textContent(`[role=alert][data-error-kind="${kind}"] .alert-text`);
 
@@ -101,6 +105,7 @@ describe("screens", () => {
       // pin (enrolled, no PIN yet)
       await withApp({ settings, status: status("active", { pin_set: false }) }, async (page) => {
         assert.equal(await screenHeading(page, "pin"), H.pin);
+        assert.equal(await page.isVisible("#nav"), false, "no nav until the PIN is set");
         await assertNoRawKeys(page);
       });
       // home, show (both tiers), renew, history, settings
@@ -297,6 +302,7 @@ describe("enrolment", () => {
     const overrides = { enrol: [{ manual: true }] };
     await withApp({ status: status("not_enrolled"), overrides }, async (page) => {
       await page.click("#start-enrol");
+      assert.equal(await currentEnrolStep(page), "id");
       await page.fill("#id-number", VALID_ID);
       assert.equal(await page.textContent("#id-number-status"), "The number looks right.");
       await page.click("#enrol-submit");
@@ -334,9 +340,16 @@ describe("enrolment", () => {
       await page.evaluate(() => window.__mock.finish());
 
       await page.waitForSelector("#enrol-result");
-      assert.equal(await page.textContent("#enrol-result h2"), "Your ID is on this device");
+      // The face check is not the end: the PIN step follows, and nothing else is offered.
+      assert.equal(await page.textContent("#enrol-result h2"), "Face check passed");
+      assert.match(await page.textContent("#enrol-result"), /One step left: choose a PIN/);
+      assert.equal(await page.textContent("#enrol-continue"), "Choose my PIN");
+      assert.equal(await page.isVisible("#nav"), false, "no tabs before the PIN is set");
       await page.click("#enrol-continue");
       await screenHeading(page, "pin");
+      assert.equal(await page.isVisible("#nav"), false, "no tabs on the PIN step");
+      assert.equal(await currentEnrolStep(page), "pin");
+      assert.equal(await page.locator("#pin-back").count(), 0, "no way around the PIN step");
       await page.fill("#pin-new", "123456");
       await page.fill("#pin-confirm", "123455");
       await page.click("#pin-save");
@@ -355,6 +368,75 @@ describe("enrolment", () => {
       assert.equal(await page.textContent("#card-name"), "王*红");
       assert.equal(await page.textContent("#card-state"), "Valid");
       assert.ok(await page.isVisible("#nav-home"));
+
+      // Full details now work with that PIN (and only with it).
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "135790");
+      await page.click("#unlock-submit");
+      await page.waitForSelector('[role=alert][data-error-kind="wrong_pin"]');
+      assert.equal(await alertText(page, "wrong_pin"), "Wrong PIN. 2 tries left before you must wait.");
+      await page.fill("#unlock-pin", "802417");
+      await page.click("#unlock-submit");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+      assert.equal((await calls(page, "show_qr"))[0].args.tier, "upgraded");
+    });
+  });
+
+  test("an ID without a PIN (an older install) opens on the PIN step, with no tabs", async () => {
+    await withApp({ status: status("active", { pin_set: false }) }, async (page) => {
+      assert.equal(await screenHeading(page, "pin"), "Set a PIN");
+      assert.equal(await page.isVisible("#nav"), false);
+      assert.equal(await page.isVisible("#pin-current"), false);
+      assert.deepEqual(await page.$$eval("#enrol-steps li", (l) => l.map((li) => li.dataset.state)), ["done", "done", "current"]);
+      await page.fill("#pin-new", "802417");
+      await page.fill("#pin-confirm", "802417");
+      await page.click("#pin-save");
+      await screenHeading(page, "home");
+      assert.ok(await page.isVisible("#nav"));
+    });
+  });
+
+  test("Full details with no PIN set lead to setting one, then work", async () => {
+    // The UI believes a PIN is set (as a stale status would); the wallet knows there is none.
+    const overrides = { wallet_status: [{ ok: status("active") }] };
+    await withApp({ status: status("active", { pin_set: false }), overrides }, async (page) => {
+      await screenHeading(page, "home");
+      await page.click("#show-id");
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "802417");
+      await page.click("#unlock-submit");
+      await page.waitForSelector("#no-pin");
+      assert.match(await page.textContent("#no-pin"), /Full details need a PIN/);
+      assert.equal(await page.locator("[role=alert]").count(), 0, "not a dead-end error");
+      await page.click("#set-pin-first");
+      assert.equal(await screenHeading(page, "pin"), "Set a PIN");
+      assert.equal(await page.isVisible("#pin-current"), false, "a first PIN needs no current one");
+      assert.equal(await page.isVisible("#nav"), false);
+      await page.fill("#pin-new", "802417");
+      await page.fill("#pin-confirm", "802417");
+      await page.click("#pin-save");
+      await screenHeading(page, "show"); // back where the person was
+      assert.deepEqual((await calls(page, "set_pin")).at(-1).args, { pin: "802417", currentPin: null });
+      await page.click("#tier-upgraded");
+      await page.fill("#unlock-pin", "802417");
+      await page.click("#unlock-submit");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+    });
+  });
+
+  test("adding an ID again with a PIN kept skips the PIN step", async () => {
+    const enrolledStatus = status("active"); // the vault keeps its PIN verifier
+    await withApp({ status: status("revoked"), enrolledStatus }, async (page) => {
+      await page.click("#enrol-again");
+      await screenHeading(page, "enrol");
+      assert.deepEqual(await page.$$eval("#enrol-steps li", (l) => l.map((li) => li.dataset.step)), ["id", "face"]);
+      await page.fill("#id-number", VALID_ID);
+      await page.click("#enrol-submit");
+      await page.waitForSelector("#enrol-result");
+      assert.equal(await page.textContent("#enrol-result h2"), "Your ID is on this device");
+      await page.click("#enrol-continue");
+      await screenHeading(page, "home");
     });
   });
 
@@ -415,15 +497,34 @@ describe("enrolment", () => {
     });
   });
 
-  test("no camera: the demo option appears, and continues the enrolment", async () => {
+  test("no camera: the ID number first, the demo recording where the face check starts, no photo", async () => {
     await withApp({ status: status("not_enrolled"), info: info({ frames: "none" }) }, async (page) => {
       await page.click("#start-enrol");
       assert.ok(await page.isVisible("#no-camera"));
       assert.equal(await page.textContent("#use-demo"), "Use the demo recording — for demonstration only");
+      // In reading order: the ID field, then the warning with the demo choice (inside the
+      // part of the form that starts the face check), in place of the camera's button.
+      const order = await page.$$eval("#id-number, #no-camera, #use-demo, #enrol-back", (els) => els.map((e) => e.id));
+      assert.deepEqual(order, ["id-number", "no-camera", "use-demo", "enrol-back"]);
+      assert.ok(await page.$eval("#use-demo", (b) => b.closest(".face-start") !== null));
+      assert.equal(await page.isVisible("#enrol-submit"), false);
+      // A still photo cannot pass the liveness check: it is not offered.
+      assert.equal(await page.locator("input[type=file], #choose-photo").count(), 0);
+      assert.doesNotMatch(await page.textContent("[data-screen=enrol]"), /photo/i);
+
+      // Pressed before a valid number: says so, and the warning stays.
+      await page.click("#use-demo");
+      await page.waitForSelector('[role=alert][data-error-kind="id_missing"]');
+      assert.equal(await alertText(page, "id_missing"), "Enter your ID number first: the face check needs it.");
+      assert.ok(await page.isVisible("#no-camera"));
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "id-number");
+      await page.fill("#id-number", VALID_ID.slice(0, 10));
+      await page.click("#use-demo");
+      await page.waitForSelector('[role=alert][data-error-kind="invalid_id_number"]');
+      assert.ok(await page.isVisible("#no-camera"));
+      assert.equal((await calls(page, "use_demo_recording")).length, 0, "nothing changes before the number is valid");
+
       await page.fill("#id-number", VALID_ID);
-      await page.click("#enrol-submit");
-      await page.waitForSelector('[role=alert][data-error-kind="no_camera"]');
-      assert.equal((await calls(page, "enrol")).length, 0);
       await page.click("#use-demo");
       await page.waitForSelector("#enrol-result");
       assert.equal((await calls(page, "use_demo_recording")).length, 1);
@@ -432,20 +533,14 @@ describe("enrolment", () => {
     });
   });
 
-  test("no camera: a chosen photo is offered for demo use, sent to Rust, and refused by liveness", async () => {
-    const error = { kind: "liveness_failed", message: "static frames" };
-    const overrides = { enrol: [{ events: [{ event: "challenge", actions: ["front"] }], error }] };
-    await withApp({ status: status("not_enrolled"), info: info({ frames: "none" }), overrides }, async (page) => {
+  test("no camera: Enter in the ID field says there is no camera", async () => {
+    await withApp({ status: status("not_enrolled"), info: info({ frames: "none" }) }, async (page) => {
       await page.click("#start-enrol");
-      assert.match(await page.textContent("#choose-photo-label"), /for demonstration only/);
       await page.fill("#id-number", VALID_ID);
-      await page.setInputFiles("#choose-photo", new URL("./fixtures/frame.jpg", import.meta.url).pathname);
-      await page.waitForSelector('[role=alert][data-error-kind="liveness_failed"]');
-      const sent = (await calls(page, "use_photo"))[0].args.photo;
-      const expected = readFileSync(new URL("./fixtures/frame.jpg", import.meta.url)).toString("base64");
-      assert.equal(sent, expected, "the photo's bytes reach Rust unchanged");
-      assert.equal((await calls(page, "enrol")).length, 1);
-      assert.match(await page.textContent("#demo-note"), /liveness check will refuse it/);
+      await page.press("#id-number", "Enter");
+      await page.waitForSelector('[role=alert][data-error-kind="no_camera"]');
+      assert.equal((await calls(page, "enrol")).length, 0);
+      assert.ok(await page.isVisible("#use-demo"));
     });
   });
 
@@ -484,7 +579,8 @@ describe("enrolment", () => {
         await page.waitForSelector(`[role=alert][data-error-kind="${kind}"]`);
         assert.equal(await alertText(page, kind), text);
         assert.equal(await page.textContent(`[data-error-kind="${kind}"] .alert-detail`), `Details: ${kind} detail`);
-        assert.ok(await page.isVisible("#enrol-submit"), "can try again");
+        // Can try again: with the camera, or (none found) with the demo recording instead.
+        assert.equal(await page.isVisible("#enrol-submit"), kind !== "no_camera");
         assert.equal(await page.isVisible("#use-demo"), kind === "no_camera");
       });
     });
@@ -522,6 +618,10 @@ describe("enrolment", () => {
       assert.equal((await calls(page, "cancel_capture")).length, 1);
       assert.equal(await page.locator("[role=alert]").count(), 0);
       assert.equal(await page.inputValue("#id-number"), VALID_ID);
+      // Focus is on the button that starts the face check again, not lost on <body>.
+      await page.waitForFunction(() => document.activeElement?.id === "enrol-submit");
+      assert.equal(await page.isDisabled("#enrol-submit"), false);
+      assert.equal(await currentEnrolStep(page), "id");
     });
   });
 
@@ -600,18 +700,15 @@ describe("renew and settings", () => {
     });
   });
 
-  test("changing the PIN asks for the current one; a lockout shows the wait", async () => {
-    const overrides = {
-      set_pin: [
-        { error: { kind: "wrong_pin", message: "wrong PIN", remaining: 2 } },
-        { error: { kind: "pin_locked", message: "locked", seconds: 120 } },
-      ],
-    };
-    await withApp({ overrides }, async (page) => {
+  test("Settings changes the PIN with the current one; a lockout shows the wait", async () => {
+    await withApp({ pin: "246810" }, async (page) => {
       await page.click("#nav-settings");
+      assert.equal(await page.isVisible("#pin-change"), false);
       await page.click("#change-pin");
-      assert.equal(await screenHeading(page, "pin"), "Change your PIN");
+      // The form opens in place, on Settings, cursor in the current PIN.
+      await screenHeading(page, "settings");
       assert.ok(await page.isVisible("#pin-current"));
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "pin-current");
       await page.fill("#pin-new", "802417");
       await page.fill("#pin-confirm", "802417");
       await page.click("#pin-save");
@@ -621,15 +718,37 @@ describe("renew and settings", () => {
       await page.click("#pin-save");
       await page.waitForSelector('[role=alert][data-error-kind="wrong_pin"]');
       assert.equal(await alertText(page, "wrong_pin"), "Wrong PIN. 2 tries left before you must wait.");
-      await page.click("#pin-save");
-      await page.waitForSelector('[role=alert][data-error-kind="pin_locked"]');
-      assert.equal(await alertText(page, "pin_locked"), "Too many wrong PINs. Wait 120 seconds, then try again.");
       await page.fill("#pin-current", "246810");
       await page.click("#pin-save");
-      await screenHeading(page, "home");
+      await page.waitForSelector("#pin-changed", { state: "visible" });
+      assert.equal(await page.textContent("#pin-changed"), "Your PIN is changed.");
+      assert.equal(await page.isVisible("#pin-change"), false, "the form closes");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "pin-changed", "focus on the confirmation");
+      assert.ok(await page.isVisible("#change-pin"));
+      await screenHeading(page, "settings");
       const sent = (await calls(page, "set_pin")).map((c) => c.args);
-      assert.equal(sent.length, 3);
-      assert.deepEqual(sent[2], { pin: "802417", currentPin: "246810" });
+      assert.deepEqual(sent.at(-1), { pin: "802417", currentPin: "246810" });
+
+      // The new PIN is the one that counts now; three wrong ones in a row mean a wait.
+      await page.click("#change-pin");
+      assert.equal(await page.inputValue("#pin-current"), "", "the fields start empty");
+      await page.fill("#pin-new", "613580");
+      await page.fill("#pin-confirm", "613580");
+      for (const remaining of [2, 1, 0]) {
+        await page.fill("#pin-current", "246810");
+        await page.click("#pin-save");
+        await page.waitForFunction(
+          (n) => document.querySelector('[data-error-kind="wrong_pin"] .alert-text')?.textContent.includes(`${n} tries`),
+          remaining,
+        );
+      }
+      await page.fill("#pin-current", "802417");
+      await page.click("#pin-save");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_locked"]');
+      assert.equal(await alertText(page, "pin_locked"), "Too many wrong PINs. Wait 30 seconds, then try again.");
+      await page.click("#pin-cancel");
+      assert.equal(await page.isVisible("#pin-change"), false);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "change-pin");
     });
   });
 
@@ -698,6 +817,131 @@ describe("renew and settings", () => {
   });
 });
 
+describe("navigation, card and error wording", () => {
+  test("the current tab is marked (aria-current and its look) on every screen", async () => {
+    const view = { request_id: "r1", client_name: "Shop", client_name_zh: null, claims: [], tier: "lightweight", match_choices: [], expires_at: NOW + 120, now: NOW };
+    await withApp({ status: status("renewal_due"), signInView: view }, async (page) => {
+      const marked = async (where, want) => {
+        const ids = await page.$$eval("#nav [aria-current=page]", (els) => els.map((e) => e.id));
+        assert.deepEqual(ids, [`nav-${want}`], `${where}: current tab`);
+        const [on, off] = await page.evaluate((id) => {
+          const other = [...document.querySelectorAll("#nav .nav-btn")].find((b) => b.id !== id);
+          const look = (el) => `${getComputedStyle(el).boxShadow} ${getComputedStyle(el).backgroundColor}`;
+          return [look(document.getElementById(id)), look(other)];
+        }, `nav-${want}`);
+        assert.notEqual(on, off, `${where}: the current tab looks different`);
+      };
+      await screenHeading(page, "home");
+      await marked("home", "home");
+      await page.click("#show-id");
+      await screenHeading(page, "show");
+      await marked("show", "home");
+      await page.click("#tier-lightweight");
+      await page.waitForSelector("#qr[src]");
+      await marked("QR", "home");
+      await page.click("#qr-close");
+      await page.click("#renew-start");
+      await screenHeading(page, "renew");
+      await marked("renew", "home");
+      await page.click("#nav-history");
+      await screenHeading(page, "history");
+      await marked("history", "history");
+      await page.click("#nav-settings");
+      await screenHeading(page, "settings");
+      await marked("settings", "settings");
+      await page.click("#nav-home");
+      await page.click("#sign-in-start");
+      await screenHeading(page, "signIn");
+      await marked("sign-in", "home");
+    });
+  });
+
+  for (const [lang, labels] of [["en", ["Name", "ID number"]], ["zh-CN", ["姓名", "证件号码"]]]) {
+    test(`the card's name and number are read with their labels (${lang})`, async () => {
+      await withApp({ settings: { language: lang, issuer_url: null } }, async (page) => {
+        await screenHeading(page, "home");
+        const pairs = await page.$$eval(".id-card-ident > div", (rows) =>
+          rows.map((r) => [r.querySelector("dt")?.textContent, r.querySelector("dd")?.id, r.querySelector("dd")?.textContent]),
+        );
+        assert.deepEqual(pairs, [
+          [labels[0], "card-name", "王*红"],
+          [labels[1], "card-id", "110***********24"],
+        ]);
+        // The labels are for screen readers only; no aria-label is left on a plain element.
+        assert.equal(await page.$eval(".id-card-ident dt", (dt) => getComputedStyle(dt).position), "absolute");
+        assert.equal(await page.locator(".id-card p[aria-label], .id-card dd[aria-label]").count(), 0);
+      });
+    });
+  }
+
+  test("every error kind Rust sends has its own words in both languages", () => {
+    // The kinds as src-tauri/src builds them: CommandError::new("kind", …) and the
+    // `=> "kind"` / bare "kind" arms of error.rs's conversions.
+    const src = join(dirname(fileURLToPath(import.meta.url)), "../../src-tauri/src");
+    const kinds = new Set();
+    for (const file of readdirSync(src).filter((f) => f.endsWith(".rs"))) {
+      const text = readFileSync(join(src, file), "utf8").split("#[cfg(test)]")[0];
+      for (const m of text.matchAll(/CommandError::new\(\s*"([a-z_]+)"/g)) kinds.add(m[1]);
+      if (file === "error.rs") {
+        for (const m of text.matchAll(/=> "([a-z_]+)"|^\s+"([a-z_]+)"$/gm)) kinds.add(m[1] ?? m[2]);
+      }
+    }
+    assert.ok(kinds.size > 20, `only ${kinds.size} kinds found`);
+    const missing = [...kinds].filter((k) => !KEYS.includes(`error.${k}`));
+    assert.deepEqual(missing, [], "kinds with no error.<kind> text");
+    // And the UI's own list of kinds (api.ts) says no more and no less than Rust.
+    const api = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../src/api.ts"), "utf8");
+    const union = api.slice(api.indexOf("export interface CommandError"), api.indexOf("/** English, for the details line"));
+    const listed = new Set([...union.matchAll(/\| "([a-z_]+)"/g)].map((m) => m[1]));
+    assert.deepEqual([...kinds].filter((k) => !listed.has(k)), [], "kinds Rust sends that api.ts does not list");
+  });
+
+  test("in Chinese, errors are in Chinese; the English detail is folded away and marked English", async () => {
+    const settings = { language: "zh-CN", issuer_url: null };
+    const overrides = {
+      renew: [
+        { error: { kind: "issuer_unreachable", message: "the issuer at http://127.0.0.1:1 cannot be reached: connection refused" } },
+        { error: { kind: "cancelled", message: "the capture was cancelled" } },
+        { error: { kind: "something_newer", message: "a kind this build does not know" } },
+      ],
+    };
+    await withApp({ settings, status: status("renewal_due"), overrides }, async (page) => {
+      await page.click("#renew-start");
+      const expected = [
+        ["issuer_unreachable", "无法连接签发机构。请检查网络连接后重试。"],
+        ["cancelled", "操作在完成前已取消。"],
+        ["something_newer", "Tessera 出现问题。请重试；如果问题持续，请重启应用。"],
+      ];
+      for (const [kind, text] of expected) {
+        await page.click("#renew-confirm");
+        const box = `#renew-result [role=alert][data-error-kind="${kind}"]`;
+        await page.waitForSelector(box);
+        assert.equal(await page.textContent(`${box} .alert-text`), text);
+        assert.equal(await page.textContent(`${box} summary`), "技术详情（英文）");
+        assert.equal(await page.getAttribute(`${box} .alert-detail`, "lang"), "en");
+        assert.equal(await page.$eval(`${box} details`, (d) => d.open), false, "folded by default");
+        // What is on screen is Chinese only (the English waits behind the summary).
+        const shown = (await page.innerText(box)).replaceAll("Tessera", ""); // the name is the name
+        assert.doesNotMatch(shown, /[A-Za-z]{3,}/, `${kind}: no English shown`);
+        await page.click(`${box} summary`);
+        assert.ok(await page.isVisible(`${box} .alert-detail`), "the detail opens for support");
+      }
+    });
+  });
+
+  test("in English, the detail stays one line under the message", async () => {
+    const overrides = { renew: [{ error: { kind: "cancelled", message: "the capture was cancelled" } }] };
+    await withApp({ status: status("renewal_due"), overrides }, async (page) => {
+      await page.click("#renew-start");
+      await page.click("#renew-confirm");
+      await page.waitForSelector('[role=alert][data-error-kind="cancelled"]');
+      assert.equal(await alertText(page, "cancelled"), "It was cancelled before it finished.");
+      assert.equal(await page.textContent('[data-error-kind="cancelled"] .alert-detail'), "Details: the capture was cancelled");
+      assert.equal(await page.locator('[data-error-kind="cancelled"] details').count(), 0);
+    });
+  });
+});
+
 describe("200 % zoom (240 × 380 CSS px)", () => {
   const noHScroll = async (page, where) => {
     const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
@@ -715,7 +959,7 @@ describe("200 % zoom (240 × 380 CSS px)", () => {
           await noHScroll(page, "welcome");
           await page.click("#start-enrol");
           await page.fill("#id-number", BAD_CHECK_ID);
-          await page.click("#enrol-submit");
+          await page.click("#use-demo");
           await page.waitForSelector("[role=alert]");
           await noHScroll(page, "enrol form");
         },

@@ -137,7 +137,8 @@ export function qrSvg() {
 
 /**
  * Opens the app in a fresh context. `mock` overrides the defaults: info, settings, status,
- * history, overrides ({cmd: [{ok}|{error}|{events}|{manual}|{hang}, …]} used in order).
+ * history, pin (the PIN the mock wallet checks; unset, any 6 digits pass while a PIN is set),
+ * overrides ({cmd: [{ok}|{error}|{events}|{manual}|{hang}, …]} used in order).
  */
 export async function openApp(browser, server, mock = {}, opts = {}) {
   const context = await browser.newContext({

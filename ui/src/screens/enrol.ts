@@ -1,29 +1,54 @@
 // Enrolment: the ID number (checked locally as it is typed), then the face capture, then the
-// result. Handles the no-camera case (demo recording offer) and moving an ID from another
-// device (already_enrolled → replaceExisting).
+// PIN (the PIN screen; enrolment is not finished, and nothing else is offered, until it is
+// set). Handles the no-camera case (the demo recording, offered where the face check starts)
+// and moving an ID from another device (already_enrolled → replaceExisting).
 
-import {
-  type AppInfo,
-  cancelCapture,
-  checkIdNumber,
-  enrol as enrolCmd,
-  isCommandError,
-  useDemoRecording,
-  usePhoto,
-} from "../api";
+import { cancelCapture, checkIdNumber, enrol as enrolCmd, isCommandError, useDemoRecording } from "../api";
 import { ctx, screenFor } from "../app";
 import { createCapture } from "../capture";
+import { refreshNav } from "../chrome";
 import { button, h, replace, show } from "../dom";
 import { errorBox, toUiError } from "../errors";
 import { checkId, normaliseId } from "../idnumber";
-import { t } from "../i18n";
+import { type Key, t } from "../i18n";
 import { type Screen, focusHeading, go } from "../router";
+
+export type EnrolStep = "id" | "face" | "pin";
+
+/** The steps of adding an ID, the current one marked (aria-current="step"). The PIN is one
+ *  of them unless a PIN is already set (adding an ID again after a revocation keeps it). */
+export function enrolSteps(current: EnrolStep, withPin: boolean): HTMLElement {
+  const steps: Array<[EnrolStep, Key]> = [
+    ["id", "enrol.stepId"],
+    ["face", "enrol.stepFace"],
+  ];
+  if (withPin) steps.push(["pin", "enrol.stepPin"]);
+  const at = steps.findIndex(([step]) => step === current);
+  return h(
+    "ol",
+    { id: "enrol-steps", class: "enrol-steps", "aria-label": t("enrol.steps") },
+    ...steps.map(([step, key], i) => {
+      const state = i < at ? "done" : i === at ? "current" : "pending";
+      return h(
+        "li",
+        { class: "enrol-step", "data-step": step, "data-state": state, "aria-current": state === "current" ? "step" : null },
+        h("span", { class: "enrol-step-n", "aria-hidden": "true" }, String(i + 1)),
+        h("span", {}, t(key)),
+        state === "done" ? h("span", { class: "sr-only" }, ` (${t("capture.stepDone")})`) : null,
+      );
+    }),
+  );
+}
 
 export function enrol(): Screen {
   let replaceExisting = false;
   let running = false;
   let left = false;
   let cancelled = false; // the person pressed Cancel: the rejection that follows is no news
+  const withPin = !ctx.status.pin_set;
+  const stepsHolder = h("div", {});
+  const step = (current: EnrolStep): void => replace(stepsHolder, enrolSteps(current, withPin));
+  step("id");
 
   const input = h("input", {
     id: "id-number",
@@ -39,59 +64,38 @@ export function enrol(): Screen {
   const fieldStatus = h("p", { id: "id-number-status", class: "field-status", "aria-live": "polite" });
   const errors = h("div", { class: "errors" });
 
+  // --- where the face check starts: the camera's button, or (no camera) the warning and the
+  // demo recording, which starts the same face check once the ID number is valid ---
+  const submit = h("button", { id: "enrol-submit", type: "submit", class: "btn btn-primary btn-block" }, t("enrol.submit"));
   const demoNote = h("p", { class: "demo-badge", id: "demo-note" }, t("enrol.demoNote"));
-  // Both stand-ins for a missing camera (demo recording, chosen photo) continue the same way:
-  // the new frame source is shown, and the enrolment starts if the ID number is ready.
-  const switchSource = (chosen: Promise<AppInfo>): Promise<void> =>
-    chosen
+  const useDemo = button({ id: "use-demo", class: "btn btn-demo btn-block" }, t("enrol.useDemo"), () => {
+    // The warning stays until the number is valid: nothing changes before that.
+    if (!idReady()) return;
+    useDemo.disabled = true;
+    useDemoRecording()
       .then((info) => {
         ctx.info = info;
         syncCamera();
         replace(errors);
-        if (checkId(normaliseId(input.value)) === "ok") void start();
-        else input.focus();
+        void start();
       })
-      .catch((err: unknown) => fail(err));
-  const useDemo = button({ id: "use-demo", class: "btn btn-demo btn-block" }, t("enrol.useDemo"), () => {
-    useDemo.disabled = true;
-    void switchSource(useDemoRecording()).finally(() => {
-      useDemo.disabled = false;
-    });
-  });
-  // "Choose a photo": demo use only. The file is read here and handed to Rust in memory;
-  // a still photo shows the capture guidance, and the liveness check refuses it.
-  const photoInput = h("input", {
-    id: "choose-photo",
-    type: "file",
-    accept: "image/jpeg,image/png",
-    class: "sr-only",
-  }) as HTMLInputElement;
-  const photoLabel = h("label", { for: "choose-photo", class: "btn btn-demo btn-block", id: "choose-photo-label" }, t("enrol.choosePhoto"));
-  photoInput.addEventListener("change", () => {
-    const file = photoInput.files?.[0];
-    if (!file) return;
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = typeof reader.result === "string" ? reader.result : "";
-      const base64 = url.slice(url.indexOf(",") + 1);
-      void switchSource(usePhoto(base64)).finally(() => {
-        photoInput.value = "";
+      .catch((err: unknown) => fail(err))
+      .finally(() => {
+        useDemo.disabled = false;
       });
-    };
-    reader.onerror = () => fail({ kind: "invalid_input", message: "the file could not be read" });
-    reader.readAsDataURL(file);
   });
   const noCamera = h(
     "div",
     { class: "notice notice-warn", id: "no-camera" },
     h("p", { class: "notice-title" }, t("enrol.noCamera")),
     h("p", {}, t("enrol.noCameraHelp")),
+    h("p", { id: "demo-offer" }, t("enrol.demoOffer")),
     useDemo,
-    photoInput,
-    photoLabel,
   );
   const syncCamera = (): void => {
-    show(noCamera, ctx.info.frames === "none");
+    const none = ctx.info.frames === "none";
+    show(noCamera, none);
+    show(submit, !none);
     show(demoNote, ctx.info.frames === "demo_recording" || ctx.info.frames === "photo");
     demoNote.textContent = t(ctx.info.frames === "photo" ? "enrol.photoNote" : "enrol.demoNote");
   };
@@ -108,7 +112,6 @@ export function enrol(): Screen {
   );
   show(replaceBox, false);
 
-  const submit = h("button", { id: "enrol-submit", type: "submit", class: "btn btn-primary btn-block" }, t("enrol.submit"));
   const form = h(
     "form",
     { class: "form", novalidate: true },
@@ -120,7 +123,7 @@ export function enrol(): Screen {
       h("p", { id: "id-number-hint", class: "hint" }, t("enrol.idHint")),
       fieldStatus,
     ),
-    submit,
+    h("div", { class: "stack face-start" }, demoNote, noCamera, submit),
     button({ id: "enrol-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => go(screenFor(ctx.status))),
   );
 
@@ -143,16 +146,7 @@ export function enrol(): Screen {
               : "";
   });
 
-  const formView = h(
-    "div",
-    { class: "stack" },
-    h("p", { class: "lead" }, t("enrol.lead")),
-    noCamera,
-    demoNote,
-    errors,
-    replaceBox,
-    form,
-  );
+  const formView = h("div", { class: "stack" }, h("p", { class: "lead" }, t("enrol.lead")), errors, replaceBox, form);
   const captureView = h("div", { class: "stack" });
   const resultView = h("div", { class: "stack" });
   show(captureView, false);
@@ -165,6 +159,7 @@ export function enrol(): Screen {
   const fail = (err: unknown): void => {
     const e = toUiError(err);
     view(formView);
+    step("id");
     const box = errorBox(e);
     replace(errors, box);
     show(replaceBox, e.kind === "already_enrolled");
@@ -175,15 +170,20 @@ export function enrol(): Screen {
     box.focus();
   };
 
-  const start = async (): Promise<void> => {
-    if (running) return;
+  /** Whether the number is valid; if not, says why (the alert is announced) and puts the
+   *  cursor back in the field. No command is invoked for a bad number. */
+  const idReady = (): boolean => {
     const id = normaliseId(input.value);
-    // Refuse a bad number before any command is invoked.
-    if (checkId(id) !== "ok") {
-      input.setAttribute("aria-invalid", "true");
-      fail({ kind: "invalid_id_number", message: "" });
-      return;
-    }
+    if (checkId(id) === "ok") return true;
+    input.setAttribute("aria-invalid", "true");
+    fail({ kind: id === "" ? "id_missing" : "invalid_id_number", message: "" });
+    input.focus();
+    return false;
+  };
+
+  const start = async (): Promise<void> => {
+    if (running || !idReady()) return;
+    const id = normaliseId(input.value);
     if (ctx.info.frames === "none") {
       fail({ kind: "no_camera", message: "" });
       return;
@@ -200,19 +200,24 @@ export function enrol(): Screen {
       });
       replace(captureView, capture.el);
       view(captureView);
+      step("face");
       focusHeading(captureView);
       const status = await enrolCmd(id, replaceExisting, capture.onEvent);
       if (left) return;
       ctx.status = status;
+      refreshNav(); // an ID without a PIN: no nav until the PIN step is done
+      // With no PIN yet, the face check is not the end: the PIN step follows.
+      const pinNext = !status.pin_set;
+      if (pinNext) step("pin");
       replace(
         resultView,
         h(
           "div",
           { class: "result result-ok", id: "enrol-result" },
-          h("h2", {}, t("enrol.successTitle")),
-          h("p", {}, t("enrol.successLead")),
+          h("h2", {}, t(pinNext ? "enrol.faceOkTitle" : "enrol.successTitle")),
+          h("p", {}, t(pinNext ? "enrol.faceOkLead" : "enrol.successLead")),
         ),
-        button({ id: "enrol-continue", class: "btn btn-primary btn-block" }, t("enrol.continue"), () =>
+        button({ id: "enrol-continue", class: "btn btn-primary btn-block" }, t(pinNext ? "enrol.toPin" : "enrol.continue"), () =>
           go(screenFor(status)),
         ),
       );
@@ -221,7 +226,11 @@ export function enrol(): Screen {
     } catch (err) {
       if (left) return;
       if (cancelled) {
+        // Back to the form, focus on the button that starts the face check again (it must be
+        // enabled first: a disabled button cannot take focus, which left it on <body>).
         view(formView);
+        step("id");
+        submit.disabled = false;
         submit.focus();
       } else {
         fail(isCommandError(err) ? err : toUiError(err));
@@ -243,6 +252,7 @@ export function enrol(): Screen {
     "section",
     { class: "screen", "aria-labelledby": "enrol-title" },
     h("h1", { id: "enrol-title" }, t("enrol.title")),
+    stepsHolder,
     formView,
     captureView,
     resultView,

@@ -23,8 +23,14 @@ export function home(): Screen {
       h("span", { id: "card-label", class: "id-card-label" }, t("home.cardLabel")),
       h("img", { class: "id-card-mark", src: "/favicon.svg", alt: "", width: 32, height: 32 }),
     ),
-    h("p", { id: "card-name", class: "id-card-name", "aria-label": `${t("home.name")}: ${s.masked_name ?? ""}` }, s.masked_name ?? "—"),
-    h("p", { id: "card-id", class: "id-card-number", "aria-label": `${t("home.idNumber")}: ${s.masked_id_number ?? ""}` }, s.masked_id_number ?? "—"),
+    // Name and number as a definition list whose terms are visually hidden: screen readers
+    // read each value with its label (an aria-label on a <p> is not read).
+    h(
+      "dl",
+      { class: "id-card-ident" },
+      h("div", {}, h("dt", { class: "sr-only" }, t("home.name")), h("dd", { id: "card-name", class: "id-card-name" }, s.masked_name ?? "—")),
+      h("div", {}, h("dt", { class: "sr-only" }, t("home.idNumber")), h("dd", { id: "card-id", class: "id-card-number" }, s.masked_id_number ?? "—")),
+    ),
     h(
       "dl",
       { class: "id-card-facts" },

@@ -1,4 +1,5 @@
-// Language (applied at once), issuer address, removing the ID, and the version.
+// Language (applied at once), issuer address, the PIN (changed with the current one), removing
+// the ID, and the version.
 
 import { appInfo, removeId, settingsSet } from "../api";
 import { ctx } from "../app";
@@ -7,7 +8,7 @@ import { button, h, replace, show } from "../dom";
 import { errorBox } from "../errors";
 import { t } from "../i18n";
 import { type Screen, go } from "../router";
-import { pinInput } from "./pin";
+import { pinForm, pinInput, setPinButton } from "./pin";
 
 function validIssuer(url: string): boolean {
   if (url === "") return true;
@@ -17,6 +18,45 @@ function validIssuer(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The PIN panel: "Change PIN" opens the form (current PIN, new PIN twice) in place; a
+ *  change says so when it is done. With no PIN set (an older install), the way to set one. */
+function pinPanel(pinSet: boolean): HTMLElement {
+  const title = h("h2", { id: "pin-section-title" }, t("settings.pinTitle"));
+  const panel = (...children: HTMLElement[]): HTMLElement =>
+    h("section", { class: "panel", "aria-labelledby": "pin-section-title" }, title, ...children);
+  if (!pinSet) return panel(h("p", { class: "hint" }, t("settings.noPin")), setPinButton("settings"));
+
+  // Said where focus goes once the PIN is changed (a status region that was hidden until
+  // then would not be announced).
+  const done = h("p", { class: "saved", id: "pin-changed", tabindex: -1 });
+  const changeBtn = button({ id: "change-pin", class: "btn btn-secondary btn-block" }, t("settings.changePin"), () => open(true));
+  const cancel = button({ id: "pin-cancel", class: "btn btn-ghost btn-block" }, t("pin.cancel"), () => {
+    open(false);
+    changeBtn.focus();
+  });
+  const change = pinForm(
+    true,
+    () => {
+      open(false);
+      done.textContent = t("pin.changed");
+      show(done, true);
+      done.focus();
+    },
+    cancel,
+  );
+  const box = h("div", { id: "pin-change", class: "stack" }, h("p", { class: "hint" }, t("pin.changeLead")), change.form);
+  const open = (opening: boolean): void => {
+    change.clear();
+    show(box, opening);
+    show(changeBtn, !opening);
+    show(done, false);
+    if (opening) box.querySelector<HTMLInputElement>("#pin-current")?.focus();
+  };
+  show(done, false);
+  show(box, false);
+  return panel(done, changeBtn, box);
 }
 
 export function settings(): Screen {
@@ -126,15 +166,8 @@ export function settings(): Screen {
       });
   });
 
-  // --- change PIN ---
-  const pinSection = pinSet
-    ? h(
-        "section",
-        { class: "panel", "aria-labelledby": "pin-section-title" },
-        h("h2", { id: "pin-section-title" }, t("settings.pinTitle")),
-        button({ id: "change-pin", class: "btn btn-secondary btn-block" }, t("settings.changePin"), () => go("pin")),
-      )
-    : null;
+  // --- PIN: changed here, with the current one (set_pin refuses a change without it) ---
+  const pinSection = ctx.status.state === "not_enrolled" ? null : pinPanel(pinSet);
 
   // --- remove ---
   const removeErrors = h("div", { class: "errors" });

@@ -9,6 +9,7 @@ import { errorBox, toUiError } from "../errors";
 import { t } from "../i18n";
 import { REFRESH_SECONDS, svgDataUrl } from "../qr";
 import { type Screen, focusHeading, go } from "../router";
+import { setPinButton } from "./pin";
 
 export function showScreen(): Screen {
   let tier: Tier | null = null;
@@ -25,7 +26,7 @@ export function showScreen(): Screen {
         "aria-describedby": `tier-${id}-desc`,
       },
       [h("span", { class: "tier-name" }, t(`tier.${id}`)), h("span", { id: `tier-${id}-desc`, class: "tier-desc" }, desc)],
-      () => (id === "lightweight" ? startQr("lightweight") : openUnlock()),
+      () => (id === "lightweight" ? startQr("lightweight") : ctx.status.pin_set ? openUnlock() : view(noPinView)),
     );
 
   const pickView = h(
@@ -72,6 +73,16 @@ export function showScreen(): Screen {
     captureHolder,
   );
 
+  // --- no PIN set (an older install): full details lead to setting one, then back here ---
+  const noPinView = h(
+    "div",
+    { class: "stack" },
+    h("h2", { id: "no-pin-title" }, t("show.unlockTitle")),
+    h("div", { class: "notice notice-warn", id: "no-pin" }, h("p", {}, t("show.pinNeeded"))),
+    setPinButton("show"),
+    button({ id: "no-pin-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => view(pickView)),
+  );
+
   // --- the QR ---
   const qrImg = h("img", { id: "qr", class: "qr-img", alt: "", width: 320, height: 320 });
   const qrTitle = h("h2", { id: "qr-title" });
@@ -92,7 +103,7 @@ export function showScreen(): Screen {
     button({ id: "qr-close", class: "btn btn-secondary btn-block" }, t("show.close"), () => close()),
   );
 
-  const views = [pickView, unlockView, qrView];
+  const views = [pickView, unlockView, noPinView, qrView];
   const view = (which: HTMLElement): void => {
     for (const v of views) show(v, v === which);
     focusHeading(which.querySelector("h2") ? which : el);
@@ -206,6 +217,7 @@ export function showScreen(): Screen {
         show(unlockForm, true);
         pinInput.value = "";
         if (cancelled) pinInput.focus();
+        else if (toUiError(err).kind === "pin_not_set") view(noPinView);
         else fail(unlockErrors, err);
       })
       .finally(() => {
@@ -231,9 +243,11 @@ export function showScreen(): Screen {
     h("h1", { id: "show-title" }, t("show.title")),
     pickView,
     unlockView,
+    noPinView,
     qrView,
   );
   show(unlockView, false);
+  show(noPinView, false);
   show(qrView, false);
 
   return {

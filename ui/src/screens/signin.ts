@@ -20,7 +20,7 @@ import { button, h, replace, show } from "../dom";
 import { errorBox, toUiError } from "../errors";
 import { type Key, lang, t } from "../i18n";
 import { type Screen, focusHeading, go } from "../router";
-import { pinInput as pinField } from "./pin";
+import { pinInput as pinField, setPinButton } from "./pin";
 
 let offered: string | null = null;
 
@@ -255,7 +255,13 @@ export function signIn(): Screen {
         replace(captureHolder);
         show(unlockForm, true);
         pinInput.value = "";
-        if (!cancelled) fail(err);
+        if (cancelled) {
+          pinInput.focus();
+          return;
+        }
+        fail(err);
+        // No PIN set (an older install): the way to set one, instead of a dead end.
+        if (toUiError(err).kind === "pin_not_set") errors.firstElementChild?.appendChild(setPinButton("home"));
       })
       .finally(() => {
         capturing = false;
