@@ -246,6 +246,18 @@ pub enum EncodedFramesError {
         /// What is wrong with it.
         why: String,
     },
+    /// One frame is too small or too large.
+    #[error("frame {index} is {width}×{height}; frames must be 64 to {max_side} pixels per side")]
+    WrongSize {
+        /// Which (from 0).
+        index: usize,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The largest side accepted.
+        max_side: u32,
+    },
     /// The frames together are too many pixels.
     #[error(
         "the frames add up to {:.1} megapixels; at most {:.1} are accepted: send fewer or smaller frames",
@@ -296,10 +308,12 @@ pub fn check_encoded_frames(
             .into_dimensions()
             .map_err(|_| unusable(n, "is not a readable JPEG or PNG image"))?;
         if w > max_side || h > max_side || w < 64 || h < 64 {
-            return Err(unusable(
-                n,
-                &format!("is {w}×{h}; frames must be 64 to {max_side} pixels per side"),
-            ));
+            return Err(EncodedFramesError::WrongSize {
+                index: n,
+                width: w,
+                height: h,
+                max_side,
+            });
         }
         pixels += u64::from(w) * u64::from(h);
     }

@@ -72,7 +72,12 @@ fn frames_without_a_face_or_a_reference_without_one_cannot_be_checked() {
     let c = compare(faces(), &frame("photos/obama.jpg"), &no_face).unwrap();
     assert_eq!(c.outcome, Outcome::CouldNotCheck);
     assert_eq!(c.reason, Some(Unchecked::NoFace));
-    let c = compare(faces(), &frame("photos/rocket.jpg"), &frames("obama", "front", 4)).unwrap();
+    let c = compare(
+        faces(),
+        &frame("photos/rocket.jpg"),
+        &frames("obama", "front", 4),
+    )
+    .unwrap();
     assert_eq!(c.reason, Some(Unchecked::ReferenceUnusable));
     let c = compare(
         faces(),

@@ -41,7 +41,9 @@ pub fn check_frames(
     check_encoded_frames(frames, 1..=max_frames, max_side, max_pixels).map_err(|e| {
         let kind = match e {
             EncodedFramesError::Count { .. } => ProblemType::Malformed,
-            EncodedFramesError::Unusable { .. } => ProblemType::FaceNotUsable,
+            EncodedFramesError::Unusable { .. } | EncodedFramesError::WrongSize { .. } => {
+                ProblemType::FaceNotUsable
+            }
             EncodedFramesError::TooManyPixels { .. } => ProblemType::PayloadTooLarge,
         };
         Problem::new(kind, e.to_string())

@@ -4,6 +4,9 @@
 //! portrait flows issuer → desk server → logged-in staff only.
 
 mod common;
+mod desk {
+    mod face_check;
+}
 
 use common::*;
 use tessera_credential::claims::Tier;

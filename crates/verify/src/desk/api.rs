@@ -16,8 +16,8 @@ use serde::Deserialize;
 use tessera_body_limit::{self as body_limit, BodyLimit, Refusal};
 
 use super::auth::{self, CSRF_COOKIE, SESSION_COOKIE};
-use super::request::{AppState, body, csrf, json, staff, too_large};
 use super::problem::Problem;
+use super::request::{AppState, body, csrf, json, staff, too_large};
 use super::verdict::DeskVerdict;
 use super::{Desk, web};
 
@@ -65,10 +65,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/verify", post(verify_text))
         .route("/api/verify-image", post(verify_image))
         .route("/api/portrait/{id}", get(super::portrait::portrait))
-        .route(
-            "/api/face-check/{id}",
-            post(super::face_check::face_check),
-        )
+        .route("/api/face-check/{id}", post(super::face_check::face_check))
         .route(
             "/api/checkins",
             get(super::register::list_checkins).post(super::register::check_in),

@@ -184,7 +184,7 @@ fn decode_frames(encoded: Vec<String>) -> Result<Vec<Vec<u8>>, Problem> {
             "not_an_image",
             e.to_string(),
         ),
-        EncodedFramesError::TooManyPixels { .. } => {
+        EncodedFramesError::WrongSize { .. } | EncodedFramesError::TooManyPixels { .. } => {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
         }
     })?;

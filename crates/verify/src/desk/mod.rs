@@ -223,7 +223,10 @@ pub async fn serve(
     let models = desk.clone();
     let _models = AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = face_check::models(&models).await {
-            tracing::error!(code = e.code, "the face models did not load: face checks will fail");
+            tracing::error!(
+                code = e.code,
+                "the face models did not load: face checks will fail"
+            );
         }
     }));
     // The Host check wraps everything, so a rebound page reaches no route at all.

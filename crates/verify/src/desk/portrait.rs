@@ -6,15 +6,15 @@
 //! shown only if it has that digest, so whoever sits between the desk and the issuer cannot
 //! put another face in front of the clerk.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::request::{AppState, staff, unknown_verification};
 use super::Desk;
 use super::problem::Problem;
+use super::request::{AppState, staff, unknown_verification};
 
 /// The issuer's problem type for a registry photo replaced since the credential was issued
 /// (`tessera_issuer_api::ProblemType::PortraitChanged`).

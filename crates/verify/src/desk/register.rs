@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::request::{AppState, csrf, json, staff, unknown_verification};
 use super::problem::Problem;
+use super::request::{AppState, csrf, json, staff, unknown_verification};
 use super::store::Guest;
 
 #[derive(Deserialize)]
