@@ -73,6 +73,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         // `enforce` has read each body within its limit already.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(limit, body_limit::enforce))
+        .layer(middleware::from_fn(oidc::token_errors))
         .layer(middleware::from_fn(access_log))
         .with_state(issuer)
 }

@@ -197,6 +197,56 @@ pub(super) async fn token(
     }
 }
 
+/// The token endpoint speaks OAuth 2.0 errors (RFC 6749 §5.2) only, also where the answer
+/// comes from a layer before the handler: a body refused by the body limit (413, 408, 400
+/// as problem details) or a method other than POST (axum's empty 405). A relying party's
+/// OAuth library then reads every refusal. Other paths pass through untouched.
+pub(super) async fn token_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path() != tessera_oidc::discovery::TOKEN_PATH {
+        return next.run(req).await;
+    }
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    let description = if status == StatusCode::METHOD_NOT_ALLOWED {
+        "the token endpoint takes POST only".to_owned()
+    } else if is_problem {
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|p| p.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "the request was refused".to_owned())
+    } else {
+        return response;
+    };
+    let body = tessera_oidc::error::ErrorBody::new(
+        tessera_oidc::error::ErrorCode::InvalidRequest,
+        description,
+    );
+    let mut r = (
+        status,
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        axum::Json(body),
+    )
+        .into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    r
+}
+
 /// The sign-in id of the path; one that is not even text names no request.
 fn request_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiProblem> {
     path.map(|Path(id)| id).map_err(|_| {

@@ -773,16 +773,24 @@ async fn junk_token_requests_get_oauth_errors(backend: Backend) {
             grant(&[("x", &"y".repeat(100_000))]),
         )
         .await;
-    problem(
+    // Refused by the body limit before the handler, still in OAuth's words.
+    oauth_error(
         r,
         StatusCode::PAYLOAD_TOO_LARGE,
-        ProblemType::PayloadTooLarge,
+        "invalid_request",
         "token, 100 kB",
     )
     .await;
     // A GET is not a token request.
     let r = s.get("/oidc/token").await;
-    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "POST");
+    oauth_error(
+        r,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "GET /oidc/token",
+    )
+    .await;
 }
 
 async fn junk_authorization_requests_are_pages_or_go_to_the_registered_uri(backend: Backend) {
