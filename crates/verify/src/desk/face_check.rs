@@ -157,7 +157,7 @@ pub(super) async fn face_check(
 }
 
 /// Base64 to bytes, with the size checks of `check_encoded_frames`.
-fn decode_frames(encoded: Vec<String>) -> Result<Vec<Vec<u8>>, Problem> {
+pub fn decode_frames(encoded: Vec<String>) -> Result<Vec<Vec<u8>>, Problem> {
     let range = comparison::MIN_FRAMES..=comparison::MAX_FRAMES;
     if !range.contains(&encoded.len()) {
         return Err(bad_frames(format!(

@@ -19,7 +19,7 @@ pub mod host;
 pub mod http;
 pub mod policy;
 mod portrait;
-mod problem;
+pub mod problem;
 mod register;
 mod request;
 pub mod store;
