@@ -5,6 +5,7 @@
 
 mod common;
 mod desk {
+    mod clock;
     mod face_check;
 }
 

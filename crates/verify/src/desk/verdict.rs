@@ -48,6 +48,11 @@ pub struct DeskVerdict {
     pub decode_ms: Option<f64>,
     /// Time spent verifying.
     pub verify_ms: f64,
+    /// For a proof refused for its time: how far the code's clock seems to be from this
+    /// desk's, in seconds (positive: the code's clock is ahead). Proofs live 60 s, so an
+    /// offset of minutes names a wrong clock on the phone (or, behind, an old screenshot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_seconds: Option<i64>,
 }
 
 impl DeskVerdict {
@@ -70,6 +75,7 @@ impl DeskVerdict {
             portrait: false,
             decode_ms: None,
             verify_ms: 0.0,
+            clock_offset_seconds: None,
         }
     }
 }
@@ -204,7 +210,7 @@ impl Desk {
         );
         let verdict = match result {
             Ok(v) => v,
-            Err(e) => return Ok(refusal(&e, cache_age)),
+            Err(e) => return Ok(refusal_at(&e, cache_age, now)),
         };
         if let Some((key, keep_until)) = note.0
             && !self.store.record_nonce(&key, keep_until).await?
@@ -246,10 +252,42 @@ impl Desk {
             verification: handle,
             decode_ms: None,
             verify_ms: 0.0,
+            clock_offset_seconds: None,
         })
     }
 }
 
 fn refusal(e: &VerifyError, cache_age: u64) -> DeskVerdict {
     DeskVerdict::invalid(e.code(), e.to_string(), Some(cache_age))
+}
+
+/// Past this, a proof's time names a clock, not a slow scan (proofs live 60 s).
+const CLOCK_NAMED_AFTER: i64 = 120;
+
+/// A refusal; one for the proof's time says how far off the code's clock seems.
+fn refusal_at(e: &VerifyError, cache_age: u64, now: u64) -> DeskVerdict {
+    let signed = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+    let offset = match *e {
+        VerifyError::ProofNotYetValid { issued_at } => signed(issued_at) - signed(now),
+        VerifyError::ProofExpired { expires_at } => signed(expires_at) - signed(now),
+        _ => return refusal(e, cache_age),
+    };
+    let mut v = refusal(e, cache_age);
+    if offset.abs() >= CLOCK_NAMED_AFTER {
+        let minutes = (offset.abs() + 30) / 60;
+        v.message = if offset > 0 {
+            format!(
+                "the code's clock is about {minutes} min ahead of this desk's: the guest should \
+                 set the phone's date and time automatically, then show a new code"
+            )
+        } else {
+            format!(
+                "this code was made about {minutes} min ago by its clock: ask for a new one; if \
+                 the guest has just made it, the phone's clock is about {minutes} min behind \
+                 this desk's"
+            )
+        };
+        v.clock_offset_seconds = Some(offset);
+    }
+    v
 }
