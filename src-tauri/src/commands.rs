@@ -95,6 +95,10 @@ pub struct WalletStatus {
     masked_id_number: Option<String>,
     renew_before: u64,
     now: u64,
+    /// The issuer's clock minus the device's when last online; the UI warns when it is
+    /// beyond the desks' skew.
+    clock_offset_seconds: Option<i64>,
+    clock_off: bool,
 }
 
 fn status(state: &AppState) -> Result<WalletStatus> {
@@ -111,6 +115,8 @@ fn status(state: &AppState) -> Result<WalletStatus> {
         masked_id_number: holder.map(|h| h.masked_id_number),
         renew_before: RENEW_BEFORE,
         now,
+        clock_offset_seconds: s.clock.map(|c| c.offset_seconds),
+        clock_off: s.clock.is_some_and(|c| c.is_off()),
     })
 }
 
@@ -204,7 +210,9 @@ pub fn use_photo(state: State<'_, AppState>, photo: String) -> Result<AppInfo> {
 
 pub(crate) async fn client(state: &AppState) -> Result<IssuerClient> {
     let (url, demo) = state.issuer_url()?;
+    let clock_file = state.wallet()?.clock_path();
     IssuerClient::new(&url, state.trust_anchor(demo).await?)
+        .map(|c| c.remembering_clock_in(clock_file))
         .map_err(|e| CommandError::from(tessera_wallet::wallet::WalletError::from(e)))
 }
 

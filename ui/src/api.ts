@@ -46,6 +46,10 @@ export interface WalletStatus {
   renew_before: number;
   /** Unix seconds on the app's clock (the UI counts down from `expires_at - now`). */
   now: number;
+  /** The issuer's clock minus this device's when last online (null: never read). */
+  clock_offset_seconds: number | null;
+  /** Whether that is beyond what desks allow (their codes would be refused for their time). */
+  clock_off: boolean;
 }
 
 /** What `settings_get` returns and `settings_set` takes. */

@@ -182,6 +182,28 @@ describe("screens", () => {
 });
 
 describe("show ID", () => {
+  test("a device clock off from the issuer's is named on My ID and Show, in both languages", async () => {
+    await withApp({ status: status("active", { clock_offset_seconds: -185, clock_off: true }) }, async (page) => {
+      await page.waitForSelector(".clock-warning");
+      assert.match(await page.textContent(".clock-warning"), /about 3 min ahead\. Desks will refuse your codes as not yet valid\./);
+      await page.click("#show-id");
+      await page.waitForSelector("#tier-lightweight");
+      assert.match(await page.textContent(".clock-warning"), /Set the date and time to update automatically/);
+    });
+    await withApp(
+      { status: status("active", { clock_offset_seconds: 600, clock_off: true }), settings: { language: "zh-CN", issuer_url: null } },
+      async (page) => {
+        await page.waitForSelector(".clock-warning");
+        assert.match(await page.textContent(".clock-warning"), /本设备的时钟慢了约 10 分钟/);
+      },
+    );
+    // Within the desks' skew: nothing to say.
+    await withApp({ status: status("active", { clock_offset_seconds: 12, clock_off: false }) }, async (page) => {
+      await page.waitForSelector("#show-id");
+      assert.equal(await page.$(".clock-warning"), null);
+    });
+  });
+
   test("the QR regenerates every 30 s", async () => {
     await withApp(
       {},

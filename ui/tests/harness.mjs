@@ -111,6 +111,8 @@ export function status(state = "active", over = {}) {
     masked_id_number: enrolled ? "110***********24" : null,
     renew_before: 30 * DAY,
     now: NOW,
+    clock_offset_seconds: enrolled ? 1 : null,
+    clock_off: false,
     ...over,
   };
 }

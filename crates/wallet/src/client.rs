@@ -153,6 +153,8 @@ pub struct IssuerClient {
     base: String,
     http: reqwest::Client,
     anchor: TrustAnchor,
+    /// Where to keep the difference between the issuer's clock and the device's.
+    clock_file: Option<std::path::PathBuf>,
 }
 
 impl IssuerClient {
@@ -171,7 +173,36 @@ impl IssuerClient {
                 url: base.clone(),
                 detail: e.to_string(),
             })?;
-        Ok(IssuerClient { base, http, anchor })
+        Ok(IssuerClient {
+            base,
+            http,
+            anchor,
+            clock_file: None,
+        })
+    }
+
+    /// Keeps the issuer's clock against the device's in `file` after every answer
+    /// ([`crate::clock`]).
+    pub fn remembering_clock_in(mut self, file: std::path::PathBuf) -> IssuerClient {
+        self.clock_file = Some(file);
+        self
+    }
+
+    /// Notes the answer's `Date` header (best effort: a clock reading never fails a call).
+    fn note_clock(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(file) = &self.clock_file else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some(reading) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|d| crate::clock::reading_from_date(d, now))
+        {
+            let _ = crate::clock::save(file, &reading);
+        }
     }
 
     /// The issuer's base URL.
@@ -187,6 +218,7 @@ impl IssuerClient {
             url: self.base.clone(),
             detail: e.to_string(),
         })?;
+        self.note_clock(r.headers());
         let status = r.status();
         let bytes = r.bytes().await.map_err(|e| IssuerError::Unreachable {
             url: self.base.clone(),
@@ -341,6 +373,7 @@ impl IssuerClient {
                 url: self.base.clone(),
                 detail: e.to_string(),
             })?;
+        self.note_clock(r.headers());
         if r.status().is_redirection() {
             return Err(self.redirected(r.status()));
         }

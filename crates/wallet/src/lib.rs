@@ -6,6 +6,7 @@
 //! in-memory keystore, and never destroy stored data because something could not be read.
 
 pub mod client;
+pub mod clock;
 pub mod journal;
 pub mod keys;
 pub mod keystore;

@@ -218,10 +218,10 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 source_name: "--trust-list-key".into(),
                 detail: "not given; the ID authority's trust-list key (SPKI PEM) is needed to talk to the issuer: --trust-list-key FILE or TESSERA_TRUST_LIST_KEY".into(),
             })?;
-        Ok(IssuerClient::new(
-            &cli.issuer,
-            TrustAnchor::from_file(anchor)?,
-        )?)
+        Ok(
+            IssuerClient::new(&cli.issuer, TrustAnchor::from_file(anchor)?)?
+                .remembering_clock_in(wallet.clock_path()),
+        )
     };
     match cli.command {
         Command::Enrol {
@@ -260,10 +260,14 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             );
         }
         Command::Status => {
+            let status = wallet.status(now())?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&wallet.status(now())?).unwrap_or_default()
+                serde_json::to_string_pretty(&status).unwrap_or_default()
             );
+            if let Some(c) = status.clock.filter(|c| c.is_off()) {
+                eprintln!("{}", clock_warning(c.offset_seconds));
+            }
         }
         Command::Show {
             tier,
@@ -451,4 +455,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// The warning for a device clock `offset` seconds from the issuer's (issuer minus device).
+fn clock_warning(offset: i64) -> String {
+    let minutes = (offset.abs() + 30) / 60;
+    let amount = if minutes == 0 {
+        format!("{} s", offset.abs())
+    } else {
+        format!("about {minutes} min")
+    };
+    let side = if offset < 0 { "ahead of" } else { "behind" };
+    format!(
+        "warning: this device's clock is {amount} {side} the ID authority's; desks will refuse \
+         its codes as expired or not yet valid: set the date and time automatically"
+    )
 }

@@ -106,6 +106,8 @@ pub struct Status {
     pub expires_at: Option<u64>,
     /// Whether a PIN is set (needed for the upgraded tier).
     pub pin_set: bool,
+    /// The device's clock against the issuer's, when last online.
+    pub clock: Option<crate::clock::ClockReading>,
 }
 
 /// One QR code's worth.
@@ -318,7 +320,14 @@ impl Wallet {
                 .and_then(|v| v.batch.as_ref())
                 .map(|b| b.expires_at),
             pin_set: vault.as_ref().is_some_and(|v| v.pin_verifier.is_some()),
+            clock: crate::clock::load(&self.clock_path()),
         })
+    }
+
+    /// Where the issuer clients of this wallet keep the clock reading
+    /// ([`crate::client::IssuerClient::remembering_clock_in`]).
+    pub fn clock_path(&self) -> PathBuf {
+        self.data_dir.join(crate::clock::CLOCK_FILE)
     }
 
     /// Sets the first PIN, or changes it given the `current` one. The rules (weak PINs

@@ -90,3 +90,53 @@ fn the_wallet_follows_no_redirect() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every answer's `Date` is noted (issue 16, clocks): a device 7 minutes behind the issuer
+/// is told so by `status`, even when the call itself failed.
+#[test]
+fn the_wallet_notes_a_device_clock_off_from_the_issuers() {
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-clock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let anchor = SoftwareKey::generate(&mut OsRandomness);
+    std::fs::write(
+        dir.join("trust-list-key.pem"),
+        spki_pem(&anchor.public_key()),
+    )
+    .unwrap();
+    let issuer_time = std::time::SystemTime::now() + std::time::Duration::from_secs(420);
+    let issuer = server(
+        "503 Service Unavailable",
+        format!("date: {}\r\n", httpdate::fmt_http_date(issuer_time)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let env = Env {
+        issuer,
+        data: dir.join("wallet"),
+        service: format!("tessera-wallet-clock-test-{}", std::process::id()),
+    };
+    let frames = testdata().join("liveness/obama");
+    let out = env.run(
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            frames.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = env.run(&["status"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offset = status["clock"]["offset_seconds"].as_i64().unwrap();
+    assert!((418..=422).contains(&offset), "{status}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("about 7 min behind the ID authority's"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

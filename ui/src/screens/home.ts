@@ -85,6 +85,8 @@ export function home(): Screen {
     );
   }
 
+  const clock = clockWarning();
+
   const canShow = s.tiers.length > 0;
   const showBtn = button(
     { id: "show-id", class: "btn btn-primary btn-block btn-large", disabled: !canShow, "aria-describedby": canShow ? null : "no-tiers" },
@@ -97,6 +99,7 @@ export function home(): Screen {
     { class: "screen", "aria-labelledby": "home-title" },
     h("h1", { id: "home-title" }, t("home.title")),
     card,
+    clock,
     banner,
     stateNote,
     showBtn,
@@ -106,4 +109,19 @@ export function home(): Screen {
       : null,
   );
   return { el };
+}
+
+/** The warning that the device clock is off (desks refuse codes by their time), or null. */
+export function clockWarning(): HTMLElement | null {
+  const s = ctx.status;
+  if (!s.clock_off || s.clock_offset_seconds === null) return null;
+  const offset = s.clock_offset_seconds;
+  const minutes = Math.round(Math.abs(offset) / 60);
+  const key: Key = offset < 0 ? "clock.ahead" : "clock.behind";
+  return h(
+    "div",
+    { class: "notice notice-warn clock-warning", role: "status" },
+    h("p", {}, minutes >= 1 ? t(key, { n: minutes }) : t(offset < 0 ? "clock.aheadSeconds" : "clock.behindSeconds", { n: Math.abs(offset) })),
+    h("p", { class: "hint" }, t("clock.fix")),
+  );
 }

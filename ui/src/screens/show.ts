@@ -9,6 +9,7 @@ import { errorBox, toUiError } from "../errors";
 import { t } from "../i18n";
 import { REFRESH_SECONDS, svgDataUrl } from "../qr";
 import { type Screen, focusHeading, go } from "../router";
+import { clockWarning } from "./home";
 import { setPinButton } from "./pin";
 
 export function showScreen(): Screen {
@@ -33,6 +34,7 @@ export function showScreen(): Screen {
     "div",
     { class: "stack" },
     h("p", { class: "lead" }, t("show.lead")),
+    clockWarning(),
     h(
       "div",
       { class: "tiers", role: "group", "aria-label": t("show.pickLabel") },
