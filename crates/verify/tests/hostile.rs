@@ -3,6 +3,9 @@
 //! of the seeded fixture lists, and the verify endpoint's latency on loopback.
 
 mod common;
+mod hostile {
+    mod openapi;
+}
 
 use common::seed::{Codes, seed_cache};
 use common::*;

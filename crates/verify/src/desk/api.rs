@@ -59,6 +59,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/style.css", get(web::style_css))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(web::openapi))
         .route("/api/session", get(session))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))

@@ -41,3 +41,9 @@ pub async fn style_css() -> Response {
         include_str!("../../web/style.css"),
     )
 }
+
+/// `GET /openapi.json`: the OpenAPI 3.1 description of the desk's HTTP API, for whoever
+/// integrates with it (a property-management system); no session needed.
+pub async fn openapi() -> Response {
+    asset("application/json", include_str!("openapi.json"))
+}
