@@ -89,7 +89,7 @@ async fn headers_and_log(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let mut response = next.run(req).await;
+    let mut response = plain_errors_as_problems(next.run(req).await);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -119,6 +119,40 @@ async fn headers_and_log(req: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Refusals axum makes by itself — a method the route does not take (405, empty), a path
+/// parameter that is not text (400, text/plain) — become problem details like every other
+/// error of the API, so a client reads them all one way.
+fn plain_errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    if !status.is_client_error() || is_problem {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut r = if status == StatusCode::METHOD_NOT_ALLOWED {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this address does not take that method",
+        )
+        .into_response()
+    } else {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request's address or headers are not what this desk expects",
+        )
+        .into_response()
+    };
+    if let Some(allow) = allow {
+        r.headers_mut().insert(header::ALLOW, allow);
+    }
+    r
 }
 
 async fn healthz() -> Response {
@@ -188,11 +222,15 @@ async fn login(
         .map_err(Problem::internal)?;
     let wait = desk.throttle.wait(&req.name, phc.is_some(), desk.now());
     if wait > 0 {
-        return Err(Problem::new(
+        let mut r = Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
             format!("too many wrong passwords: try again in {wait} s"),
-        ));
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(r);
     }
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| auth::dummy_phc().to_owned());

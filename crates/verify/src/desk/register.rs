@@ -93,9 +93,11 @@ pub(super) async fn check_in(
         full_name: c.full_name,
         id_number: c.id_number,
         date_of_birth: c.date_of_birth,
+        // As in machine-readable travel documents (ICAO 9303): X for neither.
         sex: match c.gender {
             tessera_credential::Gender::Male => "M",
-            _ => "F",
+            tessera_credential::Gender::Female => "F",
+            tessera_credential::Gender::Other => "X",
         }
         .to_owned(),
         face_check: face.map(|f| f.outcome_name().to_owned()),

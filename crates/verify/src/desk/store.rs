@@ -73,7 +73,7 @@ pub struct Guest {
     pub id_number: String,
     /// From the verified upgraded credential (YYYYMMDD).
     pub date_of_birth: String,
-    /// `M` or `F`.
+    /// `M`, `F` or `X` (neither).
     pub sex: String,
     /// The desk's face check before check-in (`same_person`, `not_same_person`,
     /// `could_not_check`), if one was made.

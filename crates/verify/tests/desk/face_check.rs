@@ -326,7 +326,7 @@ async fn hostile_face_check_requests_get_problem_details() {
         ),
         (
             "one frame",
-            serde_json::json!({"frames": b64(&[one.clone()])}),
+            serde_json::json!({"frames": b64(std::slice::from_ref(&one))}),
             400,
             "bad_frames",
         ),

@@ -646,12 +646,24 @@ async fn the_desk_serves_its_openapi_document_and_answers_fit_it() {
         errors.is_empty() && p["code"] == "not_found",
         "{p} {errors:?}"
     );
-    // A known route asked with another method: 405, Allow, and no body (as the
-    // document's description says).
+    // A known route asked with another method: the problem method_not_allowed, with
+    // Allow; a path parameter that is not text: bad_request (axum's own answers, turned
+    // into problem details like every other error).
     let r = t.get("/api/verify").send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
-    assert!(r.bytes().await.unwrap().is_empty());
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    let errors = fits(&doc, &doc["components"]["schemas"]["Problem"], &p, "body");
+    assert!(
+        errors.is_empty() && p["code"] == "method_not_allowed",
+        "{p} {errors:?}"
+    );
+    let r = t.get("/api/portrait/%FF").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "bad_request", "{p}");
 
     // Staff: login, check-in, the register.
     desk.desk
