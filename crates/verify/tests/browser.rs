@@ -2,7 +2,10 @@
 //! the real `tessera-verify serve` binary. This test seeds a desk data directory with lists
 //! and codes made from the fixture keys (valid, expired, revoked, wrong tier, garbage),
 //! QR images and a `.y4m` video of a real QR for Chromium's fake webcam, then runs
-//! `node --test` there.
+//! `node --test` there. For the registry photo and the face check it also starts a real
+//! issuer (in process, Obama's photo in its registry), enrols Obama, registers a second desk
+//! data directory with it, and makes a `.y4m` of Obama's committed front-facing liveness
+//! frames (crates/face/testdata/liveness/obama/front) for the webcam.
 //!
 //! Needs `npm ci --prefix crates/verify/web-tests` and `/usr/bin/chromium` (scripts/setup.sh
 //! installs both); without them it fails and says what to run.
@@ -12,6 +15,9 @@ mod common;
 use std::path::Path;
 
 use common::seed::{Codes, seed_cache};
+use common::{DeskServer, RealIssuer, START, show};
+use tessera_credential::claims::Tier;
+use tessera_verify::desk::VenuePolicy;
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -37,6 +43,67 @@ fn y4m_of(qr: &image::GrayImage, frames: usize) -> Vec<u8> {
         out.extend_from_slice(&chroma);
     }
     out
+}
+
+/// A YUV 4:2:0 video (BT.601 full range, as `C420jpeg` says) of `images` in turn, looped
+/// `loops` times at 10 frames a second; all images must be the same size, even sides.
+fn y4m_of_images(images: &[image::RgbImage], loops: usize) -> Vec<u8> {
+    let (w, h) = images[0].dimensions();
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    let planes: Vec<Vec<u8>> = images
+        .iter()
+        .map(|img| {
+            assert_eq!(img.dimensions(), (w, h));
+            let mut y = Vec::with_capacity((w * h) as usize);
+            for p in img.pixels() {
+                let [r, g, b] = p.0.map(f32::from);
+                y.push(clamp(0.299 * r + 0.587 * g + 0.114 * b));
+            }
+            let (mut u, mut v) = (Vec::new(), Vec::new());
+            for cy in (0..h).step_by(2) {
+                for cx in (0..w).step_by(2) {
+                    let (mut r, mut g, mut b) = (0.0, 0.0, 0.0);
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let p = img.get_pixel(cx + dx, cy + dy).0.map(f32::from);
+                        r += p[0] / 4.0;
+                        g += p[1] / 4.0;
+                        b += p[2] / 4.0;
+                    }
+                    u.push(clamp(128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b));
+                    v.push(clamp(128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b));
+                }
+            }
+            [y, u, v].concat()
+        })
+        .collect();
+    for _ in 0..loops {
+        for frame in &planes {
+            out.extend_from_slice(b"FRAME\n");
+            out.extend_from_slice(frame);
+        }
+    }
+    out
+}
+
+/// The committed front-facing liveness frames of `person`, in time order.
+fn front_frames(person: &str) -> Vec<image::RgbImage> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../face/testdata/liveness")
+        .join(person)
+        .join("front");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no frames in {}", dir.display());
+    files
+        .iter()
+        .map(|f| image::open(f).unwrap().to_rgb8())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,6 +139,41 @@ async fn desk_page_in_headless_chromium() {
     let cam_qr = tessera_qr::encode(&webcam).unwrap();
     std::fs::write(dir.join("webcam.y4m"), y4m_of(&cam_qr.to_luma(4), 20)).unwrap();
     std::fs::write(dir.join("not-an-image.png"), b"just some text, not a PNG").unwrap();
+
+    // A desk registered with a real issuer, for the registry photo and the face check. The
+    // issuer's clock is set to now (it checks each code's freshness when the desk asks).
+    let issuer = RealIssuer::start().await;
+    issuer.advance(now.saturating_sub(START));
+    let (batch, device) = issuer.enrol().await;
+    let face_data = dir.join("face-data");
+    std::fs::create_dir_all(&face_data).unwrap();
+    let key = issuer
+        .issuer
+        .add_verifier("Browser test desk")
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::write(face_data.join("issuer-api-key"), &key).unwrap();
+    {
+        let desk =
+            DeskServer::start(&face_data, Some(&issuer.base), VenuePolicy::default(), now).await;
+        desk.desk.cache.refresh(now).await.unwrap();
+        desk.desk.store.set_staff("alice", &phc, now).await.unwrap();
+    }
+    // This venue checks in a guest only after the face check said Same person.
+    std::fs::write(
+        dir.join("face-policy.toml"),
+        "required_tier = \"upgraded\"\nclock_skew_seconds = 600\nrequire_face_match = true\n",
+    )
+    .unwrap();
+    let face_codes: Vec<String> = (0..8)
+        .map(|_| show(&batch, &device, Tier::Upgraded, now))
+        .collect();
+    std::fs::write(
+        dir.join("face.y4m"),
+        y4m_of_images(&front_frames("obama"), 3),
+    )
+    .unwrap();
     let fixtures = serde_json::json!({
         "dataDir": data,
         "policy": dir.join("policy.toml"),
@@ -83,10 +185,20 @@ async fn desk_page_in_headless_chromium() {
             "revoked": codes.revoked(),
             "wrongTier": codes.lightweight(),
             "garbage": "HC1:NOT-A-TESSERA-CODE",
+            // Single-use valid codes for the usability tests (each is replayed once used).
+            "fresh": (0..16).map(|_| codes.valid_upgraded()).collect::<Vec<_>>(),
         },
         "uploadPng": dir.join("upload.png"),
         "notAnImage": dir.join("not-an-image.png"),
         "webcamY4m": dir.join("webcam.y4m"),
+        "face": {
+            "dataDir": face_data,
+            "policy": dir.join("face-policy.toml"),
+            "issuer": issuer.base,
+            "codes": face_codes,
+            "webcamY4m": dir.join("face.y4m"),
+            "expected": "same_person",
+        },
     });
     std::fs::write(dir.join("fixtures.json"), fixtures.to_string()).unwrap();
 
