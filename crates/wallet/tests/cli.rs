@@ -5,6 +5,8 @@ mod common;
 // `tessera-wallet sign-in`: one test binary with the other CLI tests (each links the issuer).
 #[path = "cli/sign_in.rs"]
 mod sign_in;
+#[path = "cli/slow_capture.rs"]
+mod slow_capture;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

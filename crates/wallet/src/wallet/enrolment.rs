@@ -2,6 +2,8 @@
 //! the challenge and the credentials checked against the wallet's trust anchor, the face
 //! checked on the device before anything is sent.
 
+use std::time::Instant;
+
 use tessera_credential::claims::Tier;
 use tessera_credential::keys::{Es256Signer, spki_der};
 use tessera_credential::proof::AuthMethods;
@@ -32,6 +34,14 @@ fn device_key(
         public_key: pop.key_der,
         proof: pop.signature,
     })
+}
+
+/// `now` (the time a long operation was started at, as given) moved on by the time since
+/// `started`: a face capture and the issuer's own check can take a minute, and what is
+/// checked after them (the answer's liveness, the holder proof sent, the credentials
+/// received) must be checked at the time it happens, not at the start.
+fn later(now: u64, started: Instant) -> u64 {
+    now.saturating_add(started.elapsed().as_secs())
 }
 
 impl Wallet {
@@ -94,6 +104,7 @@ impl Wallet {
         replace_existing: bool,
         now: u64,
     ) -> Result<Status, WalletError> {
+        let started = Instant::now();
         let mut vault = self.vault()?;
         // Resume: the issuer answers a repeated request for a used challenge with the batch
         // it issued; if nothing was issued the challenge is still open and we start over.
@@ -126,6 +137,7 @@ impl Wallet {
                         detail: format!("the pending face template: {e}"),
                     })?;
                 let trust = client.trust_list().await?;
+                let now = later(now, started);
                 self.store_batch(&mut vault, batch, &trust, template, now)?;
                 return self.status(now);
             }
@@ -133,11 +145,14 @@ impl Wallet {
         let handle = self.keys.generate()?;
         let key = self.keys.signer(&handle)?;
         let (challenge, trust) = client.challenge(&spki_der(&key.public_key()), now).await?;
+        let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
-            &capture.answer(&challenge.actions)?,
-            now,
+            &answer,
+            later(now, started),
         )?;
+        drop(answer);
+        let now = later(now, started);
         let (template, frames) = (checked.first, checked.evidence);
         let pending = Pending {
             kind: "enrol".into(),
@@ -160,6 +175,7 @@ impl Wallet {
         };
         match client.enrol(&req).await {
             Ok(batch) => {
+                let now = later(now, started);
                 self.store_batch(&mut vault, batch, &trust, Some(template), now)?;
                 self.status(now)
             }
@@ -181,16 +197,20 @@ impl Wallet {
         capture: &mut dyn Capture,
         now: u64,
     ) -> Result<Status, WalletError> {
+        let started = Instant::now();
         let mut vault = self.vault()?;
         let handle = self.keys.generate()?;
         let key = self.keys.signer(&handle)?;
         let key_der = spki_der(&key.public_key());
         let (challenge, trust) = client.challenge(&key_der, now).await?;
+        let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
-            &capture.answer(&challenge.actions)?,
-            now,
+            &answer,
+            later(now, started),
         )?;
+        drop(answer);
+        let now = later(now, started);
         let (template, frames) = (checked.first, checked.evidence);
         let nonce = holder_auth_nonce(HolderAuthPurpose::renew(&key_der), &challenge.nonce);
         let presentation = self.presentation(
@@ -219,6 +239,7 @@ impl Wallet {
         };
         match client.renew(&req).await {
             Ok(batch) => {
+                let now = later(now, started);
                 self.store_batch(&mut vault, batch, &trust, Some(template), now)?;
                 self.status(now)
             }
