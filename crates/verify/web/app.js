@@ -18,7 +18,7 @@
   function dict() { return window.TESSERA_I18N[S.lang]; }
   function t(key, vars) {
     let s = dict()[key] !== undefined ? dict()[key] : window.TESSERA_I18N.en[key] || key;
-    for (const k in vars || {}) s = s.replace('{' + k + '}', vars[k]);
+    for (const k in vars || {}) s = s.split('{' + k + '}').join(vars[k]);
     return s;
   }
   function reason(code, fallback) { return dict().reasons[code] || fallback || code; }
@@ -190,7 +190,7 @@
     box.className = v.valid ? 'valid' : 'invalid';
     box.dataset.code = v.code;
     $('verdict-banner').textContent = v.valid ? t('valid') : t('invalid');
-    $('verdict-reason').textContent = reason(v.code, v.message || v.detail);
+    $('verdict-reason').textContent = verdictWords(v);
     $('verdict-time').textContent = t('checkedAt', { time: fmtTime(g.at) }) + t('sep') +
       t('clearsAfter', { d: duration(clearSeconds()) });
     const facts = $('verdict-facts'); facts.textContent = '';
@@ -215,6 +215,15 @@
     $('face-box').hidden = !(tools && v.portrait);
     $('checkin-form').hidden = !tools;
     renderPortrait(); renderFace(); renderCheckin();
+  }
+  // A proof refused for its time names a wrong phone clock when it is minutes off.
+  function verdictWords(v) {
+    const off = v.clock_offset_seconds;
+    if (typeof off === 'number' && off !== 0) {
+      const n = Math.max(1, Math.round(Math.abs(off) / 60));
+      return t(off > 0 ? 'clockAhead' : 'clockBehind', { n: n });
+    }
+    return reason(v.code, v.message || v.detail);
   }
   function showProblem(p) {
     newGuest({ valid: false, code: p.code || 'internal', detail: p.detail });
@@ -498,7 +507,8 @@
     $('register-status').textContent = S.registerRows && !S.registerRows.length ? t('registerEmpty') : words(S.registerMsg);
     for (const g of S.registerRows || []) {
       const tr = document.createElement('tr');
-      for (const v of [g.room, g.full_name, g.id_number, fmtDate(g.arrival, 'short'), fmtDate(g.departure, 'short')]) {
+      const face = g.face_check ? dict().faceShort[g.face_check] || g.face_check : '—';
+      for (const v of [g.room, g.full_name, g.id_number, fmtDate(g.arrival, 'short'), fmtDate(g.departure, 'short'), face]) {
         const td = document.createElement('td'); td.textContent = v; tr.append(td);
       }
       body.append(tr);

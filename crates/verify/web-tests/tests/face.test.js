@@ -151,5 +151,11 @@ test('face check against the real desk server: the registry person is the same p
   await page.click('#checkin-btn');
   await page.waitForFunction(() => document.getElementById('checkin-form').dataset.done === 'yes');
   assert.match(await page.textContent('#checkin-status'), /^Checked in: room 1208/);
+  // The register keeps the face check's outcome.
+  await page.click('#register-load');
+  await page.waitForSelector('#register-table tbody tr');
+  const row = await page.$$eval('#register-table tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent))
+    .find((cells) => cells[0] === '1208'));
+  assert.equal(row[row.length - 1], 'same person');
   assert.deepEqual(errors, []);
 });

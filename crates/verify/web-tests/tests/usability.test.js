@@ -225,6 +225,13 @@ test('the citizen app\'s tier names, dates per locale and plain words, in both l
   assert.equal(v.code, 'tier_requirement_not_met');
   assert.match(v.reason, /needs Full details.*show “Full details”/);
 
+  // A phone clock minutes off is named as such (the desk's clock_offset_seconds; mocked).
+  await page.route('**/api/verify', (route) => route.fulfill({ json: { valid: false, code: 'proof_not_yet_valid',
+    message: 'x', cache_age: 3, portrait: false, verify_ms: 1, clock_offset_seconds: 600 } }));
+  v = await scan(page, fx.codes.garbage);
+  assert.equal(v.reason, 'The QR code\'s clock is about 10 min ahead of this desk\'s: the guest should set the phone\'s date and time to automatic, then show a new code.');
+  await page.unroute('**/api/verify');
+
   await page.click('#lang');
   v = await scan(page, next());
   assert.equal(v.fields.tier, '完整信息');
@@ -258,10 +265,14 @@ test('keyboard upload, a button-like export, language tags, and no sideways scro
   const { page, errors } = await freshPage({ viewport: { width: 320, height: 720 } });
   assert.equal(await page.getAttribute('#lang', 'lang'), 'zh-CN');
   // The upload is a focusable button: Tab from the scan field, Enter opens the file chooser.
+  // (Listening first: Playwright intercepts the chooser only once it is asked to.)
+  const choosing = page.waitForEvent('filechooser', { timeout: 15000 });
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'upload-btn');
   await page.evaluate(() => { document.getElementById('verdict').dataset.code = ''; });
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  await page.waitForTimeout(200);
+  await page.keyboard.press('Enter');
+  const chooser = await choosing;
   await chooser.setFiles(fx.notAnImage);
   await page.waitForFunction(() => document.getElementById('verdict').dataset.code !== '');
   assert.equal(await page.getAttribute('#verdict', 'data-code'), 'not_an_image');
