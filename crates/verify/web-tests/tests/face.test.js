@@ -136,7 +136,8 @@ test('face check against the real desk server: the registry person is the same p
   assert.equal(await page.textContent('#portrait-figure figcaption'), 'Registry photo');
   assert.equal(await page.getAttribute('#portrait', 'alt'), 'Registry photo');
 
-  // This venue checks the face first.
+  // This venue checks the face first: the form says so, and a check-in before is refused.
+  assert.equal(await page.isVisible('#checkin-face-note'), true);
   await page.fill('#room', '1208');
   await page.fill('#departure', '2099-01-02');
   await page.click('#checkin-btn');
