@@ -115,9 +115,12 @@
     return !!el && (el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable ||
       (el.tagName === 'INPUT' && TYPED.test(el.type)));
   }
-  // A scanner types much faster than a person: at least 12 keys with no pause over 100 ms
-  // and typically under 30 ms apart, then Enter. Such a burst in another field (room,
-  // login…) is taken back out of it and checked as a scan.
+  // A scanner types much faster than a person: at least 12 keys, typically under 30 ms apart
+  // (the median gap decides), then Enter. Such a burst in another field (room, login…) is
+  // taken back out of it and checked as a scan. A pause of up to PAUSE ms does not end a
+  // burst: a busy machine can hold key events back that long, and no person types a dozen
+  // keys at a median of 30 ms.
+  const PAUSE = 300;
   let burst = { el: null, keys: '', before: '', gaps: [], last: 0 };
   const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
   document.addEventListener('keydown', (e) => {
@@ -126,10 +129,10 @@
     const now = performance.now();
     if (isTyping(el)) {
       if (e.key.length === 1) {
-        if (burst.el !== el || now - burst.last > 100) burst = { el: el, keys: '', before: el.value, gaps: [], last: now };
+        if (burst.el !== el || now - burst.last > PAUSE) burst = { el: el, keys: '', before: el.value, gaps: [], last: now };
         else burst.gaps.push(now - burst.last);
         burst.keys += e.key; burst.last = now;
-      } else if (e.key === 'Enter' && burst.el === el && burst.keys.length >= 12 && now - burst.last < 100 &&
+      } else if (e.key === 'Enter' && burst.el === el && burst.keys.length >= 12 && now - burst.last < PAUSE &&
           median(burst.gaps) <= 30) {
         e.preventDefault();
         el.value = burst.before;

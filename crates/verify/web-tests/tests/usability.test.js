@@ -62,6 +62,8 @@ test('the scanner keeps its input after a click, and its Enter presses nothing e
   await page.waitForSelector('#login-form', { state: 'visible' });
   await page.fill('#login-name', '');
   await page.keyboard.type('ali', { delay: 150 });
+  // The guest hands over the phone a moment later (a pause longer than any within a scan).
+  await page.waitForTimeout(700);
   v = await scan(page, next());
   assert.equal(v.code, 'valid');
   assert.equal(await page.inputValue('#login-name'), 'ali');
