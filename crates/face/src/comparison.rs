@@ -153,50 +153,99 @@ pub enum ComparisonError {
 /// 5. With fewer than [`MIN_USABLE`] good frames, the most frequent problem is the answer.
 /// 6. The lower median of the good frames' similarities decides, at the matcher's
 ///    threshold: one lucky frame cannot carry a stranger.
+///
+/// Steps 3 and 4 run at once, spread over the cores.
 pub fn compare(
     faces: &FaceAnalyzer,
     reference: &Frame,
     frames: &[Frame],
 ) -> Result<Comparison, ComparisonError> {
-    // 1.
-    if !(MIN_FRAMES..=MAX_FRAMES).contains(&frames.len()) {
-        return Err(ComparisonError::FrameCount(frames.len()));
+    check_frames(frames)?;
+    if let Some(still) = still_picture(frames) {
+        return Ok(still);
     }
-    // 2.
-    if frames.windows(2).all(|w| unchanged(&w[0], &w[1])) {
-        return Ok(Comparison::unchecked(Unchecked::StillPicture, 0));
-    }
-    // 3. and 4., the reference and the frames at once, spread over the cores.
     let (reference, judged) = rayon::join(
-        || faces.template(&working_size(reference)),
-        || {
-            frames
-                .par_iter()
-                .map(|frame| judge_frame(faces, &working_size(frame)))
-                .collect::<Vec<_>>()
-        },
+        || reference_template(faces, reference),
+        || judge_frames(faces, frames),
     );
-    let reference: Template = match reference {
-        Ok(face) => face.template,
-        Err(FaceError::Model(e)) => return Err(e.into()),
-        Err(_) => return Ok(Comparison::unchecked(Unchecked::ReferenceUnusable, 0)),
-    };
-    let mut similarities = Vec::with_capacity(frames.len());
+    match reference? {
+        Ok(template) => decide(&template, judged?),
+        Err(unchecked) => Ok(Comparison::unchecked(unchecked, 0)),
+    }
+}
+
+/// Step 3 alone, ahead of the frames (the desk prepares it while the camera captures).
+pub fn reference_template(
+    faces: &FaceAnalyzer,
+    reference: &Frame,
+) -> Result<Result<Template, Unchecked>, ModelError> {
+    match faces.template(&working_size(reference)) {
+        Ok(face) => Ok(Ok(face.template)),
+        Err(FaceError::Model(e)) => Err(e),
+        Err(_) => Ok(Err(Unchecked::ReferenceUnusable)),
+    }
+}
+
+/// [`compare`] with the reference's template made beforehand ([`reference_template`]).
+pub fn compare_with_template(
+    faces: &FaceAnalyzer,
+    reference: &Template,
+    frames: &[Frame],
+) -> Result<Comparison, ComparisonError> {
+    check_frames(frames)?;
+    if let Some(still) = still_picture(frames) {
+        return Ok(still);
+    }
+    decide(reference, judge_frames(faces, frames)?)
+}
+
+// 1.
+fn check_frames(frames: &[Frame]) -> Result<(), ComparisonError> {
+    if (MIN_FRAMES..=MAX_FRAMES).contains(&frames.len()) {
+        Ok(())
+    } else {
+        Err(ComparisonError::FrameCount(frames.len()))
+    }
+}
+
+// 2.
+fn still_picture(frames: &[Frame]) -> Option<Comparison> {
+    frames
+        .windows(2)
+        .all(|w| unchanged(&w[0], &w[1]))
+        .then(|| Comparison::unchecked(Unchecked::StillPicture, 0))
+}
+
+// 4.
+fn judge_frames(
+    faces: &FaceAnalyzer,
+    frames: &[Frame],
+) -> Result<Vec<Result<Template, Unchecked>>, ModelError> {
+    frames
+        .par_iter()
+        .map(|frame| judge_frame(faces, &working_size(frame)))
+        .collect()
+}
+
+// 5. and 6.
+fn decide(
+    reference: &Template,
+    judged: Vec<Result<Template, Unchecked>>,
+) -> Result<Comparison, ComparisonError> {
+    let mut similarities = Vec::with_capacity(judged.len());
     let mut problems: Vec<Unchecked> = Vec::new();
-    for judged in judged {
-        match judged? {
-            Ok(template) => similarities.push(template.similarity(&reference)),
+    for j in judged {
+        match j {
+            Ok(template) => similarities.push(template.similarity(reference)),
             Err(problem) => problems.push(problem),
         }
     }
-    // 5.
     if similarities.len() < MIN_USABLE {
         return Ok(Comparison::unchecked(
             most_frequent(&problems).unwrap_or(Unchecked::NoFace),
             similarities.len(),
         ));
     }
-    // 6.
     similarities.sort_by(f32::total_cmp);
     let similarity = similarities[(similarities.len() - 1) / 2];
     Ok(Comparison {

@@ -104,3 +104,21 @@ fn the_frame_count_is_bounded() {
         Err(ComparisonError::FrameCount(9))
     ));
 }
+
+#[test]
+fn a_reference_prepared_beforehand_gives_the_same_answer() {
+    use tessera_face::comparison::{compare_with_template, reference_template};
+    let reference = reference_template(faces(), &frame("photos/obama2.jpg"))
+        .unwrap()
+        .unwrap();
+    for (person, folder) in [("obama", "front"), ("biden", "front"), ("obama", "static")] {
+        let frames = frames(person, folder, 4);
+        let prepared = compare_with_template(faces(), &reference, &frames).unwrap();
+        let whole = compare(faces(), &frame("photos/obama2.jpg"), &frames).unwrap();
+        assert_eq!(prepared, whole, "{person}/{folder}");
+    }
+    assert_eq!(
+        reference_template(faces(), &frame("photos/rocket.jpg")).unwrap(),
+        Err(Unchecked::ReferenceUnusable)
+    );
+}

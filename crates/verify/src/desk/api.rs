@@ -68,6 +68,10 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/api/portrait/{id}", get(super::portrait::portrait))
         .route("/api/face-check/{id}", post(super::face_check::face_check))
         .route(
+            "/api/face-check/{id}/reference",
+            post(super::face_check::prepare),
+        )
+        .route(
             "/api/checkins",
             get(super::register::list_checkins).post(super::register::check_in),
         )

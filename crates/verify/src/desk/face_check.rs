@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_face::comparison::{self, Comparison, Outcome, Unchecked};
 use tessera_face::source::{EncodedFramesError, check_encoded_frames, decode_image_bytes};
+use tessera_face::template::Template;
 
 use super::Desk;
 use super::portrait;
@@ -101,7 +102,8 @@ pub async fn models(desk: &Desk) -> Result<Arc<FaceAnalyzer>, Problem> {
 /// 2. The frames: between 2 and 8, base64 of JPEG or PNG, bounded in size and pixels
 ///    before any is decoded.
 /// 3. The verification must be pending (valid, upgraded, recent).
-/// 4. The portrait, checked against the credential's digest (`portrait::fetch`).
+/// 4. The portrait, checked against the credential's digest (`portrait::fetch`), or the
+///    template made from it by [`prepare`] while the camera captured (taken: one use).
 /// 5. The comparison on a blocking thread, a few at a time; frames and portrait are
 ///    dropped with it.
 /// 6. The outcome is kept on the pending verification for check-in, and answered.
@@ -122,14 +124,22 @@ pub(super) async fn face_check(
     if !desk.is_pending(&id) {
         return Err(unknown_verification());
     }
-    // 4.
-    let portrait = portrait::fetch(&desk, &id).await?;
+    // 4. (unless its template was prepared while the camera captured)
+    let prepared = desk.take_reference(&id);
+    let portrait = match prepared {
+        Some(_) => None,
+        None => Some(portrait::fetch(&desk, &id).await?),
+    };
     // 5.
     let faces = models(&desk).await?;
     let _turn = desk.face_turns.acquire().await.map_err(Problem::internal)?;
-    let comparison = tokio::task::spawn_blocking(move || judge(&faces, &portrait.bytes, frames))
-        .await
-        .map_err(Problem::internal)??;
+    let comparison = tokio::task::spawn_blocking(move || match (prepared, portrait) {
+        (Some(template), _) => judge_prepared(&faces, &template, frames),
+        (None, Some(portrait)) => judge(&faces, &portrait.bytes, frames),
+        (None, None) => Err(unknown_verification()),
+    })
+    .await
+    .map_err(Problem::internal)??;
     // 6.
     let checked_at = desk.now();
     let record = FaceCheckRecord {
@@ -154,6 +164,80 @@ pub(super) async fn face_check(
         checked_at,
         ms: started.elapsed().as_secs_f64() * 1e3,
     }))
+}
+
+/// `POST /api/face-check/{verification}/reference`: fetches the portrait (checked against
+/// the credential's digest) and makes its template while the desk camera captures the
+/// guest, so that the check itself, once the frames arrive, has only the frames to judge.
+/// The template is kept in memory on the verification for its next face check, the picture
+/// is dropped here. 204 when ready; a portrait with no usable face keeps nothing, and the
+/// check then says so.
+pub(super) async fn prepare(
+    State(desk): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    csrf(&headers)?;
+    staff(&desk, &headers).await?;
+    if !desk.is_pending(&id) {
+        return Err(unknown_verification());
+    }
+    let portrait = portrait::fetch(&desk, &id).await?;
+    let faces = models(&desk).await?;
+    let _turn = desk.face_turns.acquire().await.map_err(Problem::internal)?;
+    let template = tokio::task::spawn_blocking(move || {
+        let frame = decode_image_bytes(&portrait.bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "portrait_refused",
+                format!("the registry photo cannot be read: {e}"),
+            )
+        })?;
+        comparison::reference_template(&faces, &frame).map_err(Problem::internal)
+    })
+    .await
+    .map_err(Problem::internal)??;
+    if let Ok(template) = template
+        && !desk.keep_reference(&id, template)
+    {
+        return Err(unknown_verification());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Decodes the frames and compares them with a template prepared beforehand: what a face
+/// check costs once [`prepare`] has run.
+pub fn judge_prepared(
+    faces: &FaceAnalyzer,
+    reference: &Template,
+    frames: Vec<Vec<u8>>,
+) -> Result<Comparison, Problem> {
+    let frames = decode_all(frames)?;
+    comparison::compare_with_template(faces, reference, &frames).map_err(comparison_error)
+}
+
+fn decode_all(frames: Vec<Vec<u8>>) -> Result<Vec<tessera_face::Frame>, Problem> {
+    use rayon::prelude::*;
+    frames
+        .par_iter()
+        .enumerate()
+        .map(|(n, bytes)| {
+            decode_image_bytes(bytes).map_err(|e| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unreadable_image",
+                    format!("frame {n}: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn comparison_error(e: comparison::ComparisonError) -> Problem {
+    match e {
+        comparison::ComparisonError::FrameCount(_) => bad_frames(e.to_string()),
+        comparison::ComparisonError::Model(e) => Problem::internal(e),
+    }
 }
 
 /// Base64 to bytes, with the size checks of `check_encoded_frames`.
@@ -196,22 +280,13 @@ fn bad_frames(detail: String) -> Problem {
 }
 
 /// Decodes the portrait and the frames (all at once, over rayon's pool) and compares them:
-/// what the benchmark times.
+/// what a face check costs when nothing was prepared.
 pub fn judge(
     faces: &FaceAnalyzer,
     portrait: &[u8],
     frames: Vec<Vec<u8>>,
 ) -> Result<Comparison, Problem> {
-    use rayon::prelude::*;
-    let (reference, frames) = rayon::join(
-        || decode_image_bytes(portrait),
-        || {
-            frames
-                .par_iter()
-                .map(|bytes| decode_image_bytes(bytes))
-                .collect::<Vec<_>>()
-        },
-    );
+    let (reference, frames) = rayon::join(|| decode_image_bytes(portrait), || decode_all(frames));
     let reference = reference.map_err(|e| {
         Problem::new(
             StatusCode::BAD_GATEWAY,
@@ -219,23 +294,7 @@ pub fn judge(
             format!("the registry photo cannot be read: {e}"),
         )
     })?;
-    let frames = frames
-        .into_iter()
-        .enumerate()
-        .map(|(n, frame)| {
-            frame.map_err(|e| {
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unreadable_image",
-                    format!("frame {n}: {e}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    comparison::compare(faces, &reference, &frames).map_err(|e| match e {
-        comparison::ComparisonError::FrameCount(_) => bad_frames(e.to_string()),
-        comparison::ComparisonError::Model(e) => Problem::internal(e),
-    })
+    comparison::compare(faces, &reference, &frames?).map_err(comparison_error)
 }
 
 fn message(c: &Comparison) -> String {

@@ -167,6 +167,38 @@ impl Desk {
             .is_some_and(|p| p.expires_at > now)
     }
 
+    /// Keeps the portrait's template on pending verification `id` for its next face check;
+    /// false if it lapsed.
+    pub(crate) fn keep_reference(
+        &self,
+        id: &str,
+        template: tessera_face::template::Template,
+    ) -> bool {
+        let now = self.now();
+        match self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+            .filter(|p| p.expires_at > now)
+        {
+            Some(p) => {
+                p.reference = Some(template);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes the template kept for verification `id`, if any.
+    pub(crate) fn take_reference(&self, id: &str) -> Option<tessera_face::template::Template> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+            .and_then(|p| p.reference.take())
+    }
+
     /// Keeps a face check's outcome on pending verification `id`; false if it lapsed.
     pub(crate) fn record_face_check(&self, id: &str, record: face_check::FaceCheckRecord) -> bool {
         let now = self.now();

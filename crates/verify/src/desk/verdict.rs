@@ -91,6 +91,10 @@ pub struct Pending {
     pub expires_at: u64,
     /// The face check's outcome, once staff ran one.
     pub face_check: Option<super::face_check::FaceCheckRecord>,
+    /// The registry portrait's template, made while the desk camera captures
+    /// (`POST /api/face-check/{id}/reference`); taken by the next face check, dropped with
+    /// this verification. Never the picture.
+    pub reference: Option<tessera_face::template::Template>,
 }
 
 /// How long after a verification the clerk may check the guest in.
@@ -230,6 +234,7 @@ impl Desk {
                         claims: claims.clone(),
                         expires_at: now + PENDING_SECONDS,
                         face_check: None,
+                        reference: None,
                     },
                 );
                 handle = Some(id);
