@@ -432,11 +432,16 @@
     const g = S.guest;
     if (!g || !g.verdict.verification || g.faceBusy) return;
     g.faceBusy = true; g.face = null; g.faceMsg = { key: 'faceLooking' }; renderFace();
+    const path = '/api/face-check/' + encodeURIComponent(g.verdict.verification);
+    // The server prepares the registry photo while the camera captures; the check then has
+    // only the frames to judge. Its failures are the check's own, answered by the check.
+    const prepared = api(path + '/reference', { method: 'POST' });
     const frames = await captureFace();
+    await prepared;
     if (S.guest !== g) return;
     if (!frames) { g.faceBusy = false; g.faceMsg = { key: 'cameraDenied', code: 'camera' }; renderFace(); return; }
     g.faceMsg = { key: 'faceChecking' }; renderFace();
-    const r = await api('/api/face-check/' + encodeURIComponent(g.verdict.verification), { method: 'POST', json: { frames: frames } });
+    const r = await api(path, { method: 'POST', json: { frames: frames } });
     if (S.guest !== g) return;
     g.faceBusy = false;
     if (r.ok) { g.face = r.body; g.faceMsg = null; } else { g.faceMsg = r.problem; }

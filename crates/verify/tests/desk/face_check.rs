@@ -166,7 +166,16 @@ async fn the_face_check_tells_the_holder_from_another_person_and_a_still_picture
         .unwrap();
     assert_eq!(r.status(), 403);
 
-    // The registry person.
+    // The registry person, with the portrait prepared while the camera captured (as the
+    // page does); staff only, for a pending verification.
+    let prepare =
+        |t: &Terminal, id: &str| t.post(&format!("/api/face-check/{id}/reference")).send();
+    assert_eq!(prepare(&stranger, &id).await.unwrap().status(), 401);
+    assert_eq!(
+        prepare(&t, "no-such-verification").await.unwrap().status(),
+        404
+    );
+    assert_eq!(prepare(&t, &id).await.unwrap().status(), 204);
     let (status, a) = face_check(&t, &id, &obama).await;
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["outcome"], "same_person", "{a}");
@@ -397,10 +406,38 @@ async fn hostile_face_check_requests_get_problem_details() {
         (status, p["code"].as_str()),
         (404, Some("unknown_verification"))
     );
-    // After all that, the genuine check still works.
+    // After all that, the genuine check still works. Prepared first (one portrait released
+    // by the issuer), the check rests on the prepared template and asks the issuer for
+    // nothing; the next check, with nothing prepared, fetches the portrait again.
+    let released = || async {
+        s.issuer
+            .issuer
+            .store()
+            .audit_log()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.event == "portrait" && a.outcome == "released")
+            .count()
+    };
+    let before = released().await;
+    let r = t
+        .post(&format!("/api/face-check/{id}/reference"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(released().await, before + 1);
     let (_, a) = face_check(&t, &id, &liveness_frames("obama", "front")).await;
     assert_eq!(a["outcome"], "same_person", "{a}");
-    drop(s.issuer);
+    assert_eq!(
+        released().await,
+        before + 1,
+        "the prepared template was used"
+    );
+    let (_, a) = face_check(&t, &id, &liveness_frames("obama", "front")).await;
+    assert_eq!(a["outcome"], "same_person", "{a}");
+    assert_eq!(released().await, before + 2, "and used up");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -55,6 +55,12 @@ test('face check: what the page sends, and each answer in plain words (the answe
     { json: { outcome: 'same_person', reason: null, message: 'same person', similarity: 0.71, checked_at: now } },
   ];
   const seen = [];
+  // The registry photo is prepared while the camera captures, once per check.
+  const prepares = [];
+  await page.route('**/api/face-check/*/reference', (route) => {
+    prepares.push({ method: route.request().method(), csrf: route.request().headers()['x-csrf-token'] });
+    return route.fulfill({ status: 204 });
+  });
   await page.route('**/api/face-check/*', (route) => {
     const req = route.request();
     seen.push({ path: new URL(req.url()).pathname, method: req.method(), headers: req.headers(), body: req.postDataJSON() });
@@ -90,7 +96,9 @@ test('face check: what the page sends, and each answer in plain words (the answe
   assert.equal(await page.textContent('#face-btn'), '重新比对人脸');
   await page.click('#lang');
 
-  // What went to the server: four JPEG frames, base64 without a data: prefix, with the
+  assert.equal(prepares.length, seen.length, 'one preparation per check');
+  assert.ok(prepares.every((p) => p.method === 'POST' && p.csrf), 'POSTed with the CSRF header');
+  // What went to the server: three JPEG frames, base64 without a data: prefix, with the
   // CSRF header, for this verification.
   for (const s of seen) {
     assert.equal(s.method, 'POST');
