@@ -33,18 +33,39 @@ fn server(status: &'static str, extra: String, hits: Arc<AtomicUsize>) -> String
     format!("http://{addr}")
 }
 
-#[test]
-fn the_wallet_follows_no_redirect() {
-    let dir = std::env::temp_dir().join(format!("tessera-wallet-redirect-{}", std::process::id()));
+/// A fresh folder for one test, with any trust anchor beside the wallet's folder: the
+/// requests here never get as far as checking a signature.
+fn fresh_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // Any anchor: the request never gets as far as checking a signature.
     let anchor = SoftwareKey::generate(&mut OsRandomness);
     std::fs::write(
         dir.join("trust-list-key.pem"),
         spki_pem(&anchor.public_key()),
     )
     .unwrap();
+    dir
+}
+
+/// `enrol` with the committed frames.
+fn enrol(env: &Env) -> std::process::Output {
+    let frames = testdata().join("liveness/obama");
+    env.run(
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            frames.to_str().unwrap(),
+        ],
+        None,
+    )
+}
+
+#[test]
+fn the_wallet_follows_no_redirect() {
+    let dir = fresh_dir("redirect");
     let elsewhere_hits = Arc::new(AtomicUsize::new(0));
     let elsewhere = server("200 OK", String::new(), elsewhere_hits.clone());
     for status in [
@@ -64,17 +85,7 @@ fn the_wallet_follows_no_redirect() {
             data: dir.join("wallet"),
             service: format!("tessera-wallet-redirect-test-{}", std::process::id()),
         };
-        let frames = testdata().join("liveness/obama");
-        let out = env.run(
-            &[
-                "enrol",
-                "--id-number",
-                &obama_id(),
-                "--frames",
-                frames.to_str().unwrap(),
-            ],
-            None,
-        );
+        let out = enrol(&env);
         assert_eq!(out.status.code(), Some(2), "{status}: {}", text(&out));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("redirects elsewhere"),
@@ -95,15 +106,7 @@ fn the_wallet_follows_no_redirect() {
 /// is told so by `status`, even when the call itself failed.
 #[test]
 fn the_wallet_notes_a_device_clock_off_from_the_issuers() {
-    let dir = std::env::temp_dir().join(format!("tessera-wallet-clock-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let anchor = SoftwareKey::generate(&mut OsRandomness);
-    std::fs::write(
-        dir.join("trust-list-key.pem"),
-        spki_pem(&anchor.public_key()),
-    )
-    .unwrap();
+    let dir = fresh_dir("clock");
     let issuer_time = std::time::SystemTime::now() + std::time::Duration::from_secs(420);
     let issuer = server(
         "503 Service Unavailable",
@@ -115,17 +118,7 @@ fn the_wallet_notes_a_device_clock_off_from_the_issuers() {
         data: dir.join("wallet"),
         service: format!("tessera-wallet-clock-test-{}", std::process::id()),
     };
-    let frames = testdata().join("liveness/obama");
-    let out = env.run(
-        &[
-            "enrol",
-            "--id-number",
-            &obama_id(),
-            "--frames",
-            frames.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = enrol(&env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
     let out = env.run(&["status"], None);

@@ -167,6 +167,19 @@ impl Desk {
             .is_some_and(|p| p.expires_at > now)
     }
 
+    /// Runs `change` on pending verification `id` if it has not lapsed; false if it has.
+    fn change_pending(&self, id: &str, change: impl FnOnce(&mut verdict::Pending)) -> bool {
+        let now = self.now();
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        match pending.get_mut(id).filter(|p| p.expires_at > now) {
+            Some(p) => {
+                change(p);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Keeps the portrait's template on pending verification `id` for its next face check;
     /// false if it lapsed.
     pub(crate) fn keep_reference(
@@ -174,47 +187,19 @@ impl Desk {
         id: &str,
         template: tessera_face::template::Template,
     ) -> bool {
-        let now = self.now();
-        match self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-            .filter(|p| p.expires_at > now)
-        {
-            Some(p) => {
-                p.reference = Some(template);
-                true
-            }
-            None => false,
-        }
+        self.change_pending(id, |p| p.reference = Some(template))
     }
 
     /// Takes the template kept for verification `id`, if any.
     pub(crate) fn take_reference(&self, id: &str) -> Option<tessera_face::template::Template> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-            .and_then(|p| p.reference.take())
+        let mut taken = None;
+        self.change_pending(id, |p| taken = p.reference.take());
+        taken
     }
 
     /// Keeps a face check's outcome on pending verification `id`; false if it lapsed.
     pub(crate) fn record_face_check(&self, id: &str, record: face_check::FaceCheckRecord) -> bool {
-        let now = self.now();
-        match self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-            .filter(|p| p.expires_at > now)
-        {
-            Some(p) => {
-                p.face_check = Some(record);
-                true
-            }
-            None => false,
-        }
+        self.change_pending(id, |p| p.face_check = Some(record))
     }
 
     /// Now, by the desk's clock.
