@@ -88,10 +88,16 @@ fn y4m_of_images(images: &[image::RgbImage], loops: usize) -> Vec<u8> {
 
 /// The committed front-facing liveness frames of `person`, in time order.
 fn front_frames(person: &str) -> Vec<image::RgbImage> {
+    liveness_frames(person, "front")
+}
+
+/// The committed liveness frames of `person` in `folder` (`static` holds byte-identical
+/// copies of one frame: a still picture), in order.
+fn liveness_frames(person: &str, folder: &str) -> Vec<image::RgbImage> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../face/testdata/liveness")
         .join(person)
-        .join("front");
+        .join(folder);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
@@ -174,6 +180,17 @@ async fn desk_page_in_headless_chromium() {
         y4m_of_images(&front_frames("obama"), 3),
     )
     .unwrap();
+    // Another person at the desk camera; and a still picture held to it.
+    std::fs::write(
+        dir.join("face-other.y4m"),
+        y4m_of_images(&front_frames("biden"), 3),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("face-still.y4m"),
+        y4m_of_images(&liveness_frames("obama", "static"), 2),
+    )
+    .unwrap();
     let fixtures = serde_json::json!({
         "dataDir": data,
         "policy": dir.join("policy.toml"),
@@ -197,6 +214,8 @@ async fn desk_page_in_headless_chromium() {
             "issuer": issuer.base,
             "codes": face_codes,
             "webcamY4m": dir.join("face.y4m"),
+            "otherY4m": dir.join("face-other.y4m"),
+            "stillY4m": dir.join("face-still.y4m"),
             "expected": "same_person",
         },
     });

@@ -168,3 +168,34 @@ test('face check against the real desk server: the registry person is the same p
   assert.equal(row[row.length - 1], 'same person');
   assert.deepEqual(errors, []);
 });
+
+// Another person, and a still picture, at the desk camera: each in its own Chromium (the fake
+// webcam is fixed when the browser starts), against the real desk server.
+for (const [what, y4m, outcome, text] of [
+  ['another person is not the same person', () => fx.face.otherY4m, 'not_same_person', 'Not the same person — check the ID by hand'],
+  ['a still picture cannot be checked', () => fx.face.stillY4m, 'could_not_check', /^Could not check: the face did not move at all/],
+]) {
+  test(`face check against the real desk server: ${what}`, async () => {
+    const other = await launchWithCamera(y4m());
+    try {
+      const { page, errors } = await open(other, base);
+      await login(page);
+      await page.click('#scan');
+      const v = await scan(page, next());
+      assert.equal(v.code, 'valid', v.reason);
+      await page.waitForSelector('#face-box', { state: 'visible' });
+      const f = await faceCheck(page, 180000);
+      assert.equal(f.outcome, outcome, `the desk answered: ${f.status || f.text}`);
+      if (text instanceof RegExp) assert.match(f.text, text); else assert.equal(f.text, text);
+      // This venue requires Same person: check-in stays refused.
+      await page.fill('#room', '1209');
+      await page.fill('#departure', '2099-01-02');
+      await page.click('#checkin-btn');
+      await page.waitForFunction(() => document.getElementById('checkin-status').textContent !== '');
+      assert.match(await page.textContent('#checkin-status'), /face check must say “Same person”/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+    }
+  });
+}
