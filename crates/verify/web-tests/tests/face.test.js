@@ -156,6 +156,13 @@ test('face check against the real desk server: the registry person is the same p
   const f = await faceCheck(page, 180000);
   assert.equal(f.outcome, fx.face.expected, `the desk answered: ${f.status || f.text}`);
   assert.equal(f.cls, 'notice ok');
+  // Screenshots for the docs, in both languages, when asked for (DESK_SCREENSHOTS=folder).
+  if (process.env.DESK_SCREENSHOTS) {
+    for (const lang of ['en', 'zh-CN']) {
+      await page.screenshot({ path: `${process.env.DESK_SCREENSHOTS}/${lang}-desk-face-check.png`, fullPage: true });
+      await page.click('#lang');
+    }
+  }
 
   await page.click('#checkin-btn');
   await page.waitForFunction(() => document.getElementById('checkin-form').dataset.done === 'yes');
