@@ -445,6 +445,8 @@
     if (S.guest !== g) return;
     g.faceBusy = false;
     if (r.ok) { g.face = r.body; g.faceMsg = null; } else { g.faceMsg = r.problem; }
+    // A refusal for want of this check is answered by it: do not leave it on screen.
+    if (g.checkinMsg && g.checkinMsg.code === 'face_check_required') { g.checkinMsg = null; renderCheckin(); }
     renderFace();
     armClear();
   });

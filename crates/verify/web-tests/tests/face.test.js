@@ -156,6 +156,7 @@ test('face check against the real desk server: the registry person is the same p
   const f = await faceCheck(page, 180000);
   assert.equal(f.outcome, fx.face.expected, `the desk answered: ${f.status || f.text}`);
   assert.equal(f.cls, 'notice ok');
+  assert.equal(await page.textContent('#checkin-status'), '', 'the refusal the check answered is gone');
   // Screenshots for the docs, in both languages, when asked for (DESK_SCREENSHOTS=folder).
   if (process.env.DESK_SCREENSHOTS) {
     for (const lang of ['en', 'zh-CN']) {
