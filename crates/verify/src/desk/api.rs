@@ -190,7 +190,6 @@ async fn session(State(desk): State<AppState>, headers: HeaderMap) -> Response {
         "required_tier": desk.required_tier,
         "online_status_required": desk.policy.online_status_required,
         "portrait_enabled": desk.issuer_key.is_some(),
-        "face_check_enabled": desk.issuer_key.is_some(),
         "require_face_match": desk.policy.require_face_match,
         "verdict_clear_seconds": desk.policy.verdict_clear_seconds,
     }));

@@ -96,6 +96,14 @@ pub async fn models(desk: &Desk) -> Result<Arc<FaceAnalyzer>, Problem> {
         .cloned()
 }
 
+/// What the frames are compared with.
+enum Reference {
+    /// The template `prepare` made.
+    Prepared(Box<Template>),
+    /// The portrait, fetched for this check.
+    Portrait(portrait::Portrait),
+}
+
 /// `POST /api/face-check/{verification}`.
 ///
 /// 1. CSRF and the staff session, as every staff action.
@@ -125,18 +133,16 @@ pub(super) async fn face_check(
         return Err(unknown_verification());
     }
     // 4. (unless its template was prepared while the camera captured)
-    let prepared = desk.take_reference(&id);
-    let portrait = match prepared {
-        Some(_) => None,
-        None => Some(portrait::fetch(&desk, &id).await?),
+    let reference = match desk.take_reference(&id) {
+        Some(template) => Reference::Prepared(Box::new(template)),
+        None => Reference::Portrait(portrait::fetch(&desk, &id).await?),
     };
     // 5.
     let faces = models(&desk).await?;
     let _turn = desk.face_turns.acquire().await.map_err(Problem::internal)?;
-    let comparison = tokio::task::spawn_blocking(move || match (prepared, portrait) {
-        (Some(template), _) => judge_prepared(&faces, &template, frames),
-        (None, Some(portrait)) => judge(&faces, &portrait.bytes, frames),
-        (None, None) => Err(unknown_verification()),
+    let comparison = tokio::task::spawn_blocking(move || match reference {
+        Reference::Prepared(template) => judge_prepared(&faces, &template, frames),
+        Reference::Portrait(portrait) => judge(&faces, &portrait.bytes, frames),
     })
     .await
     .map_err(Problem::internal)??;
@@ -186,14 +192,8 @@ pub(super) async fn prepare(
     let faces = models(&desk).await?;
     let _turn = desk.face_turns.acquire().await.map_err(Problem::internal)?;
     let template = tokio::task::spawn_blocking(move || {
-        let frame = decode_image_bytes(&portrait.bytes).map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_GATEWAY,
-                "portrait_refused",
-                format!("the registry photo cannot be read: {e}"),
-            )
-        })?;
-        comparison::reference_template(&faces, &frame).map_err(Problem::internal)
+        comparison::reference_template(&faces, &decode_portrait(&portrait.bytes)?)
+            .map_err(Problem::internal)
     })
     .await
     .map_err(Problem::internal)??;
@@ -286,15 +286,19 @@ pub fn judge(
     portrait: &[u8],
     frames: Vec<Vec<u8>>,
 ) -> Result<Comparison, Problem> {
-    let (reference, frames) = rayon::join(|| decode_image_bytes(portrait), || decode_all(frames));
-    let reference = reference.map_err(|e| {
+    let (reference, frames) = rayon::join(|| decode_portrait(portrait), || decode_all(frames));
+    comparison::compare(faces, &reference?, &frames?).map_err(comparison_error)
+}
+
+/// The registry photo as a frame; one that does not decode is the issuer's fault.
+fn decode_portrait(bytes: &[u8]) -> Result<tessera_face::Frame, Problem> {
+    decode_image_bytes(bytes).map_err(|e| {
         Problem::new(
             StatusCode::BAD_GATEWAY,
             "portrait_refused",
             format!("the registry photo cannot be read: {e}"),
         )
-    })?;
-    comparison::compare(faces, &reference, &frames?).map_err(comparison_error)
+    })
 }
 
 fn message(c: &Comparison) -> String {

@@ -159,12 +159,7 @@ impl Desk {
 
     /// Whether verification `id` is pending (valid, upgraded, not yet checked in or lapsed).
     pub(crate) fn is_pending(&self, id: &str) -> bool {
-        let now = self.now();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .is_some_and(|p| p.expires_at > now)
+        self.change_pending(id, |_| ())
     }
 
     /// Runs `change` on pending verification `id` if it has not lapsed; false if it has.
