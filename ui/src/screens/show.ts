@@ -10,7 +10,7 @@ import { t } from "../i18n";
 import { REFRESH_SECONDS, svgDataUrl } from "../qr";
 import { type Screen, focusHeading, go } from "../router";
 import { clockWarning } from "./home";
-import { setPinButton } from "./pin";
+import { pinInput as pinField, setPinButton } from "./pin";
 
 export function showScreen(): Screen {
   let tier: Tier | null = null;
@@ -45,22 +45,13 @@ export function showScreen(): Screen {
   );
 
   // --- unlocking the upgraded tier: PIN, then face check ---
-  const pinInput = h("input", {
-    id: "unlock-pin",
-    class: "input input-pin",
-    type: "password",
-    inputmode: "numeric",
-    autocomplete: "current-password",
-    maxlength: 6,
-    pattern: "[0-9]{6}",
-    required: true,
-  });
+  const [pinRow, pinInput] = pinField("unlock-pin", t("show.pinLabel"), "current-password");
   const unlockErrors = h("div", { class: "errors" });
   const unlockSubmit = h("button", { id: "unlock-submit", type: "submit", class: "btn btn-primary btn-block" }, t("show.unlock"));
   const unlockForm = h(
     "form",
     { class: "form", novalidate: true },
-    h("div", { class: "field" }, h("label", { for: "unlock-pin" }, t("show.pinLabel")), pinInput),
+    pinRow,
     unlockSubmit,
     button({ id: "unlock-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => view(pickView)),
   );
