@@ -26,6 +26,9 @@ PACKAGES=(
   nodejs npm
   # the issuer's production database (tests run against a local server)
   postgresql
+  # device keys in a TPM 2.0: tss-esapi builds against libtss2; tests run a software TPM
+  # (swtpm, with an EK certificate from its local CA) and check it with tpm2-tools
+  swtpm swtpm-tools tpm2-tools libtss2-dev libtss2-tcti-swtpm0
 )
 
 missing=()
