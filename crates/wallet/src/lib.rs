@@ -13,6 +13,7 @@ pub mod keystore;
 pub mod lifecycle;
 pub mod pin;
 pub mod pin_policy;
+pub mod sealed;
 pub mod trust;
 pub mod vault;
 pub mod wallet;

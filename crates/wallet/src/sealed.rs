@@ -1,0 +1,1 @@
+//! The vault sealed in a file under a key kept in the OS keystore (work in progress).
