@@ -184,6 +184,10 @@ pub enum TpmError {
     /// failed): a vault copied to another machine, or a TPM that was cleared.
     #[error("this key was made by another TPM (or the TPM was cleared)")]
     NotThisTpm,
+    /// TPM2_ActivateCredential refused the credential: it was made for another AK name or
+    /// another EK (its integrity check failed).
+    #[error("the credential was not made for this attestation key on this TPM")]
+    CredentialMismatch,
     /// No TPM could be reached through the TCTI.
     #[error("no TPM at {tcti}: {detail}")]
     Unavailable {

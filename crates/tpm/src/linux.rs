@@ -491,8 +491,10 @@ impl Tpm {
         let ctx = &mut inner.ctx;
         let e = |e| self.err(e);
         let ek_handle = ek::create_ek_object(ctx, AsymmetricAlgorithm::Rsa, None).map_err(e)?;
+        let mut load_failed = false;
         let result = (|| {
-            let ak_handle = ak::load_ak(ctx, ek_handle, None, ak_private, ak_public)?;
+            let ak_handle = ak::load_ak(ctx, ek_handle, None, ak_private, ak_public)
+                .inspect_err(|_| load_failed = true)?;
             let r = (|| {
                 // The EK's policy is PolicySecret(TPM_RH_ENDORSEMENT).
                 let session = start_session(ctx, SessionType::Policy, None, false)?;
@@ -526,7 +528,12 @@ impl Tpm {
             r
         })();
         flush(ctx, ek_handle.into());
-        let secret = result.map_err(e)?;
+        let secret = result.map_err(|err| match (load_failed, e(err)) {
+            // Integrity failures of ActivateCredential itself mean the credential, not
+            // the AK blob, is foreign.
+            (false, TpmError::NotThisTpm) => TpmError::CredentialMismatch,
+            (_, other) => other,
+        })?;
         Ok(Zeroizing::new(secret.value().to_vec()))
     }
 
