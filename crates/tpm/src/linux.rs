@@ -528,11 +528,14 @@ impl Tpm {
             r
         })();
         flush(ctx, ek_handle.into());
-        let secret = result.map_err(|err| match (load_failed, e(err)) {
-            // Integrity failures of ActivateCredential itself mean the credential, not
-            // the AK blob, is foreign.
-            (false, TpmError::NotThisTpm) => TpmError::CredentialMismatch,
-            (_, other) => other,
+        let secret = result.map_err(|err| {
+            // A failure of ActivateCredential itself (not of loading the AK) that means
+            // the credential is foreign.
+            if !load_failed && raw_rc(&err).is_some_and(crate::rc::is_bad_credential) {
+                TpmError::CredentialMismatch
+            } else {
+                e(err)
+            }
         })?;
         Ok(Zeroizing::new(secret.value().to_vec()))
     }
@@ -650,9 +653,9 @@ fn start_session(
         .execute_without_session(|ctx| {
             ctx.start_auth_session(salt, None, None, kind, symmetric, HashingAlgorithm::Sha256)
         })?
-        .ok_or_else(|| {
-            tss_esapi::Error::WrapperError(tss_esapi::WrapperErrorKind::WrongValueFromTpm)
-        })?;
+        .ok_or(tss_esapi::Error::WrapperError(
+            tss_esapi::WrapperErrorKind::WrongValueFromTpm,
+        ))?;
     let builder = SessionAttributesBuilder::new().with_continue_session(true);
     let (attributes, mask) = if encrypt_params {
         builder.with_decrypt(true).with_encrypt(true).build()

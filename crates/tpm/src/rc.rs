@@ -53,6 +53,27 @@ pub(crate) fn classify(rc: u32) -> RcClass {
     RcClass::Other
 }
 
+/// TPM_RC_VALUE, TPM_RC_SIZE (format one).
+const TPM_RC_VALUE: u32 = 0x004;
+const TPM_RC_SIZE: u32 = 0x015;
+/// TPM_RC_FAILURE (format zero).
+const TPM_RC_FAILURE: u32 = 0x101;
+
+/// Whether TPM2_ActivateCredential's own failure means the credential was not made for
+/// this EK and AK: the seed does not decrypt under the EK (TPM_RC_VALUE, TPM_RC_SIZE; libtpms
+/// answers a failed RSA-OAEP decryption with TPM_RC_FAILURE and stays usable) or the
+/// credential's HMAC over the AK name fails (TPM_RC_INTEGRITY).
+pub(crate) fn is_bad_credential(rc: u32) -> bool {
+    if (rc >> LAYER_SHIFT) & 0xFF != LAYER_TPM {
+        return false;
+    }
+    let code = rc & 0xFFFF;
+    if code & RC_FMT1 != 0 {
+        return matches!(code & 0x3F, TPM_RC_INTEGRITY | TPM_RC_VALUE | TPM_RC_SIZE);
+    }
+    code == TPM_RC_FAILURE
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +94,10 @@ mod tests {
         assert_eq!(classify(0x0007_008E), RcClass::Other);
         // TPM_RC_HANDLE.
         assert_eq!(classify(0x08B), RcClass::Other);
+        assert!(is_bad_credential(0x101));
+        assert!(is_bad_credential(0x2DF));
+        assert!(is_bad_credential(0x084));
+        assert!(!is_bad_credential(0x98E));
+        assert!(!is_bad_credential(0x000A_000A));
     }
 }
