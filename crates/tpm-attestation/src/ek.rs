@@ -217,14 +217,14 @@ pub(crate) fn verify_ek_certificate(
     }
     let leaf = parse_cert(exact).map_err(AttestationError::EkCertificateMalformed)?;
 
-    // 1. The leaf on its own: validity, extensions, key.
+    // 1. The path up to a trusted anchor: each link's signature is verified before
+    //    anything the certificate says is relied upon.
+    build_path(&leaf, roots, now, 0)?;
+    // 2. The EK certificate's contents: validity, extensions, usage, key.
     check_validity(&leaf, now)?;
     check_critical_extensions(&leaf, true)?;
-    check_ek_usage(&leaf)?;
     let ek = ek_key(&leaf)?;
-    // 2. The path up to a trusted anchor, each signature before anything of the issuer is
-    //    relied upon.
-    build_path(&leaf, roots, now, 0)?;
+    check_ek_usage(&leaf)?;
     Ok(ek)
 }
 
@@ -349,7 +349,7 @@ fn build_path(
         .iter()
         .map(|a| (a, true))
         .chain(roots.intermediates.iter().map(|i| (i, false)))
-        .filter(|(cand, _)| cand.cert.tbs_certificate().subject() == issuer);
+        .filter(|(cand, _)| names_match(cand.cert.tbs_certificate().subject(), issuer));
     let mut last = None;
     for (cand, is_anchor) in candidates {
         let attempt = verify_signature(cand, c)
@@ -373,6 +373,14 @@ fn build_path(
             issuer: issuer.to_string(),
         }),
     )
+}
+
+/// Whether `a` and `b` name the same entity: equal DER, or equal RFC 4514 renderings (the
+/// same attribute values in a different string type, e.g. PrintableString and
+/// UTF8String — a simplification of RFC 5280 §7.1). This only picks issuer candidates:
+/// each candidate's signature is still verified.
+fn names_match(a: &x509_cert::name::Name, b: &x509_cert::name::Name) -> bool {
+    a == b || a.to_string() == b.to_string()
 }
 
 fn check_ca(c: &Cert, intermediates_below: usize) -> Result<(), AttestationError> {

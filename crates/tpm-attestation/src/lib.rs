@@ -345,15 +345,7 @@ fn check_device_key(key: &EccPublic) -> Result<(), AttestationError> {
         return Err(Alg("the curve is not NIST P-256"));
     }
     let a = key.attributes;
-    if a & attr::SIGN == 0 {
-        return Err(NotSign("sign is clear"));
-    }
-    if a & attr::DECRYPT != 0 {
-        return Err(NotSign("decrypt is set"));
-    }
-    if a & attr::RESTRICTED != 0 {
-        return Err(NotSign("restricted is set"));
-    }
+    // Where the key comes from first: a software key is refused as such, whatever its use.
     for (bit, what) in [
         (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin is clear"),
         (attr::FIXED_TPM, "fixedTPM is clear"),
@@ -362,6 +354,15 @@ fn check_device_key(key: &EccPublic) -> Result<(), AttestationError> {
         if a & bit == 0 {
             return Err(NotTpm(what));
         }
+    }
+    if a & attr::SIGN == 0 {
+        return Err(NotSign("sign is clear"));
+    }
+    if a & attr::DECRYPT != 0 {
+        return Err(NotSign("decrypt is set"));
+    }
+    if a & attr::RESTRICTED != 0 {
+        return Err(NotSign("restricted is set"));
     }
     Ok(())
 }
