@@ -459,3 +459,373 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     // std cannot open a directory for flushing on Windows; the rename is still atomic.
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// An in-memory keystore whose writes can be made to fail (a crash before the commit).
+    #[derive(Debug, Default)]
+    struct MemStore {
+        entries: Mutex<HashMap<String, Vec<u8>>>,
+        fail_puts: AtomicBool,
+    }
+
+    impl SecretStore for MemStore {
+        fn name(&self) -> &'static str {
+            "memory"
+        }
+        fn get(&self, entry: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeystoreError> {
+            Ok(self.entries.lock().unwrap().get(entry).cloned().map(Zeroizing::new))
+        }
+        fn put(&self, entry: &str, secret: &[u8]) -> Result<(), KeystoreError> {
+            if self.fail_puts.load(Ordering::SeqCst) {
+                return Err(KeystoreError::Unavailable {
+                    store: "memory",
+                    detail: "simulated crash".into(),
+                });
+            }
+            self.entries
+                .lock()
+                .unwrap()
+                .insert(entry.into(), secret.to_vec());
+            Ok(())
+        }
+        fn delete(&self, entry: &str) -> Result<(), KeystoreError> {
+            self.entries.lock().unwrap().remove(entry);
+            Ok(())
+        }
+    }
+
+    impl MemStore {
+        fn raw(&self, entry: &str) -> Option<Vec<u8>> {
+            self.entries.lock().unwrap().get(entry).cloned()
+        }
+        fn set_raw(&self, entry: &str, bytes: &[u8]) {
+            self.entries
+                .lock()
+                .unwrap()
+                .insert(entry.into(), bytes.to_vec());
+        }
+    }
+
+    /// A fresh directory (not created: the store creates it) removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(label: &str) -> TempDir {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "tessera-sealed-unit-{label}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            let _ = fs::remove_dir_all(&dir);
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const ENTRY: &str = "wallet-vault";
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn sealed(loaded: Option<Loaded>) -> Vec<u8> {
+        match loaded {
+            Some(Loaded::Sealed(b)) => b.to_vec(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn corrupt_detail(r: Result<Option<Loaded>, KeystoreError>) -> String {
+        match r {
+            Err(KeystoreError::Corrupt { name, detail }) => {
+                assert_eq!(name, ENTRY);
+                detail
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn head_file(ks: &MemStore) -> String {
+        let raw = ks.raw(ENTRY).unwrap();
+        let head: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        file_name(head["file"].as_str().unwrap())
+    }
+
+    #[test]
+    fn round_trip_and_nothing_before_the_first_save() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("roundtrip");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        assert!(store.load().unwrap().is_none());
+        let big: Vec<u8> = (0..12_000).map(|i| (i * 31 % 251) as u8).collect();
+        store.save(&big).unwrap();
+        assert_eq!(sealed(store.load().unwrap()), big);
+        store.save(b"").unwrap();
+        assert_eq!(sealed(store.load().unwrap()), b"");
+        // One file, named by its hash; the head is small and holds no plaintext.
+        let names = files(&dir.0);
+        assert_eq!(names, vec![head_file(&ks)]);
+        let data = fs::read(dir.0.join(&names[0])).unwrap();
+        assert_eq!(
+            names[0],
+            format!("vault-{}.sealed", hex::encode(Sha256::digest(&data)))
+        );
+        assert!(data.starts_with(FILE_TAG));
+        let head = ks.raw(ENTRY).unwrap();
+        assert!(head.len() < 200, "{} bytes", head.len());
+        let head: serde_json::Value = serde_json::from_slice(&head).unwrap();
+        assert_eq!(head["sealed"], 2);
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(head["key"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+
+        store.delete().unwrap();
+        assert!(ks.raw(ENTRY).is_none());
+        assert!(files(&dir.0).is_empty());
+        assert!(store.load().unwrap().is_none());
+    }
+
+    #[test]
+    fn every_save_uses_a_fresh_key_and_nonce() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("fresh");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"same").unwrap();
+        let (head1, file1) = (ks.raw(ENTRY).unwrap(), head_file(&ks));
+        store.save(b"same").unwrap();
+        let (head2, file2) = (ks.raw(ENTRY).unwrap(), head_file(&ks));
+        assert_ne!(head1, head2);
+        assert_ne!(file1, file2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let ks = MemStore::default();
+        let dir = TempDir::new("modes");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.0), 0o700);
+        assert_eq!(mode(&dir.0.join(head_file(&ks))), 0o600);
+    }
+
+    #[test]
+    fn a_legacy_entry_is_returned_for_migration() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("legacy");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        let legacy = br#"{"version":1,"device_key":"AAAA","batch":null,"pending":null,"revoked":false,"pin_verifier":null,"pin_failures":0,"pin_locked_until":0}"#;
+        ks.set_raw(ENTRY, legacy);
+        match store.load().unwrap() {
+            Some(Loaded::Legacy(b)) => assert_eq!(&b[..], &legacy[..]),
+            other => panic!("{other:?}"),
+        }
+        // Something that is not JSON at all is also the caller's to report.
+        ks.set_raw(ENTRY, b"{ not a vault");
+        assert!(matches!(store.load().unwrap(), Some(Loaded::Legacy(_))));
+        // Migrating is one save: the legacy entry is replaced by a head.
+        store.save(b"migrated").unwrap();
+        assert_eq!(sealed(store.load().unwrap()), b"migrated");
+    }
+
+    #[test]
+    fn an_older_file_is_refused_even_under_its_own_name() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("rollback");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"A: pin_failures 0, credential 7 unused").unwrap();
+        let (head_a, name_a) = (ks.raw(ENTRY).unwrap(), head_file(&ks));
+        let file_a = fs::read(dir.0.join(&name_a)).unwrap();
+        store.save(b"B: pin_failures 2, credential 7 used").unwrap();
+        let (head_b, name_b) = (ks.raw(ENTRY).unwrap(), head_file(&ks));
+        let file_b = fs::read(dir.0.join(&name_b)).unwrap();
+        assert_eq!(files(&dir.0), vec![name_b.clone()]);
+
+        // A's file put back beside B's, B's head kept: B is what loads.
+        fs::write(dir.0.join(&name_a), &file_a).unwrap();
+        assert_eq!(sealed(store.load().unwrap()), b"B: pin_failures 2, credential 7 used");
+
+        // A's file put back under B's name: refused, and nothing is deleted or changed.
+        fs::write(dir.0.join(&name_b), &file_a).unwrap();
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("not the one the keystore names"), "{detail}");
+        assert!(detail.contains(&name_b), "{detail}");
+        assert_eq!(ks.raw(ENTRY).unwrap(), head_b);
+        assert_eq!(files(&dir.0), {
+            let mut v = vec![name_a.clone(), name_b.clone()];
+            v.sort();
+            v
+        });
+        assert_eq!(fs::read(dir.0.join(&name_b)).unwrap(), file_a);
+
+        // The right file back: it loads again.
+        fs::write(dir.0.join(&name_b), &file_b).unwrap();
+        assert_eq!(sealed(store.load().unwrap()), b"B: pin_failures 2, credential 7 used");
+
+        // (Only A's head *and* A's file together, which takes write access to the
+        // keystore, bring back A.)
+        ks.set_raw(ENTRY, &head_a);
+        assert_eq!(
+            sealed(store.load().unwrap()),
+            b"A: pin_failures 0, credential 7 unused"
+        );
+    }
+
+    #[test]
+    fn a_file_sealed_for_another_entry_does_not_open() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("swap");
+        let other = SealedStore::new(&ks, &dir.0, "other-vault");
+        other.save(b"other").unwrap();
+        // Its head copied to our entry: the hash matches, the key matches, the associated
+        // data (the entry name) does not.
+        ks.set_raw(ENTRY, &ks.raw("other-vault").unwrap());
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("does not open"), "{detail}");
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_and_the_entry_kept() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("missing");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"secret").unwrap();
+        let head = ks.raw(ENTRY).unwrap();
+        let name = head_file(&ks);
+        fs::remove_file(dir.0.join(&name)).unwrap();
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("is missing"), "{detail}");
+        assert!(detail.contains(&name), "{detail}");
+        assert_eq!(ks.raw(ENTRY).unwrap(), head);
+        // The whole directory gone: the same.
+        fs::remove_dir_all(&dir.0).unwrap();
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("is missing"), "{detail}");
+        assert_eq!(ks.raw(ENTRY).unwrap(), head);
+        // The error a person reads.
+        let message = store.load().unwrap_err().to_string();
+        assert!(message.contains("wallet-vault"), "{message}");
+        assert!(message.contains("it was not changed"), "{message}");
+    }
+
+    #[test]
+    fn tampered_files_and_heads_are_refused_and_kept() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("tamper");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"secret state").unwrap();
+        let head = ks.raw(ENTRY).unwrap();
+        let name = head_file(&ks);
+        let path = dir.0.join(&name);
+        let good = fs::read(&path).unwrap();
+
+        // A flipped ciphertext bit: the hash no longer matches.
+        let mut bad = good.clone();
+        let last = bad.len() - 20;
+        bad[last] ^= 1;
+        fs::write(&path, &bad).unwrap();
+        corrupt_detail(store.load());
+        assert_eq!(fs::read(&path).unwrap(), bad);
+        fs::write(&path, &good).unwrap();
+
+        // A damaged key in the head: the hash matches, decryption fails.
+        let mut h: serde_json::Value = serde_json::from_slice(&head).unwrap();
+        h["key"] = URL_SAFE_NO_PAD.encode([9u8; 32]).into();
+        ks.set_raw(ENTRY, &serde_json::to_vec(&h).unwrap());
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("does not open"), "{detail}");
+        assert_eq!(fs::read(&path).unwrap(), good);
+
+        // Heads that are not well formed, including one trying to escape the directory.
+        for bad_head in [
+            &b"{\"sealed\":2,\"key\":\"abc"[..],
+            br#"{"sealed":2,"key":"AAAA","file":"00"}"#,
+            br#"{"sealed":2}"#,
+            br#"{"sealed":3,"key":"","file":""}"#,
+            br#"{"sealed":"2"}"#,
+        ] {
+            ks.set_raw(ENTRY, bad_head);
+            corrupt_detail(store.load());
+            assert_eq!(ks.raw(ENTRY).unwrap(), bad_head);
+        }
+        let mut h: serde_json::Value = serde_json::from_slice(&head).unwrap();
+        h["file"] = "../../../etc/passwd".into();
+        ks.set_raw(ENTRY, &serde_json::to_vec(&h).unwrap());
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("lowercase hex"), "{detail}");
+        let mut h: serde_json::Value = serde_json::from_slice(&head).unwrap();
+        h["extra"] = 1.into();
+        ks.set_raw(ENTRY, &serde_json::to_vec(&h).unwrap());
+        corrupt_detail(store.load());
+
+        // A newer format says to update.
+        ks.set_raw(ENTRY, br#"{"sealed":3,"whatever":true}"#);
+        let detail = corrupt_detail(store.load());
+        assert!(detail.contains("update the wallet"), "{detail}");
+
+        // Put back, it all still works, and nothing was deleted along the way.
+        ks.set_raw(ENTRY, &head);
+        assert_eq!(sealed(store.load().unwrap()), b"secret state");
+        assert_eq!(files(&dir.0), vec![name]);
+    }
+
+    #[test]
+    fn a_crash_before_the_commit_keeps_the_old_state_and_the_next_save_cleans_up() {
+        let ks = MemStore::default();
+        let dir = TempDir::new("crash");
+        let store = SealedStore::new(&ks, &dir.0, ENTRY);
+        store.save(b"old").unwrap();
+        let old_name = head_file(&ks);
+
+        // The file is written, the head is not.
+        ks.fail_puts.store(true, Ordering::SeqCst);
+        assert!(store.save(b"new").is_err());
+        ks.fail_puts.store(false, Ordering::SeqCst);
+        let after_crash = files(&dir.0);
+        assert_eq!(after_crash.len(), 2, "{after_crash:?}");
+        // A temporary file left by a crash during the write, and an unrelated file.
+        let stale_temp = dir.0.join(format!("vault-{}{TEMP_SUFFIX}", "ab".repeat(32)));
+        fs::write(&stale_temp, b"half a file").unwrap();
+        fs::write(dir.0.join("notes.txt"), b"not ours").unwrap();
+
+        // Loading gives the old state and deletes nothing.
+        for _ in 0..2 {
+            assert_eq!(sealed(store.load().unwrap()), b"old");
+        }
+        assert_eq!(files(&dir.0).len(), 4);
+        assert_eq!(head_file(&ks), old_name);
+
+        // The next save removes the orphan and the stale temporary file, not the rest.
+        store.save(b"newer").unwrap();
+        assert_eq!(sealed(store.load().unwrap()), b"newer");
+        let mut want = vec![head_file(&ks), "notes.txt".to_owned()];
+        want.sort();
+        assert_eq!(files(&dir.0), want);
+    }
+}
