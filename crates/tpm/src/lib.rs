@@ -48,6 +48,14 @@ pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
 /// administrator configures both the same way.
 pub const TCTI_ENV: &str = "TPM2TOOLS_TCTI";
 
+/// The TCTI to use given the value of `TPM2TOOLS_TCTI`: the variable if set and not
+/// empty, else [`DEFAULT_TCTI`].
+pub fn tcti_from_env(value: Option<String>) -> String {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_TCTI.to_owned())
+}
+
 /// TPM_CC_PolicyAuthValue.
 const TPM_CC_POLICY_AUTH_VALUE: u32 = 0x0000_016B;
 
@@ -285,6 +293,16 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn tcti_from_env_defaults_to_the_resource_manager() {
+        assert_eq!(tcti_from_env(None), "device:/dev/tpmrm0");
+        assert_eq!(tcti_from_env(Some(" ".into())), "device:/dev/tpmrm0");
+        assert_eq!(
+            tcti_from_env(Some("swtpm:host=127.0.0.1,port=2321".into())),
+            "swtpm:host=127.0.0.1,port=2321"
+        );
     }
 
     #[test]

@@ -34,8 +34,7 @@ use zeroize::Zeroizing;
 
 use crate::rc::{RcClass, classify};
 use crate::{
-    AkBlob, AttestationStart, DEFAULT_TCTI, DaStatus, KeyAuth, KeyBlob, KeyCertification, TCTI_ENV,
-    TpmError,
+    AkBlob, AttestationStart, DaStatus, KeyAuth, KeyBlob, KeyCertification, TCTI_ENV, TpmError,
 };
 
 /// A connection to the TPM. All commands go through one ESAPI context behind a mutex: the
@@ -213,8 +212,7 @@ impl Tpm {
     /// Opens the TPM named by `TPM2TOOLS_TCTI` (as tpm2-tools do), by default the kernel's
     /// resource manager `device:/dev/tpmrm0`.
     pub fn open() -> Result<Tpm, TpmError> {
-        let tcti = std::env::var(TCTI_ENV).unwrap_or_else(|_| DEFAULT_TCTI.to_owned());
-        Tpm::open_with(&tcti)
+        Tpm::open_with(&crate::tcti_from_env(std::env::var(TCTI_ENV).ok()))
     }
 
     /// Opens the TPM at an explicit TCTI string (`device:/dev/tpmrm0`,
@@ -291,14 +289,7 @@ impl Tpm {
     pub fn create_key(&self, auth: KeyAuth) -> Result<KeyBlob, TpmError> {
         let (template, auth_value) = match &auth {
             KeyAuth::None => (signing_key_template(false), None),
-            KeyAuth::Pin(pin) => (
-                signing_key_template(true),
-                Some(
-                    Auth::try_from(pin.to_vec()).map_err(|_| TpmError::Malformed {
-                        what: "PIN longer than the TPM allows",
-                    })?,
-                ),
-            ),
+            KeyAuth::Pin(pin) => (signing_key_template(true), Some(new_auth_value(pin)?)),
         };
         let template = template.map_err(|e| self.err(e))?;
         let tcti = self.tcti.clone();
@@ -399,7 +390,7 @@ impl Tpm {
             what: "PIN longer than the TPM allows",
         };
         let old = Auth::try_from(old.to_vec()).map_err(too_long)?;
-        let new = Auth::try_from(new.to_vec()).map_err(too_long)?;
+        let new = new_auth_value(new)?;
         let tcti = self.tcti.clone();
         let new_private = self.with_srk(|ctx, srk| {
             let e = |e| map_err(&tcti, e);
@@ -609,6 +600,23 @@ impl Tpm {
             signature: signature.marshall().map_err(e)?,
         })
     }
+}
+
+/// A new authValue: non-empty (an empty "PIN" would make a PIN key anyone can use, and the
+/// attestation could not tell) and at most 32 bytes, the size of the key's SHA-256 name
+/// digest, which the TPM enforces.
+fn new_auth_value(pin: &[u8]) -> Result<Auth, TpmError> {
+    if pin.is_empty() {
+        return Err(TpmError::Malformed { what: "empty PIN" });
+    }
+    if pin.len() > 32 {
+        return Err(TpmError::Malformed {
+            what: "PIN longer than 32 bytes",
+        });
+    }
+    Auth::try_from(pin).map_err(|_| TpmError::Malformed {
+        what: "PIN longer than the TPM allows",
+    })
 }
 
 fn unmarshal_key(public: &[u8], private: &[u8]) -> Result<(Public, Private), TpmError> {

@@ -205,3 +205,21 @@ fn unreachable_tpm_is_unavailable() {
     let err = Tpm::open_with("nonsense:").unwrap_err();
     assert!(matches!(err, TpmError::Unavailable { .. }), "{err:?}");
 }
+
+#[test]
+fn empty_or_overlong_pins_are_refused_before_the_tpm() {
+    let (_sw, tpm) = start();
+    for bad in [String::new(), "1".repeat(33)] {
+        let err = tpm.create_key(pin(&bad)).unwrap_err();
+        assert!(matches!(err, TpmError::Malformed { .. }), "{err:?}");
+    }
+    // 32 bytes is the most a SHA-256 key's authValue can hold.
+    let blob = tpm.create_key(pin(&"7".repeat(32))).unwrap();
+    tpm.sign(&blob, Some("7".repeat(32).as_bytes()), b"m")
+        .unwrap();
+    let err = tpm
+        .change_auth(&blob, "7".repeat(32).as_bytes(), b"")
+        .unwrap_err();
+    assert!(matches!(err, TpmError::Malformed { .. }), "{err:?}");
+    assert_eq!(tpm.dictionary_attack_status().unwrap().counter, 0);
+}
