@@ -159,7 +159,7 @@ pub async fn sign_in_approve(
     let consent = open_consent(&state, &request_id)?;
     let unlock = match consent.tier {
         Tier::Upgraded => *lock(&state.unlock),
-        Tier::Lightweight => None,
+        Tier::Lightweight | Tier::AgeOnly => None,
     };
     let client = client(&state).await?;
     let result = state

@@ -16,7 +16,7 @@ mod key {
     pub const FULL_NAME: i64 = 4;
     pub const DATE_OF_BIRTH: i64 = 8;
     pub const GENDER: i64 = 9;
-    /// Tessera: the tier this credential belongs to (1 lightweight, 2 upgraded).
+    /// Tessera: the tier this credential belongs to (1 lightweight, 2 upgraded, 3 age only).
     pub const TIER: i64 = 80;
     /// Tessera: the holder was 18 or older when the credential was issued (bool).
     pub const AGE_OVER_18: i64 = 81;
@@ -28,6 +28,11 @@ mod key {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
+    /// "An enrolled real person, over 18" and nothing else: no name, no ID number (bars,
+    /// shops, ticket gates). Its own tier rather than a view of the lightweight credential,
+    /// because a signed credential cannot hide its own claims: what is not in it cannot be
+    /// disclosed (docs/format/README.md, "Age only").
+    AgeOnly,
     /// "I am a real-named, enrolled person", with the least data.
     Lightweight,
     /// Full registration data, unlocked by PIN and a fresh face match.
@@ -40,6 +45,7 @@ impl Tier {
         match self {
             Tier::Lightweight => 1,
             Tier::Upgraded => 2,
+            Tier::AgeOnly => 3,
         }
     }
 
@@ -48,6 +54,7 @@ impl Tier {
         match code {
             1 => Some(Tier::Lightweight),
             2 => Some(Tier::Upgraded),
+            3 => Some(Tier::AgeOnly),
             _ => None,
         }
     }
@@ -57,6 +64,7 @@ impl Tier {
         match self {
             Tier::Lightweight => "lightweight",
             Tier::Upgraded => "upgraded",
+            Tier::AgeOnly => "age_only",
         }
     }
 }
@@ -67,8 +75,9 @@ impl std::str::FromStr for Tier {
         match s {
             "lightweight" => Ok(Tier::Lightweight),
             "upgraded" => Ok(Tier::Upgraded),
+            "age_only" | "age-only" => Ok(Tier::AgeOnly),
             other => Err(format!(
-                "unknown tier {other:?}: expected lightweight or upgraded"
+                "unknown tier {other:?}: expected age_only, lightweight or upgraded"
             )),
         }
     }
@@ -115,6 +124,13 @@ pub struct LightweightClaims {
     pub age_over_18: bool,
 }
 
+/// What the age-only tier discloses: that an enrolled person is over 18, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgeOnlyClaims {
+    /// Whether the holder was at least 18 when the credential was issued.
+    pub age_over_18: bool,
+}
+
 /// What the upgraded tier discloses: the registration data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpgradedClaims {
@@ -135,6 +151,8 @@ pub struct UpgradedClaims {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "tier", rename_all = "snake_case")]
 pub enum Identity {
+    /// Age-only tier claims.
+    AgeOnly(AgeOnlyClaims),
     /// Lightweight tier claims.
     Lightweight(LightweightClaims),
     /// Upgraded tier claims.
@@ -145,8 +163,19 @@ impl Identity {
     /// The tier these claims belong to.
     pub fn tier(&self) -> Tier {
         match self {
+            Identity::AgeOnly(_) => Tier::AgeOnly,
             Identity::Lightweight(_) => Tier::Lightweight,
             Identity::Upgraded(_) => Tier::Upgraded,
+        }
+    }
+
+    /// Whether the holder was 18 or older at issue, when the tier says (the upgraded tier
+    /// gives the date of birth instead).
+    pub fn age_over_18(&self) -> Option<bool> {
+        match self {
+            Identity::AgeOnly(c) => Some(c.age_over_18),
+            Identity::Lightweight(c) => Some(c.age_over_18),
+            Identity::Upgraded(_) => None,
         }
     }
 
@@ -154,6 +183,10 @@ impl Identity {
     pub fn to_claim169(&self) -> Value {
         let t = |s: &str| Value::Text(s.to_owned());
         let entries = match self {
+            Identity::AgeOnly(c) => vec![
+                (int(key::TIER), cbor::uint(Tier::AgeOnly.code())),
+                (int(key::AGE_OVER_18), Value::Bool(c.age_over_18)),
+            ],
             Identity::Lightweight(c) => vec![
                 (int(key::ID), t(&c.masked_id_number)),
                 (int(key::FULL_NAME), t(&c.masked_name)),
@@ -180,16 +213,28 @@ impl Identity {
         let mut map = IntMap::new(value, "claim 169")?;
         let tier = Tier::from_code(map.req_u64(key::TIER, "tier marker")?)
             .ok_or(CborError::Invalid("tier marker"))?;
+        let age_over_18 = |map: &mut IntMap| match map.req(key::AGE_OVER_18, "age over 18")? {
+            Value::Bool(b) => Ok(b),
+            _ => Err(CborError::Invalid("age over 18")),
+        };
+        if tier == Tier::AgeOnly {
+            // Nothing that names the person may ride along in an age-only credential.
+            if map.take(key::ID).is_some() || map.take(key::FULL_NAME).is_some() {
+                return Err(CborError::Invalid("an age-only credential carries a name or ID"));
+            }
+            return Ok(Identity::AgeOnly(AgeOnlyClaims {
+                age_over_18: age_over_18(&mut map)?,
+            }));
+        }
         let id = map.req_text(key::ID, "ID")?;
         let name = map.req_text(key::FULL_NAME, "full name")?;
         Ok(match tier {
+            // Decoded above; kept so the match stays exhaustive without a panic.
+            Tier::AgeOnly => return Err(CborError::Invalid("tier marker")),
             Tier::Lightweight => Identity::Lightweight(LightweightClaims {
                 masked_name: name,
                 masked_id_number: id,
-                age_over_18: match map.req(key::AGE_OVER_18, "age over 18")? {
-                    Value::Bool(b) => b,
-                    _ => return Err(CborError::Invalid("age over 18")),
-                },
+                age_over_18: age_over_18(&mut map)?,
             }),
             Tier::Upgraded => {
                 let date_of_birth = map.req_text(key::DATE_OF_BIRTH, "date of birth")?;
@@ -283,6 +328,25 @@ mod tests {
         });
         let back = Identity::from_claim169(id.to_claim169()).unwrap();
         assert_eq!(back, id);
+    }
+
+    #[test]
+    fn age_only_claims_round_trip_and_carry_nothing_else() {
+        let id = Identity::AgeOnly(AgeOnlyClaims { age_over_18: true });
+        let value = id.to_claim169();
+        let Value::Map(entries) = &value else {
+            panic!("not a map")
+        };
+        assert_eq!(entries.len(), 2, "tier marker and age flag only");
+        assert_eq!(Identity::from_claim169(value).unwrap(), id);
+        // An age-only marker on a map that also names the person is refused.
+        let mut named = id.to_claim169();
+        if let Value::Map(m) = &mut named {
+            m.push((int(key::FULL_NAME), Value::Text("张*明".into())));
+        }
+        assert!(Identity::from_claim169(named).is_err());
+        assert_eq!("age_only".parse::<Tier>(), Ok(Tier::AgeOnly));
+        assert!(Tier::AgeOnly < Tier::Lightweight && Tier::Lightweight < Tier::Upgraded);
     }
 
     #[test]

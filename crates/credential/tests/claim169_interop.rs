@@ -31,6 +31,9 @@ fn claim169_core_reads_both_tiers() {
                 assert_eq!(c.date_of_birth.as_deref(), Some("19491231"));
                 assert!(c.gender.is_some());
             }
+            Identity::AgeOnly(_) => {
+                assert!(c.id.is_none() && c.full_name.is_none() && c.date_of_birth.is_none());
+            }
         }
         // Tessera's own keys (tier, age, photo digest) arrive as unknown fields.
         assert!(c.unknown_fields.contains_key(&80));

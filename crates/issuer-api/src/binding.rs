@@ -89,6 +89,12 @@ pub enum HolderAuthPurpose {
     },
     /// Revocation by the holder.
     Revoke,
+    /// A refill of one-time credentials: the new keys and the credentials retired
+    /// ([`crate::batch::refill_sha256`]).
+    Refill {
+        /// SHA-256 over the new keys and the credentials retired.
+        request_sha256: [u8; 32],
+    },
     /// Approval of one sign-in request for one relying party (Sign in with Tessera): a proof
     /// made for a desk, another relying party or another request does not sign anyone in.
     SignIn {
@@ -122,6 +128,7 @@ impl HolderAuthPurpose {
         match self {
             HolderAuthPurpose::Renew { .. } => b"renew",
             HolderAuthPurpose::Revoke => b"revoke",
+            HolderAuthPurpose::Refill { .. } => b"refill",
             HolderAuthPurpose::SignIn { .. } => b"sign-in",
         }
     }
@@ -139,7 +146,8 @@ pub fn holder_auth_nonce(purpose: HolderAuthPurpose, challenge_nonce: &[u8]) -> 
         HolderAuthPurpose::Renew {
             new_device_key_sha256,
         } => h.update(new_device_key_sha256),
-        HolderAuthPurpose::SignIn { request_sha256 } => h.update(request_sha256),
+        HolderAuthPurpose::SignIn { request_sha256 }
+        | HolderAuthPurpose::Refill { request_sha256 } => h.update(request_sha256),
         HolderAuthPurpose::Revoke => {}
     }
     let digest = h.finalize();

@@ -133,6 +133,7 @@ mod tests {
             device_key_sha256: Some(device_key_sha256(device_der).to_vec()),
             signer: vec![],
             signature: vec![],
+            batch_size: None,
         }
     }
 

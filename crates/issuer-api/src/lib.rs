@@ -5,6 +5,7 @@
 //! do I/O, hold keys or log: it is types and pure functions.
 
 pub mod b64;
+pub mod batch;
 pub mod binding;
 pub mod challenge;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod problem;
 pub mod signed;
 pub mod types;
 
+pub use batch::{BatchKey, BatchKeys};
 pub use binding::{
     BindingError, DeviceKeyProof, HolderAuthPurpose, holder_auth_nonce, pop_message,
 };

@@ -47,6 +47,10 @@ pub struct ChallengeResponse {
     /// ES256 signature (`r ‖ s`) over [`crate::challenge::signing_input`].
     #[serde(default, with = "crate::b64")]
     pub signature: Vec<u8>,
+    /// How many one-time credentials of each batch tier the issuer gives per enrolment,
+    /// renewal or refill (a hint for how many keys to make; the issuer enforces it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
 }
 
 /// The device key and its proof of possession, in a request.
@@ -76,6 +80,9 @@ pub struct EnrolRequest {
     /// matches. Without it, an existing enrolment on another device is an error.
     #[serde(default)]
     pub replace_existing: bool,
+    /// The one-time credentials' keys ([`crate::batch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch::BatchKeys>,
 }
 
 /// `POST /v1/renewals` body.
@@ -91,6 +98,36 @@ pub struct RenewRequest {
     /// Frames answering the challenge.
     #[serde(with = "crate::b64::list")]
     pub frames: Vec<Vec<u8>>,
+    /// The one-time credentials' keys ([`crate::batch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch::BatchKeys>,
+}
+
+/// `POST /v1/refills` body: fresh one-time credentials without a face check, for the
+/// holder of a current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefillRequest {
+    /// From [`ChallengeResponse`], drawn naming the first new key.
+    pub challenge_id: String,
+    /// A QR text (`TS1:…`) from a current one-time credential of the holder, whose
+    /// holder-proof nonce is [`crate::holder_auth_nonce`] for
+    /// [`crate::HolderAuthPurpose::Refill`] over these keys and `retire`.
+    pub presentation: String,
+    /// The new keys, each with its proof of possession for the challenge.
+    pub keys: Vec<crate::batch::BatchKey>,
+    /// The `cti`s (hex) of the holder's credentials to retire: the ones already shown.
+    pub retire: Vec<String>,
+}
+
+/// The answer to a refill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefillResponse {
+    /// The enrolment the credentials belong to.
+    pub enrolment_id: String,
+    /// One per key, bound to it (`cnf`).
+    pub credentials: Vec<IssuedCredential>,
+    /// The `cti`s retired (revoked in the status lists).
+    pub retired: Vec<String>,
 }
 
 /// `POST /v1/revocations` body (the holder revokes their own credentials).
@@ -133,7 +170,8 @@ pub struct BatchResponse {
     /// The similarity of the live face to the registry photo (for the record; the decision
     /// was made with the issuer's threshold).
     pub face_similarity: f32,
-    /// One per tier.
+    /// The upgraded credential (bound to the main device key), then one one-time
+    /// credential per batch key (bound to it).
     pub credentials: Vec<IssuedCredential>,
 }
 

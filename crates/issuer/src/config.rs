@@ -65,6 +65,14 @@ pub struct Config {
     pub face_workers: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client rate limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// One-time credentials of each batch tier (lightweight, age only) a person holds at
+    /// most: what enrolment and renewal issue, and what refills top up to. 10 as the EU
+    /// reference wallet holds per document.
+    pub batch_size: u32,
+    /// Refills per person per day. A refill needs no face check, so it is bounded: 24 a
+    /// day lets someone show ~240 codes a day, far above any real use, while a stolen
+    /// credential cannot mint keys without limit.
+    pub refills_per_day: u32,
 }
 
 impl Default for Config {
@@ -89,6 +97,8 @@ impl Default for Config {
             status_list_ttl: Duration::from_secs(300),
             face_workers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             trusted_proxies: Vec::new(),
+            batch_size: 10,
+            refills_per_day: 24,
         }
     }
 }

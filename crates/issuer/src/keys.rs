@@ -444,6 +444,11 @@ impl KeyRing {
         &self.active
     }
 
+    /// When the active key was made (its `valid_from` in the trust list).
+    pub fn active_since(&self) -> u64 {
+        self.issuer_keys.last().map_or(0, |k| k.created_at)
+    }
+
     /// The trust list: every issuer key whose credentials may still be valid at `now`.
     /// A retired key ends signing at its retirement (`issued_until`) and trust when the
     /// last credential it signed has expired, or at once if compromised (`valid_until`).

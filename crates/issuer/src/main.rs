@@ -64,6 +64,13 @@ enum Command {
         /// A reverse proxy whose X-Forwarded-For header is believed (repeatable).
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// One-time credentials per batch tier (lightweight, age only) a person holds:
+        /// issued at enrolment and renewal, topped up by refills.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=50))]
+        batch_size: u32,
+        /// Refills (no face check) allowed per person per day.
+        #[arg(long, default_value_t = 24)]
+        refills_per_day: u32,
     },
     /// Registry administration.
     Registry {
@@ -257,6 +264,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             portraits_per_ip,
             audit_retention_days,
             trusted_proxies,
+            batch_size,
+            refills_per_day,
         } => {
             let faces = faces()?;
             if demo_registry {
@@ -279,6 +288,8 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 portraits_per_ip,
                 audit_retention: Duration::from_secs(audit_retention_days.max(1) * 86_400),
                 trusted_proxies,
+                batch_size,
+                refills_per_day,
                 ..Config::default()
             };
             let issuer = tessera_issuer::open(

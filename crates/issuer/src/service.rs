@@ -1,12 +1,13 @@
 //! The issuer's decisions, independent of HTTP: challenges, enrolment, renewal, revocation
 //! and the signed lists. The HTTP layer (`api`) only adapts requests to these calls.
 
+use std::time::Duration;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use subtle::ConstantTimeEq;
-use tessera_credential::claims::{
+use tessera_credential::claims::{AgeOnlyClaims, 
     Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
 };
 use tessera_credential::keys::Es256Signer;
@@ -28,6 +29,7 @@ mod challenge;
 mod clients;
 mod enrolment;
 mod portrait;
+mod refill;
 mod sign_in;
 
 pub use clients::{add_client, remove_client};
@@ -82,6 +84,8 @@ pub struct Issuer {
     portraits_per_ip: Limiter<ClientKey>,
     /// Sign-in requests (authorization requests and the wallet's answers) per client.
     sign_ins_per_ip: Limiter<ClientKey>,
+    /// Refills per person (by ID number) per day.
+    refills_per_id: Limiter<String>,
     /// The secret of pairwise subjects (Sign in with Tessera).
     pairwise: Option<tessera_oidc::pairwise::PairwiseSecret>,
     trust_list: Mutex<Option<(u64, Signed)>>,
@@ -111,6 +115,10 @@ fn store_error(e: StoreError) -> Problem {
         StoreError::ChallengeTaken => Problem::new(
             ProblemType::ChallengeReused,
             "this challenge was already answered: ask for a new one",
+        ),
+        StoreError::NotActive => Problem::new(
+            ProblemType::CredentialNotActive,
+            "this credential was revoked or replaced; enrol again",
         ),
         StoreError::Database(sqlx::Error::PoolTimedOut) => {
             tracing::error!("database pool timed out");
@@ -162,6 +170,12 @@ impl Issuer {
                 clock.clone(),
             ),
             sign_ins_per_ip: Limiter::new(config.sign_ins_per_ip, window, max_keys, clock.clone()),
+            refills_per_id: Limiter::new(
+                config.refills_per_day,
+                Duration::from_secs(86_400),
+                max_keys,
+                clock.clone(),
+            ),
             pairwise: None,
             config,
             clock,
@@ -537,17 +551,19 @@ impl StatusLookup for KnownStatus {
 
 /// The claims one tier discloses about `person`, as of `now`.
 pub fn identity(person: &RegistryRecord, tier: Tier, now: u64) -> Identity {
+    let adult = || {
+        let today = CivilDate::from_unix(now);
+        CivilDate::parse_compact(&person.date_of_birth).is_some_and(|d| d.age_on(today) >= 18)
+    };
     match tier {
-        Tier::Lightweight => {
-            let today = CivilDate::from_unix(now);
-            let adult = CivilDate::parse_compact(&person.date_of_birth)
-                .is_some_and(|d| d.age_on(today) >= 18);
-            Identity::Lightweight(LightweightClaims {
-                masked_name: mask_name(&person.full_name),
-                masked_id_number: mask_id_number(&person.id_number),
-                age_over_18: adult,
-            })
-        }
+        Tier::AgeOnly => Identity::AgeOnly(AgeOnlyClaims {
+            age_over_18: adult(),
+        }),
+        Tier::Lightweight => Identity::Lightweight(LightweightClaims {
+            masked_name: mask_name(&person.full_name),
+            masked_id_number: mask_id_number(&person.id_number),
+            age_over_18: adult(),
+        }),
         Tier::Upgraded => {
             let sha: [u8; 32] = person.photo_sha256.as_slice().try_into().unwrap_or([0; 32]);
             Identity::Upgraded(UpgradedClaims {

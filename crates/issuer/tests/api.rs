@@ -345,6 +345,7 @@ async fn renewal_rotates_the_key_and_revokes_the_old_batch(backend: Backend) {
                 proof: pop.signature,
             },
             frames: frames("astronaut", &c.actions),
+            batch: None,
         };
         let (status, kind) = h
             .post_json::<_, BatchResponse>("/v1/renewals", &req)

@@ -152,6 +152,7 @@ fn present(h: &Harness, holder: &Holder, tier: Tier, auth: AuthMethods, nonce: [
     let credential = match tier {
         Tier::Lightweight => &holder.lightweight,
         Tier::Upgraded => &holder.upgraded,
+        Tier::AgeOnly => panic!("these holders have no age-only credential"),
     };
     let proof = HolderProof::sign(
         ProofClaims {
@@ -182,7 +183,7 @@ fn bound_to(req: &SignInRequest) -> [u8; 8] {
 
 fn unlocked(tier: Tier) -> AuthMethods {
     match tier {
-        Tier::Lightweight => AuthMethods::USER,
+        Tier::Lightweight | Tier::AgeOnly => AuthMethods::USER,
         Tier::Upgraded => AuthMethods::USER
             .with(AuthMethods::PIN)
             .with(AuthMethods::FACE),

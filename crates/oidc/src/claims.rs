@@ -14,9 +14,14 @@ pub const ACR_LIGHTWEIGHT: &str = "urn:tessera:acr:lightweight";
 /// The `acr` of an upgraded sign-in: device key, PIN and a fresh on-device face match.
 pub const ACR_UPGRADED: &str = "urn:tessera:acr:upgraded";
 
+/// The `acr` of an age-only showing. Sign-in never asks for it (every claim a relying party
+/// can receive needs at least the lightweight tier); named so the mapping stays total.
+pub const ACR_AGE_ONLY: &str = "urn:tessera:acr:age_only";
+
 /// The `acr` value of `tier`.
 pub fn acr(tier: Tier) -> &'static str {
     match tier {
+        Tier::AgeOnly => ACR_AGE_ONLY,
         Tier::Lightweight => ACR_LIGHTWEIGHT,
         Tier::Upgraded => ACR_UPGRADED,
     }
@@ -35,17 +40,14 @@ pub fn tier_of_acr(acr: &str) -> Option<Tier> {
 /// and for the upgraded tier also the PIN (`pin`) and the face match (`face`), so `mfa`.
 pub fn amr(tier: Tier) -> Vec<&'static str> {
     match tier {
-        Tier::Lightweight => vec!["swk"],
+        Tier::AgeOnly | Tier::Lightweight => vec!["swk"],
         Tier::Upgraded => vec!["swk", "pin", "face", "mfa"],
     }
 }
 
 /// The tier's wire name (`lightweight`, `upgraded`).
 pub fn tier_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Lightweight => "lightweight",
-        Tier::Upgraded => "upgraded",
-    }
+    tier.name()
 }
 
 /// The tier a wire name names.

@@ -303,6 +303,20 @@ impl IssuerClient {
         self.answer(sent).await
     }
 
+    /// Sends a refill.
+    pub async fn refill(
+        &self,
+        req: &tessera_issuer_api::RefillRequest,
+    ) -> Result<tessera_issuer_api::RefillResponse, IssuerError> {
+        let sent = self
+            .http
+            .post(format!("{}/v1/refills", self.base))
+            .json(req)
+            .send()
+            .await;
+        self.answer(sent).await
+    }
+
     /// The sign-in request `request_id`, checked: signed by a key in the trust list this
     /// wallet verified with its own anchor, made by this issuer, still open. Returns the tier
     /// it asks for.

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::vault::{Pending, StoredBatch, Vault};
+use crate::vault::{OneTime, Pending, StoredBatch, Vault};
 
 /// Where the wallet is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,8 +87,13 @@ pub fn begin_renewal(vault: &mut Vault, pending: Pending, now: u64) -> Result<()
     Ok(())
 }
 
-/// The issuer answered: the pending key and the new batch become current, in one write.
-pub fn complete(vault: &mut Vault, batch: StoredBatch) -> Result<(), TransitionError> {
+/// The issuer answered: the pending key, the new batch and its one-time credentials become
+/// current (the old ones go: the issuer revoked or superseded them), in one write.
+pub fn complete(
+    vault: &mut Vault,
+    batch: StoredBatch,
+    one_time: Vec<OneTime>,
+) -> Result<(), TransitionError> {
     let Some(pending) = vault.pending.take() else {
         return Err(TransitionError {
             action: "store a batch",
@@ -97,6 +102,8 @@ pub fn complete(vault: &mut Vault, batch: StoredBatch) -> Result<(), TransitionE
     };
     vault.device_key = Some(pending.device_key.clone());
     vault.batch = Some(batch);
+    vault.one_time = one_time;
+    vault.refill = None;
     vault.revoked = false;
     Ok(())
 }
@@ -115,7 +122,7 @@ mod tests {
             enrolment_id: "e".into(),
             issued_at: 0,
             expires_at,
-            lightweight: vec![1],
+            lightweight: vec![],
             upgraded: vec![2],
         }
     }
@@ -128,6 +135,7 @@ mod tests {
             id_number: "x".into(),
             device_key: vec![key; 32],
             face_template: None,
+            batch_keys: vec![],
         }
     }
 
@@ -138,7 +146,7 @@ mod tests {
         assert_eq!(state(Some(&v), 0, 30), State::NotEnrolled);
         begin_enrolment(&mut v, pending("enrol", 1), 0).unwrap();
         assert_eq!(state(Some(&v), 0, 30), State::Enrolling);
-        complete(&mut v, batch(1000)).unwrap();
+        complete(&mut v, batch(1000), vec![]).unwrap();
         assert_eq!(v.device_key, Some(vec![1; 32]));
         assert_eq!(state(Some(&v), 0, 30), State::Active);
         assert_eq!(state(Some(&v), 970, 30), State::RenewalDue);
@@ -148,7 +156,7 @@ mod tests {
         assert_eq!(v.device_key, Some(vec![1; 32]));
         assert!(v.batch.is_some());
         assert_eq!(state(Some(&v), 1000, 30), State::Expired);
-        complete(&mut v, batch(5000)).unwrap();
+        complete(&mut v, batch(5000), vec![]).unwrap();
         assert_eq!(v.device_key, Some(vec![2; 32]));
         assert_eq!(state(Some(&v), 1000, 30), State::Active);
         v.revoked = true;
@@ -159,9 +167,9 @@ mod tests {
     fn transitions_that_make_no_sense_are_refused() {
         let mut v = Vault::default();
         assert!(begin_renewal(&mut v, pending("renew", 1), 0).is_err());
-        assert!(complete(&mut v, batch(10)).is_err());
+        assert!(complete(&mut v, batch(10), vec![]).is_err());
         begin_enrolment(&mut v, pending("enrol", 1), 0).unwrap();
-        complete(&mut v, batch(1000)).unwrap();
+        complete(&mut v, batch(1000), vec![]).unwrap();
         let e = begin_enrolment(&mut v, pending("enrol", 2), 0).unwrap_err();
         assert_eq!(e.state, State::Active);
         abandon(&mut v);

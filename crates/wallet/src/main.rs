@@ -52,7 +52,12 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum TierArg {
+    /// Only "an enrolled real person, over 18": no name, no ID number.
+    #[value(alias = "age_only")]
+    AgeOnly,
+    /// Masked name and ID number, over 18.
     Lightweight,
+    /// Full details: needs the PIN and a face check.
     Upgraded,
 }
 
@@ -100,6 +105,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Fetches fresh one-time credentials (no face check) and retires the shown ones;
+    /// `show` does this by itself when fewer than 3 of a kind are left.
+    Refill,
     /// Renews the credentials (new device key; the old ones are revoked).
     Renew {
         /// Recorded frames, one folder per action.
@@ -277,6 +285,7 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             out,
         } => {
             let tier = match tier {
+                TierArg::AgeOnly => Tier::AgeOnly,
                 TierArg::Lightweight => Tier::Lightweight,
                 TierArg::Upgraded => Tier::Upgraded,
             };
@@ -311,6 +320,27 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                 }
             }
             eprintln!("valid until {} (regenerate every 30 s)", shown.expires_at);
+            if shown.linkable {
+                eprintln!("{LINKABLE}");
+            }
+            // Top up the one-time credentials while online; the code is already out, so
+            // a failure here only postpones the refill.
+            if wallet.refill_due(now())? {
+                match client() {
+                    Ok(c) => match wallet.refill(&c, now()).await {
+                        Ok(r) => eprintln!(
+                            "refilled: {} new codes ({} retired)",
+                            r.issued, r.retired
+                        ),
+                        Err(e) => eprintln!("could not refill now ({e}); will try again next time"),
+                    },
+                    Err(e) => eprintln!("could not refill now ({e})"),
+                }
+            }
+        }
+        Command::Refill => {
+            let r = wallet.refill(&client()?, now()).await?;
+            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         }
         Command::Renew { frames } => {
             wallet
@@ -408,7 +438,7 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
                         now(),
                     )?)
                 }
-                Tier::Lightweight => None,
+                Tier::Lightweight | Tier::AgeOnly => None,
             };
             let record = wallet
                 .approve_sign_in(&client, &consent, code, unlock.as_ref(), now())
@@ -458,6 +488,9 @@ fn main() -> ExitCode {
 }
 
 /// The warning for a device clock `offset` seconds from the issuer's (issuer minus device).
+/// Said when a code reuses a one-time credential (offline, none unused left).
+const LINKABLE: &str = "this code can be linked to your earlier ones until you are online: connect, and the wallet fetches fresh ones (tessera-wallet refill)";
+
 fn clock_warning(offset: i64) -> String {
     let minutes = (offset.abs() + 30) / 60;
     let amount = if minutes == 0 {

@@ -119,7 +119,7 @@ pub fn birth_date(vault: &Vault) -> Option<String> {
     let credential = Credential::from_bytes(&vault.batch.as_ref()?.upgraded).ok()?;
     match &credential.claims.identity {
         Identity::Upgraded(c) => Some(c.date_of_birth.clone()),
-        Identity::Lightweight(_) => None,
+        Identity::Lightweight(_) | Identity::AgeOnly(_) => None,
     }
 }
 

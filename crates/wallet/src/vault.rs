@@ -31,7 +31,8 @@ pub const VAULT_ENTRY: &str = "wallet-vault";
 /// The format version written.
 pub const VAULT_VERSION: u32 = 1;
 
-/// A credential batch as issued.
+/// The enrolment's long-lived part, as issued: the upgraded credential on the main device
+/// key. The one-time credentials are [`OneTime`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
 pub struct StoredBatch {
     /// The issuer's id for the batch.
@@ -40,12 +41,58 @@ pub struct StoredBatch {
     pub issued_at: u64,
     /// Unix seconds.
     pub expires_at: u64,
-    /// Tagged COSE_Sign1 bytes, lightweight tier.
-    #[serde(with = "tessera_issuer_api::b64")]
+    /// A vault written before batches kept its one lightweight credential here (bound to
+    /// the main key); [`Vault::load`] moves it to [`Vault::one_time`].
+    #[serde(
+        default,
+        with = "tessera_issuer_api::b64",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub lightweight: Vec<u8>,
     /// Tagged COSE_Sign1 bytes, upgraded tier.
     #[serde(with = "tessera_issuer_api::b64")]
     pub upgraded: Vec<u8>,
+}
+
+/// A one-time credential (lightweight or age only) with its own device key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct OneTime {
+    /// `lightweight` or `age_only`.
+    pub tier: String,
+    /// Tagged COSE_Sign1 bytes.
+    #[serde(with = "tessera_issuer_api::b64")]
+    pub credential: Vec<u8>,
+    /// Its device key's handle (for software keys, the secret scalar).
+    #[serde(with = "tessera_issuer_api::b64")]
+    pub key: Vec<u8>,
+    /// Showings begun with it: 0 is unused; more than 1 only when the wallet had to reuse
+    /// one offline (and said so).
+    pub shown: u32,
+}
+
+/// A key made for a one-time credential that has not arrived yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct PendingKey {
+    /// `lightweight` or `age_only`.
+    pub tier: String,
+    /// The key's handle.
+    #[serde(with = "tessera_issuer_api::b64")]
+    pub key: Vec<u8>,
+}
+
+/// A refill in flight: what is needed to send the same request again after a crash (the
+/// issuer answers a repeat with the credentials it already issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct PendingRefill {
+    /// The issuer's challenge.
+    pub challenge_id: String,
+    /// Its nonce.
+    #[serde(with = "tessera_issuer_api::b64")]
+    pub challenge_nonce: Vec<u8>,
+    /// The new keys, in the order sent.
+    pub keys: Vec<PendingKey>,
+    /// The `cti`s (hex) retired by this refill.
+    pub retire: Vec<String>,
 }
 
 /// An enrolment or renewal in flight: what is needed to resume it after a crash.
@@ -68,6 +115,9 @@ pub struct Pending {
     /// unchecked capture.
     #[serde(default, with = "b64_opt")]
     pub face_template: Option<Vec<u8>>,
+    /// The one-time credentials' keys, in the order sent.
+    #[serde(default)]
+    pub batch_keys: Vec<PendingKey>,
 }
 
 /// The wallet's secret state.
@@ -80,6 +130,12 @@ pub struct Vault {
     pub device_key: Option<Vec<u8>>,
     /// The current batch.
     pub batch: Option<StoredBatch>,
+    /// The one-time credentials of the current batch, each with its key.
+    #[serde(default)]
+    pub one_time: Vec<OneTime>,
+    /// A refill that was started and not finished.
+    #[serde(default)]
+    pub refill: Option<PendingRefill>,
     /// An enrolment or renewal that was started and not finished.
     pub pending: Option<Pending>,
     /// Set when the issuer reported the batch revoked.
@@ -112,7 +168,26 @@ impl Vault {
                 detail: format!("format version {} is not {VAULT_VERSION}", vault.version),
             });
         }
+        let mut vault = vault;
+        vault.migrate();
         Ok(Some(vault))
+    }
+
+    /// A vault from before batches: its lightweight credential, bound to the main key,
+    /// becomes a one-time credential counted as shown (it was, perhaps many times, so it
+    /// is not fresh), and the next refill replaces it.
+    fn migrate(&mut self) {
+        if let Some(b) = self.batch.as_mut()
+            && !b.lightweight.is_empty()
+        {
+            let credential = std::mem::take(&mut b.lightweight);
+            self.one_time.push(OneTime {
+                tier: "lightweight".into(),
+                credential,
+                key: self.device_key.clone().unwrap_or_default(),
+                shown: 1,
+            });
+        }
     }
 
     /// Writes the vault in one keystore operation.
@@ -132,32 +207,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_full_vault_fits_the_smallest_platform_keystore() {
+    fn a_vault_from_before_batches_keeps_its_lightweight_credential_as_shown() {
         let w = tessera_vectors::Wallet::standard();
-        let mut v = Vault::default();
-        v.version = VAULT_VERSION;
-        v.device_key = Some(w.device.secret_bytes().to_vec());
-        v.batch = Some(StoredBatch {
-            enrolment_id: "0123456789abcdef0123456789abcdef".into(),
-            issued_at: 1_795_608_000,
-            expires_at: 1_827_144_000,
-            lightweight: w.lightweight.to_tagged_bytes(),
-            upgraded: w.upgraded.to_tagged_bytes(),
+        let legacy = serde_json::json!({
+            "version": 1,
+            "device_key": tessera_issuer_api::b64::encode(&w.device.secret_bytes()),
+            "batch": {
+                "enrolment_id": "e1",
+                "issued_at": 1,
+                "expires_at": 2,
+                "lightweight": tessera_issuer_api::b64::encode(&w.lightweight.to_tagged_bytes()),
+                "upgraded": tessera_issuer_api::b64::encode(&w.upgraded.to_tagged_bytes()),
+            },
+            "pending": null,
+            "revoked": false,
+            "pin_verifier": null,
+            "pin_failures": 0,
+            "pin_locked_until": 0,
         });
-        v.pending = Some(Pending {
-            kind: "renew".into(),
-            challenge_id: "0123456789abcdef0123456789abcdef".into(),
-            challenge_nonce: vec![7; 16],
-            id_number: "11010519491231002X".into(),
-            device_key: vec![9; 32],
-            face_template: Some(vec![2; 133]),
-        });
-        crate::pin::set_pin(&mut v, "246810", &[3; 16]).unwrap();
-        v.face_template = Some(vec![1; 133]);
-        let json = serde_json::to_vec(&v).unwrap();
-        // Windows Credential Manager holds at most 2,560 bytes per credential.
-        assert!(json.len() <= 2560, "{} bytes", json.len());
-        let back: Vault = serde_json::from_slice(&json).unwrap();
-        assert_eq!(back, v);
+        let mut v: Vault = serde_json::from_value(legacy).unwrap();
+        v.migrate();
+        assert!(v.batch.as_ref().unwrap().lightweight.is_empty());
+        assert_eq!(v.one_time.len(), 1);
+        assert_eq!(v.one_time[0].credential, w.lightweight.to_tagged_bytes());
+        assert_eq!(v.one_time[0].key, w.device.secret_bytes().to_vec());
+        assert_eq!(v.one_time[0].shown, 1, "a credential shown before is not fresh");
+        // Written back, the legacy field is gone and a second load changes nothing.
+        let json = serde_json::to_string(&v).unwrap();
+        assert!(!json.contains("\"lightweight\":\""));
+        let mut again: Vault = serde_json::from_str(&json).unwrap();
+        again.migrate();
+        assert_eq!(again, v);
     }
 }

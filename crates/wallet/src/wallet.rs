@@ -8,14 +8,11 @@ use serde::Serialize;
 use tessera_credential::claims::{Identity, LightweightClaims, Tier};
 use tessera_credential::credential::Credential;
 use tessera_credential::keys::Randomness;
-use tessera_credential::proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};
-use tessera_credential::qr_text::Presentation;
 use tessera_face::analysis::{FaceAnalyzer, FaceError};
 use tessera_face::liveness::{Action, Challenge};
 use tessera_face::source::{decode_image_bytes, image_files};
 use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::ChallengeResponse;
-use zeroize::Zeroizing;
 
 use crate::client::IssuerError;
 use crate::keys::{KeyHolder, SoftwareKeys};
@@ -24,8 +21,12 @@ use crate::lifecycle::{self, State, TransitionError};
 use crate::pin::{self, PinError};
 
 mod enrolment;
+mod refill;
+mod showing;
 mod sign_in;
 use crate::vault::Vault;
+pub use refill::{REFILL_BELOW, Refilled};
+pub use showing::{OneTimeCounts, Showing};
 pub use sign_in::{SignInConsent, SignInRecord};
 
 /// How long a proof shown in a QR code lives (the app regenerates every 30 s).
@@ -106,6 +107,8 @@ pub struct Status {
     pub expires_at: Option<u64>,
     /// Whether a PIN is set (needed for the upgraded tier).
     pub pin_set: bool,
+    /// Unused one-time credentials per tier (a refill tops them up when online).
+    pub one_time: OneTimeCounts,
     /// The device's clock against the issuer's, when last online.
     pub clock: Option<crate::clock::ClockReading>,
 }
@@ -119,6 +122,9 @@ pub struct Shown {
     pub expires_at: u64,
     /// Which tier.
     pub tier: &'static str,
+    /// The one-time credential had been shown before (offline, none unused was left): this
+    /// code can be linked to the earlier ones until the wallet refills online.
+    pub linkable: bool,
 }
 
 /// Proof that the PIN and a live face were checked, at a time.
@@ -128,13 +134,16 @@ pub struct UpgradedUnlock {
     pub face_verified_at: u64,
 }
 
-/// One line of the history.
+/// One line of the history: one showing (never the code itself).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct HistoryEntry {
     /// Unix seconds.
     pub at: u64,
     /// Tier shown.
     pub tier: String,
+    /// The credential had been shown before (see [`Shown::linkable`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linkable: bool,
 }
 
 /// The most frames one answer may have (the issuer's limit too; the app's camera keeps 8
@@ -269,17 +278,24 @@ impl Wallet {
     /// What the lightweight tier discloses about the holder (masked name and ID number), to
     /// show on the app's ID card; `None` before enrolment.
     pub fn holder(&self) -> Result<Option<LightweightClaims>, WalletError> {
-        let Some(batch) = Vault::load(self.store.as_ref())?.and_then(|v| v.batch.clone()) else {
+        let Some(vault) = Vault::load(self.store.as_ref())? else {
+            return Ok(None);
+        };
+        let Some(held) = vault
+            .one_time
+            .iter()
+            .find(|o| o.tier == Tier::Lightweight.name())
+        else {
             return Ok(None);
         };
         let credential =
-            Credential::from_bytes(&batch.lightweight).map_err(|e| KeystoreError::Corrupt {
+            Credential::from_bytes(&held.credential).map_err(|e| KeystoreError::Corrupt {
                 name: "wallet-vault".into(),
                 detail: e.to_string(),
             })?;
         Ok(match credential.claims.identity {
             Identity::Lightweight(claims) => Some(claims),
-            Identity::Upgraded(_) => None,
+            Identity::Upgraded(_) | Identity::AgeOnly(_) => None,
         })
     }
 
@@ -311,10 +327,14 @@ impl Wallet {
         Ok(Status {
             state,
             tiers: if usable {
-                vec!["lightweight", "upgraded"]
+                vec!["age_only", "lightweight", "upgraded"]
             } else {
                 vec![]
             },
+            one_time: vault
+                .as_ref()
+                .map(|v| OneTimeCounts::of(v, now))
+                .unwrap_or_default(),
             expires_at: vault
                 .as_ref()
                 .and_then(|v| v.batch.as_ref())
@@ -410,59 +430,6 @@ impl Wallet {
         })
     }
 
-    fn presentation(
-        &self,
-        vault: &Vault,
-        tier: Tier,
-        auth: AuthMethods,
-        face_at: Option<u64>,
-        nonce: Option<[u8; 8]>,
-        now: u64,
-    ) -> Result<Presentation, WalletError> {
-        let batch = vault.batch.as_ref().ok_or(TransitionError {
-            action: "show",
-            state: State::NotEnrolled,
-        })?;
-        let bytes = match tier {
-            Tier::Lightweight => &batch.lightweight,
-            Tier::Upgraded => &batch.upgraded,
-        };
-        let credential = Credential::from_bytes(bytes).map_err(|e| KeystoreError::Corrupt {
-            name: "wallet-vault".into(),
-            detail: e.to_string(),
-        })?;
-        let secret = Zeroizing::new(vault.device_key.clone().unwrap_or_default());
-        let key = self.keys.signer(&secret)?;
-        let proof = match nonce {
-            Some(nonce) => HolderProof::sign(
-                ProofClaims {
-                    issued_at: now,
-                    expires_at: now + QR_LIFETIME,
-                    nonce,
-                    tier,
-                    auth,
-                    face_verified_at: face_at,
-                },
-                &credential,
-                key.as_ref(),
-            ),
-            None => HolderProof::create(
-                &credential,
-                key.as_ref(),
-                ProofRequest {
-                    now,
-                    lifetime: QR_LIFETIME,
-                    auth,
-                    face_verified_at: face_at,
-                },
-                FACE_MATCH_VALIDITY,
-                &mut OsRandomness,
-            ),
-        }
-        .map_err(|e| WalletError::Unlock(e.to_string()))?;
-        Ok(Presentation { credential, proof })
-    }
-
     /// Unlocks the upgraded tier: the PIN (wrong tries back off) and a fresh face check
     /// with liveness against the enrolled template. The unlock is valid for
     /// [`FACE_MATCH_VALIDITY`]; the app keeps it in memory and regenerates codes with it.
@@ -484,68 +451,6 @@ impl Wallet {
         Ok(UpgradedUnlock {
             face_verified_at: now,
         })
-    }
-
-    /// A QR text for `tier`; the upgraded tier needs an unlock from
-    /// [`unlock_upgraded`](Self::unlock_upgraded) that is still fresh.
-    pub fn show_unlocked(
-        &self,
-        tier: Tier,
-        unlock: Option<&UpgradedUnlock>,
-        now: u64,
-    ) -> Result<Shown, WalletError> {
-        let vault = self.vault()?;
-        let state = lifecycle::state(Some(&vault), now, RENEW_BEFORE);
-        if !matches!(state, State::Active | State::RenewalDue | State::Renewing) {
-            return Err(TransitionError {
-                action: "show a QR code",
-                state,
-            }
-            .into());
-        }
-        let (auth, face_at) = match tier {
-            Tier::Lightweight => (AuthMethods::USER, None),
-            Tier::Upgraded => {
-                let u = unlock.ok_or_else(|| {
-                    WalletError::Unlock("the upgraded tier needs the PIN and a face check".into())
-                })?;
-                if now.saturating_sub(u.face_verified_at) > FACE_MATCH_VALIDITY {
-                    return Err(WalletError::Unlock(
-                        "the face check is more than 5 minutes old: check the PIN and face again"
-                            .into(),
-                    ));
-                }
-                (
-                    AuthMethods::USER
-                        .with(AuthMethods::PIN)
-                        .with(AuthMethods::FACE),
-                    Some(u.face_verified_at),
-                )
-            }
-        };
-        let p = self.presentation(&vault, tier, auth, face_at, None, now)?;
-        let shown = Shown {
-            text: p.to_qr_text(),
-            expires_at: p.proof.claims.expires_at,
-            tier: tier.name(),
-        };
-        self.record(tier, now)?;
-        Ok(shown)
-    }
-
-    /// Unlocks if needed and shows: what one CLI call does.
-    pub fn show(
-        &self,
-        tier: Tier,
-        pin_given: Option<&str>,
-        face: Option<&mut dyn Capture>,
-        now: u64,
-    ) -> Result<Shown, WalletError> {
-        let unlock = match tier {
-            Tier::Upgraded => Some(self.unlock_upgraded(pin_given, face, now)?),
-            Tier::Lightweight => None,
-        };
-        self.show_unlocked(tier, unlock.as_ref(), now)
     }
 
     /// A local liveness challenge answered by `capture`, and a match with the stored template.
@@ -582,14 +487,6 @@ impl Wallet {
 
     fn history_path(&self) -> PathBuf {
         self.data_dir.join("history.jsonl")
-    }
-
-    fn record(&self, tier: Tier, now: u64) -> Result<(), WalletError> {
-        let entry = HistoryEntry {
-            at: now,
-            tier: tier.name().into(),
-        };
-        crate::journal::append(&self.history_path(), &entry)
     }
 
     /// Every presentation, oldest first (time and tier only).

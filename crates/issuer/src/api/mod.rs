@@ -48,6 +48,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/v1/challenges", post(challenge))
         .route("/v1/enrolments", post(enrol))
         .route("/v1/renewals", post(renew))
+        .route("/v1/refills", post(refill))
         .route("/v1/revocations", post(revoke_holder))
         .route("/v1/admin/revocations", post(revoke_admin))
         .route("/v1/trust-list", get(trust_list))
@@ -205,6 +206,18 @@ async fn renew(
         .renew(req, Some(client(&issuer, addr, &headers)))
         .await?;
     Ok((StatusCode::CREATED, no_store(), axum::Json(batch)).into_response())
+}
+
+async fn refill(
+    State(issuer): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<tessera_issuer_api::RefillRequest>,
+) -> Result<Response, ApiProblem> {
+    let answer = issuer
+        .refill(req, Some(client(&issuer, addr, &headers)))
+        .await?;
+    Ok((StatusCode::CREATED, no_store(), axum::Json(answer)).into_response())
 }
 
 async fn revoke_holder(

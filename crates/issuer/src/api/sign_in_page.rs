@@ -55,7 +55,7 @@ pub fn render(p: &SignInPage, zh: bool) -> String {
             "The app will ask for your PIN and a face check.",
             "应用将要求输入 PIN 并进行人脸核验。",
         ),
-        Tier::Lightweight => t(
+        Tier::Lightweight | Tier::AgeOnly => t(
             "You approve in the app; nothing else is needed.",
             "在应用中确认即可。",
         ),

@@ -69,6 +69,7 @@ impl Issuer {
             device_key_sha256,
             signer: vec![],
             signature: vec![],
+            batch_size: Some(self.config.batch_size),
         };
         challenge_binding::sign(&mut response, self.keys.active()).map_err(internal)?;
         Ok(response)

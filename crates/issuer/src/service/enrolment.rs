@@ -89,6 +89,10 @@ impl Issuer {
                     .await);
             }
         };
+        let one_time = match self.batch_keys(req.batch.as_ref(), &device_key, &row) {
+            Ok(k) => k,
+            Err(p) => return Err(self.refuse(&row.id, "enrol", None, p).await),
+        };
         let device_kid = Kid::of(&device_key).to_hex();
         if self
             .store
@@ -134,18 +138,106 @@ impl Issuer {
         };
         let replaces: Vec<&str> = existing.iter().map(|e| e.id.as_str()).collect();
         self.issue_batch(
-            &row.id, &person, device_key, "enrol", &replaces, "revoked", accepted,
+            &row.id,
+            &person,
+            device_key,
+            &one_time,
+            "enrol",
+            &replaces,
+            "revoked",
+            accepted,
         )
         .await
     }
 
-    /// Signs and stores a batch (one transaction), returning what the client gets.
+    /// The one-time credentials' keys of an enrolment or renewal, checked: each proven for
+    /// the challenge, the list signed by the main device key (so a relay cannot add its
+    /// own), only batch tiers, at most `batch_size` of each, no key twice and none the main
+    /// key. An older app that sends no batch gets one lightweight credential on the main
+    /// key, as before batches.
+    fn batch_keys(
+        &self,
+        batch: Option<&tessera_issuer_api::BatchKeys>,
+        main: &p256::ecdsa::VerifyingKey,
+        row: &crate::store::ChallengeRow,
+    ) -> Result<Vec<(Tier, p256::ecdsa::VerifyingKey)>, Problem> {
+        let Some(batch) = batch else {
+            return Ok(vec![(Tier::Lightweight, *main)]);
+        };
+        batch
+            .verify_binding(main, &row.id, &row.nonce)
+            .map_err(|_| {
+                Problem::new(
+                    ProblemType::BadDeviceKey,
+                    "the batch keys are not signed by the device key of this request",
+                )
+            })?;
+        let keys = self.one_time_keys(&batch.keys, row)?;
+        if keys.iter().any(|(_, k)| k == main) {
+            return Err(Problem::new(
+                ProblemType::DeviceKeyReused,
+                "a batch key is the main device key: every credential needs its own key",
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// Checks one-time keys (enrolment, renewal, refill): proofs of possession for the
+    /// challenge, batch tiers only, at most `batch_size` of each tier, no key twice.
+    pub(super) fn one_time_keys(
+        &self,
+        keys: &[tessera_issuer_api::BatchKey],
+        row: &crate::store::ChallengeRow,
+    ) -> Result<Vec<(Tier, p256::ecdsa::VerifyingKey)>, Problem> {
+        let max = self.config.batch_size as usize;
+        let mut out: Vec<(Tier, p256::ecdsa::VerifyingKey)> = Vec::with_capacity(keys.len());
+        for (n, k) in keys.iter().enumerate() {
+            let tier = k.one_time_tier().ok_or_else(|| {
+                Problem::new(
+                    ProblemType::Malformed,
+                    format!(
+                        "batch key {n}: tier {:?} is not issued in batches (lightweight, age_only)",
+                        k.tier
+                    ),
+                )
+            })?;
+            let key = k.verify(&row.id, &row.nonce).map_err(|e| {
+                Problem::new(ProblemType::BadDeviceKey, format!("batch key {n}: {e}"))
+            })?;
+            if out.iter().any(|(_, seen)| *seen == key) {
+                return Err(Problem::new(
+                    ProblemType::DeviceKeyReused,
+                    format!("batch key {n} appears twice: every credential needs its own key"),
+                ));
+            }
+            out.push((tier, key));
+        }
+        for tier in tessera_issuer_api::batch::ONE_TIME_TIERS {
+            let n = out.iter().filter(|(t, _)| *t == tier).count();
+            if n > max {
+                return Err(Problem::new(
+                    ProblemType::Malformed,
+                    format!(
+                        "{n} {} keys: this issuer gives at most {max} of each tier",
+                        tier.name()
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs and stores a batch (one transaction), returning what the client gets: the
+    /// upgraded credential on the main device key, then one one-time credential per batch
+    /// key, each with its own `cti` and status slot and day-rounded times
+    /// ([`one_time_times`]).
     #[allow(clippy::too_many_arguments)]
     async fn issue_batch(
         &self,
         challenge_id: &str,
         person: &RegistryRecord,
         device_key: p256::ecdsa::VerifyingKey,
+        one_time: &[(Tier, p256::ecdsa::VerifyingKey)],
         kind: &str,
         replaces: &[&str],
         replaced_state: &str,
@@ -155,44 +247,11 @@ impl Issuer {
         let expires_at = now + self.config.credential_validity.as_secs();
         let enrolment_id = hex::encode(random_bytes::<16>());
         let device_kid = Kid::of(&device_key).to_hex();
-        let issuer_key = self.keys.active();
-        let tiers = [Tier::Lightweight, Tier::Upgraded];
-        let identities = tiers.map(|t| identity(person, t, now));
-        let config = &self.config;
+        let mut wanted = vec![(Tier::Upgraded, device_key)];
+        wanted.extend_from_slice(one_time);
+        let signer = self.signer_for(now);
         let build = |slots: &[crate::store::Slot]| {
-            let mut rows = Vec::new();
-            let mut issued = Vec::new();
-            for (identity, slot) in identities.iter().zip(slots) {
-                let mut cti = [0u8; 8];
-                OsRandomness.fill(&mut cti);
-                let claims = CredentialClaims {
-                    issuer: config.issuer_id.clone(),
-                    issued_at: now,
-                    not_before: now,
-                    expires_at,
-                    credential_id: cti,
-                    holder_key: device_key,
-                    status: StatusRef {
-                        list: slot.list,
-                        idx: slot.idx,
-                    },
-                    identity: identity.clone(),
-                };
-                let tier = claims.tier();
-                let credential =
-                    Credential::issue(claims, issuer_key).map_err(|e| e.to_string())?;
-                rows.push(CredentialRow {
-                    cti: hex::encode(cti),
-                    tier: tier.name().to_owned(),
-                    status_list: slot.list,
-                    status_idx: slot.idx,
-                    expires_at,
-                });
-                issued.push(IssuedCredential {
-                    tier: tier.name().to_owned(),
-                    credential: credential.to_tagged_bytes(),
-                });
-            }
+            let (rows, issued) = signer.sign_all(person, &wanted, slots)?;
             let batch = BatchResponse {
                 enrolment_id: enrolment_id.clone(),
                 issued_at: now,
@@ -203,7 +262,11 @@ impl Issuer {
             let json = serde_json::to_string(&batch).map_err(|e| e.to_string())?;
             Ok((rows, json))
         };
-        let detail = format!("kind={kind} device={device_kid} frames={}", accepted.frames);
+        let detail = format!(
+            "kind={kind} device={device_kid} frames={} one_time={}",
+            accepted.frames,
+            one_time.len()
+        );
         let audit = Audit {
             event: kind,
             id_number: Some(&person.id_number),
@@ -222,7 +285,7 @@ impl Issuer {
             expires_at,
         };
         self.store
-            .issue(&new, tiers.len(), &audit, build)
+            .issue(&new, wanted.len(), &audit, build)
             .await
             .map_err(store_error)?;
         if !replaces.is_empty() {
@@ -236,6 +299,17 @@ impl Issuer {
             .map_err(store_error)?
             .ok_or_else(|| internal("issued batch not found"))?;
         serde_json::from_str(&stored.response).map_err(internal)
+    }
+
+    /// What signs credentials issued at `now`.
+    pub(super) fn signer_for(&self, now: u64) -> CredentialSigner<'_> {
+        CredentialSigner {
+            issuer: &self.config.issuer_id,
+            key: self.keys.active(),
+            key_since: self.keys.active_since(),
+            now,
+            expires_at: now + self.config.credential_validity.as_secs(),
+        }
     }
 
     /// Renews: holder proof from the current credential + fresh liveness and match → a new
@@ -273,6 +347,10 @@ impl Issuer {
                 return Err(self.refuse(&row.id, "renew", Some(&who), p).await);
             }
         };
+        let one_time = match self.batch_keys(req.batch.as_ref(), &device_key, &row) {
+            Ok(k) => k,
+            Err(p) => return Err(self.refuse(&row.id, "renew", Some(&who), p).await),
+        };
         if self
             .store
             .enrolment_by_device(&Kid::of(&device_key).to_hex())
@@ -306,11 +384,102 @@ impl Issuer {
             &row.id,
             &person,
             device_key,
+            &one_time,
             "renew",
             &[enrolment.id.as_str()],
             "superseded",
             accepted,
         )
         .await
+    }
+}
+
+/// Signs credentials for reserved status slots: the upgraded tier with the exact times, the
+/// one-time tiers with times every citizen issued that day shares.
+pub(super) struct CredentialSigner<'a> {
+    issuer: &'a str,
+    key: &'a tessera_credential::keys::SoftwareKey,
+    key_since: u64,
+    now: u64,
+    expires_at: u64,
+}
+
+/// A day, the unit one-time credentials' times are rounded to.
+const DAY: u64 = 86_400;
+
+/// `iat`/`nbf` and `exp` of a one-time credential issued at `now`: the start of the day
+/// (but not before the signing key's `valid_from`, which verifiers check `iat` against)
+/// and the start of the day the exact expiry falls on. Everyone issued that day with that
+/// key gets the same three numbers, so they do not single out a person or a batch.
+pub fn one_time_times(now: u64, key_since: u64, expires_at: u64) -> (u64, u64) {
+    let day_start = now - now % DAY;
+    (day_start.max(key_since).min(now), expires_at - expires_at % DAY)
+}
+
+impl CredentialSigner<'_> {
+    /// One credential per `(tier, key)` in `wanted`, on the matching slot; the database
+    /// rows and the answer's entries.
+    pub(super) fn sign_all(
+        &self,
+        person: &RegistryRecord,
+        wanted: &[(Tier, p256::ecdsa::VerifyingKey)],
+        slots: &[crate::store::Slot],
+    ) -> Result<(Vec<CredentialRow>, Vec<IssuedCredential>), String> {
+        let mut rows = Vec::with_capacity(wanted.len());
+        let mut issued = Vec::with_capacity(wanted.len());
+        let (day, day_of_expiry) = one_time_times(self.now, self.key_since, self.expires_at);
+        for ((tier, holder_key), slot) in wanted.iter().zip(slots) {
+            let mut cti = [0u8; 8];
+            OsRandomness.fill(&mut cti);
+            let (issued_at, expires_at) = match tier {
+                Tier::Upgraded => (self.now, self.expires_at),
+                Tier::Lightweight | Tier::AgeOnly => (day, day_of_expiry),
+            };
+            let claims = CredentialClaims {
+                issuer: self.issuer.to_owned(),
+                issued_at,
+                not_before: issued_at,
+                expires_at,
+                credential_id: cti,
+                holder_key: *holder_key,
+                status: StatusRef {
+                    list: slot.list,
+                    idx: slot.idx,
+                },
+                identity: identity(person, *tier, self.now),
+            };
+            let credential = Credential::issue(claims, self.key).map_err(|e| e.to_string())?;
+            rows.push(CredentialRow {
+                cti: hex::encode(cti),
+                tier: tier.name().to_owned(),
+                status_list: slot.list,
+                status_idx: slot.idx,
+                expires_at,
+            });
+            issued.push(IssuedCredential {
+                tier: tier.name().to_owned(),
+                credential: credential.to_tagged_bytes(),
+            });
+        }
+        Ok((rows, issued))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_times_are_the_days_not_the_moment() {
+        let day = 20_000 * DAY;
+        let validity = 365 * DAY;
+        // Two people issued at different moments of one day share all three numbers.
+        let a = one_time_times(day + 3_600, 0, day + 3_600 + validity);
+        let b = one_time_times(day + 80_000, 0, day + 80_000 + validity);
+        assert_eq!(a, b);
+        assert_eq!(a, (day, day + validity));
+        // A key made at noon: nothing it signs may claim to be older than the key.
+        let noon = day + DAY / 2;
+        assert_eq!(one_time_times(noon + 60, noon, noon + 60 + validity).0, noon);
     }
 }

@@ -122,7 +122,7 @@ impl Issuer {
         // desk would refuse it anyway: say so plainly instead.
         let issued_with = match &p.credential.claims.identity {
             Identity::Upgraded(c) => Some(c.photo_sha256),
-            Identity::Lightweight(_) => None,
+            Identity::Lightweight(_) | Identity::AgeOnly(_) => None,
         };
         if issued_with.is_none_or(|d| Sha256::digest(&bytes).as_slice() != d.as_slice()) {
             let detail =

@@ -4,9 +4,12 @@
 
 mod audit;
 mod oidc;
+mod refill;
 mod registry;
 mod schema;
 mod verifiers;
+
+pub use refill::{NewRefill, OneTimeRow};
 
 pub use oidc::{SignInRow, SpentCode};
 pub use registry::ImportOutcome;
@@ -32,6 +35,9 @@ pub enum StoreError {
     /// Another request took the same challenge first.
     #[error("the challenge was used concurrently")]
     ChallengeTaken,
+    /// The enrolment was revoked or replaced while the request was being checked.
+    #[error("the enrolment is no longer active")]
+    NotActive,
     /// A registry import would change these people's records; nothing was imported.
     #[error(
         "{} ID number(s) are already in the registry with other data: {}; nothing was imported (to replace their records, import again with --replace: each replacement is audited)",
@@ -194,6 +200,10 @@ pub mod status {
 
 /// Entries per status list (2 bits each: 32 KiB before compression).
 pub const STATUS_LIST_SIZE: u64 = 1 << 17;
+
+/// Status lists open for new credentials at any time; each new credential goes to one of
+/// them at random.
+pub const OPEN_STATUS_LISTS: usize = 4;
 
 fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -579,30 +589,35 @@ impl Store {
     }
 
     async fn reserve_slot(&self, tx: &mut Transaction<'static, Any>) -> Result<Slot> {
-        // The newest list with room (kept at most half full, so random probing is quick).
-        let row = sqlx::query(
-            self.sql("SELECT list FROM status_lists WHERE used < ? ORDER BY list DESC LIMIT 1"),
-        )
+        // A random list among the open ones (each kept at most half full, so random probing
+        // is quick), with OPEN_STATUS_LISTS open at any time: the credentials of one batch
+        // land in different lists at random indices, never in neighbouring slots.
+        let open: Vec<i64> = sqlx::query(self.sql(
+            "SELECT list FROM status_lists WHERE used < ? ORDER BY list",
+        ))
         .bind(i(STATUS_LIST_SIZE / 2))
-        .fetch_optional(&mut **tx)
-        .await?;
-        let list = match row {
-            Some(r) => u(r.try_get("list")?),
-            None => {
-                let next: Option<i64> = sqlx::query("SELECT MAX(list) AS m FROM status_lists")
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get("m")?;
-                let list = u(next.unwrap_or(0)) + 1;
-                sqlx::query(self.sql(
-                    "INSERT INTO status_lists (list, size, used, version) VALUES (?, ?, 0, 0) ON CONFLICT (list) DO NOTHING",
-                ))
-                .bind(i(list))
-                .bind(i(STATUS_LIST_SIZE))
-                .execute(&mut **tx)
-                .await?;
-                list
-            }
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("list"))
+        .collect::<std::result::Result<_, _>>()?;
+        let pick = u64::from_le_bytes(crate::config::random_bytes::<8>());
+        let list = if open.len() >= OPEN_STATUS_LISTS {
+            u(open[(pick % open.len() as u64) as usize])
+        } else {
+            let next: Option<i64> = sqlx::query("SELECT MAX(list) AS m FROM status_lists")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("m")?;
+            let list = u(next.unwrap_or(0)) + 1;
+            sqlx::query(self.sql(
+                "INSERT INTO status_lists (list, size, used, version) VALUES (?, ?, 0, 0) ON CONFLICT (list) DO NOTHING",
+            ))
+            .bind(i(list))
+            .bind(i(STATUS_LIST_SIZE))
+            .execute(&mut **tx)
+            .await?;
+            list
         };
         // Random indices: a verifier learns nothing about when or in what order people
         // enrolled (the Token Status List draft's privacy advice).

@@ -140,4 +140,14 @@ pub const MIGRATIONS: &[&[&str]] = &[
     )",
         "CREATE INDEX sign_ins_expiry ON sign_ins (expires_at)",
     ],
+    &[
+        // Refills of one-time credentials (issue 14): the answer is kept by challenge, so a
+        // wallet that crashed mid-refill gets the same credentials again, never a second set.
+        "CREATE TABLE refills (
+        challenge_id TEXT PRIMARY KEY,
+        enrolment_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        response TEXT NOT NULL
+    )",
+    ],
 ];

@@ -302,6 +302,7 @@ pub fn answer_challenge(
         },
         frames,
         replace_existing: false,
+        batch: None,
     }
 }
 
@@ -599,6 +600,7 @@ impl Harness {
                 proof: pop.signature,
             },
             frames: frames(person, &c.actions),
+            batch: None,
         };
         self.post_json("/v1/renewals", &req).await
     }

@@ -165,6 +165,7 @@ impl RealIssuer {
             },
             frames,
             replace_existing: false,
+            batch: None,
         };
         let r = self
             .http
@@ -209,7 +210,7 @@ pub fn show(batch: &BatchResponse, device: &SoftwareKey, tier: Tier, now: u64) -
                 .with(AuthMethods::FACE),
             Some(now),
         ),
-        Tier::Lightweight => (AuthMethods::USER, None),
+        Tier::Lightweight | Tier::AgeOnly => (AuthMethods::USER, None),
     };
     let request = ProofRequest {
         now,

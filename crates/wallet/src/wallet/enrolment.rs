@@ -11,8 +11,8 @@ use tessera_credential::trust_list::TrustList;
 use tessera_face::template::Template;
 use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::{
-    BatchResponse, DeviceKey, DeviceKeyProof, EnrolRequest, ProblemType, RenewRequest,
-    holder_auth_nonce,
+    BatchKey, BatchKeys, BatchResponse, DeviceKey, DeviceKeyProof, EnrolRequest, ProblemType,
+    RenewRequest, holder_auth_nonce,
 };
 
 use super::{Capture, Status, Wallet, WalletError, liveness_challenge};
@@ -20,7 +20,10 @@ use crate::client::{IssuerClient, IssuerError};
 use crate::keystore::KeystoreError;
 use crate::lifecycle;
 use crate::trust::check_issued;
-use crate::vault::{Pending, StoredBatch, Vault};
+use crate::vault::{OneTime, Pending, PendingKey, StoredBatch, Vault};
+
+/// The batch size when the issuer does not say (its default).
+const DEFAULT_BATCH: u32 = 10;
 
 /// The device key with its proof of possession for one challenge.
 fn device_key(
@@ -45,6 +48,43 @@ fn later(now: u64, started: Instant) -> u64 {
 }
 
 impl Wallet {
+    /// New keys for a batch of `size` credentials of each one-time tier.
+    fn batch_keys(&self, size: Option<u32>) -> Result<Vec<PendingKey>, WalletError> {
+        let size = size.unwrap_or(DEFAULT_BATCH).clamp(1, 50);
+        let mut keys = Vec::new();
+        for tier in tessera_issuer_api::batch::ONE_TIME_TIERS {
+            for _ in 0..size {
+                keys.push(PendingKey {
+                    tier: tier.name().into(),
+                    key: self.keys.generate()?.to_vec(),
+                });
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The batch part of a request: each key proven for the challenge, the list signed by
+    /// the main device key.
+    fn batch_request(
+        &self,
+        keys: &[PendingKey],
+        main: &dyn Es256Signer,
+        challenge_id: &str,
+        nonce: &[u8],
+    ) -> Result<BatchKeys, WalletError> {
+        let mut proven = Vec::with_capacity(keys.len());
+        for k in keys {
+            let tier: Tier = k.tier.parse().map_err(|e: String| WalletError::Frames(e))?;
+            let signer = self.keys.signer(&k.key)?;
+            proven.push(
+                BatchKey::create(tier, signer.as_ref(), challenge_id, nonce)
+                    .map_err(|e| WalletError::Frames(e.to_string()))?,
+            );
+        }
+        BatchKeys::create(proven, main, challenge_id, nonce)
+            .map_err(|e| WalletError::Frames(e.to_string()))
+    }
+
     /// Checks the batch against the trust list and stores it with the pending key, in one
     /// vault write.
     fn store_batch(
@@ -69,23 +109,52 @@ impl Wallet {
             enrolment_id: batch.enrolment_id.clone(),
             issued_at: batch.issued_at,
             expires_at: batch.expires_at,
-            lightweight: get(Tier::Lightweight)?,
+            lightweight: vec![],
             upgraded: get(Tier::Upgraded)?,
         };
         // Issued by a trusted key, for the key we are about to make current.
-        let pending_key = vault
-            .pending
+        let pending = vault.pending.clone();
+        let pending_key = pending
             .as_ref()
             .map(|p| p.device_key.clone())
             .unwrap_or_default();
         let holder = self.keys.signer(&pending_key)?.public_key();
-        for (bytes, tier) in [
-            (&stored.lightweight, Tier::Lightweight),
-            (&stored.upgraded, Tier::Upgraded),
-        ] {
-            check_issued(bytes, tier, trust, &holder, now)?;
+        check_issued(&stored.upgraded, Tier::Upgraded, trust, &holder, now)?;
+        // Each one-time credential bound to one of the batch keys made for this request.
+        let batch_keys = pending.map(|p| p.batch_keys).unwrap_or_default();
+        let mut one_time = Vec::new();
+        for issued in batch.credentials.iter().filter(|c| c.tier != Tier::Upgraded.name()) {
+            let tier: Tier = issued.tier.parse().map_err(|e: String| {
+                IssuerError::BadAnswer(format!("a batch credential: {e}"))
+            })?;
+            let mut bound = None;
+            for k in batch_keys.iter().filter(|k| k.tier == issued.tier) {
+                let public = self.keys.signer(&k.key)?.public_key();
+                if check_issued(&issued.credential, tier, trust, &public, now).is_ok() {
+                    bound = Some(k);
+                    break;
+                }
+            }
+            let k = bound.ok_or_else(|| {
+                IssuerError::BadAnswer(format!(
+                    "a {} credential of the batch is not bound to a key this wallet made, or does not verify",
+                    issued.tier
+                ))
+            })?;
+            one_time.push(OneTime {
+                tier: issued.tier.clone(),
+                credential: issued.credential.clone(),
+                key: k.key.clone(),
+                shown: 0,
+            });
         }
-        lifecycle::complete(vault, stored)?;
+        if one_time.is_empty() {
+            return Err(IssuerError::BadAnswer(
+                "the batch has no one-time credentials: the issuer is older than this app".into(),
+            )
+            .into());
+        }
+        lifecycle::complete(vault, stored, one_time)?;
         if let Some(t) = template {
             vault.face_template = Some(t.to_bytes());
         }
@@ -121,6 +190,12 @@ impl Wallet {
                 device_key: device_key(key.as_ref(), &p.challenge_id, &p.challenge_nonce)?,
                 frames: vec![],
                 replace_existing,
+                batch: Some(self.batch_request(
+                    &p.batch_keys,
+                    key.as_ref(),
+                    &p.challenge_id,
+                    &p.challenge_nonce,
+                )?),
             };
             if let Ok(batch) = client.enrol(&req).await {
                 // The face kept is the one from the answer the issuer matched, saved with the
@@ -145,6 +220,7 @@ impl Wallet {
         let handle = self.keys.generate()?;
         let key = self.keys.signer(&handle)?;
         let (challenge, trust) = client.challenge(&spki_der(&key.public_key()), now).await?;
+        let batch_keys = self.batch_keys(challenge.batch_size)?;
         let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
@@ -161,6 +237,7 @@ impl Wallet {
             id_number: id_number.to_owned(),
             device_key: handle.to_vec(),
             face_template: Some(template.to_bytes()),
+            batch_keys: batch_keys.clone(),
         };
         lifecycle::begin_enrolment(&mut vault, pending, now)?;
         // Persist the new key before it leaves in a request: a crash after sending can
@@ -172,6 +249,12 @@ impl Wallet {
             device_key: device_key(key.as_ref(), &challenge.challenge_id, &challenge.nonce)?,
             frames,
             replace_existing,
+            batch: Some(self.batch_request(
+                &batch_keys,
+                key.as_ref(),
+                &challenge.challenge_id,
+                &challenge.nonce,
+            )?),
         };
         match client.enrol(&req).await {
             Ok(batch) => {
@@ -203,6 +286,7 @@ impl Wallet {
         let key = self.keys.signer(&handle)?;
         let key_der = spki_der(&key.public_key());
         let (challenge, trust) = client.challenge(&key_der, now).await?;
+        let batch_keys = self.batch_keys(challenge.batch_size)?;
         let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
@@ -216,6 +300,7 @@ impl Wallet {
         let presentation = self.presentation(
             &vault,
             Tier::Lightweight,
+            None,
             AuthMethods::USER,
             None,
             Some(nonce),
@@ -228,6 +313,7 @@ impl Wallet {
             id_number: String::new(),
             device_key: handle.to_vec(),
             face_template: Some(template.to_bytes()),
+            batch_keys: batch_keys.clone(),
         };
         lifecycle::begin_renewal(&mut vault, pending, now)?;
         vault.save(self.store.as_ref())?;
@@ -236,6 +322,12 @@ impl Wallet {
             presentation: presentation.to_qr_text(),
             device_key: device_key(key.as_ref(), &challenge.challenge_id, &challenge.nonce)?,
             frames,
+            batch: Some(self.batch_request(
+                &batch_keys,
+                key.as_ref(),
+                &challenge.challenge_id,
+                &challenge.nonce,
+            )?),
         };
         match client.renew(&req).await {
             Ok(batch) => {

@@ -132,7 +132,7 @@ impl Wallet {
             .ok_or_else(|| WalletError::Unlock("pick the number the sign-in page shows".into()))?;
         // 3. The tier's unlock.
         let (auth, face_at) = match consent.tier {
-            Tier::Lightweight => (AuthMethods::USER, None),
+            Tier::Lightweight | Tier::AgeOnly => (AuthMethods::USER, None),
             Tier::Upgraded => {
                 let u = unlock.ok_or_else(|| {
                     WalletError::Unlock("this sign-in needs the PIN and a face check".into())
@@ -158,7 +158,7 @@ impl Wallet {
             &r.nonce,
         );
         let presentation =
-            self.presentation(&vault, consent.tier, auth, face_at, Some(nonce), now)?;
+            self.presentation(&vault, consent.tier, None, auth, face_at, Some(nonce), now)?;
         let approval = SignInApproval {
             presentation: presentation.to_qr_text(),
             match_code: code,
