@@ -190,6 +190,10 @@ pub enum TpmError {
         /// When one more try will be allowed, if the TPM recovers by itself.
         retry_after: Option<Duration>,
     },
+    /// A PIN was given for a key that has none (its public area has userWithAuth and no
+    /// policy); it is not sent to the TPM.
+    #[error("this key has no PIN")]
+    NoPinOnThisKey,
     /// The blob was not made by this TPM (its integrity check under this TPM's storage key
     /// failed): a vault copied to another machine, or a TPM that was cleared.
     #[error("this key was made by another TPM (or the TPM was cleared)")]

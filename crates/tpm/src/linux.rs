@@ -327,11 +327,7 @@ impl Tpm {
         auth: Option<&[u8]>,
         message: &[u8],
     ) -> Result<Signature, TpmError> {
-        let pin_key = key.needs_pin()?;
-        if pin_key && auth.is_none() {
-            // Asking the TPM would cost a DA try for nothing.
-            return Err(TpmError::PinRequired);
-        }
+        let pin_key = check_auth(key, auth)?;
         let (public, private) = unmarshal_key(&key.public, &key.private)?;
         let digest = Digest::try_from(Sha256::digest(message).to_vec()).map_err(|e| self.err(e))?;
         let auth = auth
@@ -385,6 +381,11 @@ impl Tpm {
     /// The TPM cannot revoke the old private part: whoever kept a copy of the old blob can
     /// still use it with the old PIN. The vault must replace the old blob.
     pub fn change_auth(&self, key: &KeyBlob, old: &[u8], new: &[u8]) -> Result<KeyBlob, TpmError> {
+        if !key.needs_pin()? {
+            // Its public area says userWithAuth with no policy: a value set now would be
+            // used in password sessions and attested as "no authorisation". Make a PIN key.
+            return Err(TpmError::NoPinOnThisKey);
+        }
         let (public, private) = unmarshal_key(&key.public, &key.private)?;
         let too_long = |_| TpmError::Malformed {
             what: "PIN longer than the TPM allows",
@@ -547,6 +548,7 @@ impl Tpm {
             Data::try_from(qualifying_data.to_vec()).map_err(|_| TpmError::Malformed {
                 what: "qualifying data longer than 64 bytes",
             })?;
+        check_auth(key, key_auth)?;
         let key_auth = key_auth
             .map(|a| Auth::try_from(a.to_vec()))
             .transpose()
@@ -599,6 +601,18 @@ impl Tpm {
             certify_info: tpm2b(&attest.marshall().map_err(e)?)?,
             signature: signature.marshall().map_err(e)?,
         })
+    }
+}
+
+/// Whether `key` is a PIN key, after checking that `auth` fits it: a PIN key without one
+/// would spend a DA try for nothing, and a PIN for a key without one would be sent in a
+/// password session (in clear) for nothing.
+fn check_auth(key: &KeyBlob, auth: Option<&[u8]>) -> Result<bool, TpmError> {
+    let pin_key = key.needs_pin()?;
+    match (pin_key, auth) {
+        (true, None) => Err(TpmError::PinRequired),
+        (false, Some(_)) => Err(TpmError::NoPinOnThisKey),
+        _ => Ok(pin_key),
     }
 }
 

@@ -223,3 +223,23 @@ fn empty_or_overlong_pins_are_refused_before_the_tpm() {
     assert!(matches!(err, TpmError::Malformed { .. }), "{err:?}");
     assert_eq!(tpm.dictionary_attack_status().unwrap().counter, 0);
 }
+
+#[test]
+fn a_key_without_pin_takes_no_pin() {
+    let (_sw, tpm) = start();
+    let blob = tpm.create_key(KeyAuth::None).unwrap();
+    assert_eq!(
+        tpm.sign(&blob, Some(b"123456"), b"m").unwrap_err(),
+        TpmError::NoPinOnThisKey
+    );
+    assert_eq!(
+        tpm.change_auth(&blob, b"", b"123456").unwrap_err(),
+        TpmError::NoPinOnThisKey
+    );
+    let start = tpm.attestation_start().unwrap();
+    assert_eq!(
+        tpm.certify(&start.ak, &blob, Some(b"1"), &[0; 32])
+            .unwrap_err(),
+        TpmError::NoPinOnThisKey
+    );
+}
