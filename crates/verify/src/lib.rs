@@ -13,7 +13,7 @@ use serde::Serialize;
 use tessera_credential::keys::public_key_from_pem;
 use tessera_credential::status_list::StatusListToken;
 use tessera_credential::{
-    MemoryReplayCache, StatusLists, TrustList, Verdict, VerifyError, VerifyOptions,
+    MemoryReplayCache, StatusLists, Tier, TrustList, Verdict, VerifyError, VerifyOptions,
 };
 
 /// Errors that are the caller's (exit code 2): unreadable files, bad trust anchors.
@@ -197,6 +197,32 @@ impl Report {
         }
     }
 
+    /// A valid report of a tier not in `accepted` becomes the refusal `tier_not_accepted`
+    /// (a venue that takes only some tiers, e.g. only the age-only code): none of the
+    /// refused code's claims are kept in it.
+    pub fn accept_only(self, accepted: &[Tier]) -> Report {
+        match self {
+            Report::Valid { verdict, .. }
+                if !accepted.is_empty() && !accepted.contains(&verdict.tier) =>
+            {
+                let names: Vec<&str> = accepted.iter().map(|t| t.name()).collect();
+                Report::Invalid {
+                    valid: false,
+                    error: ErrorReport {
+                        code: "tier_not_accepted",
+                        message: format!(
+                            "only the {} tier is accepted here, the code is {}: ask for that one instead",
+                            names.join(" or "),
+                            verdict.tier.name()
+                        ),
+                        step: None,
+                    },
+                }
+            }
+            other => other,
+        }
+    }
+
     /// One line for a person.
     pub fn summary(&self) -> String {
         match self {
@@ -207,8 +233,14 @@ impl Report {
                         "status not checked (no status list)"
                     }
                 };
+                // What an age check must not miss: the over-18 answer comes first.
+                let age = match verdict.claims.age_over_18() {
+                    Some(true) => " (over 18: yes)",
+                    Some(false) => " (NOT OVER 18)",
+                    None => "",
+                };
                 format!(
-                    "valid: {} tier, issued by {}, proof {} s old, {status}",
+                    "valid: {} tier{age}, issued by {}, proof {} s old, {status}",
                     verdict.tier.name(),
                     verdict.issuer_name,
                     verdict.proof_age

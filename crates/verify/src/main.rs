@@ -32,9 +32,15 @@ enum Command {
         /// Refuse when no status list covers the credential.
         #[arg(long)]
         require_status: bool,
-        /// The tier this venue requires.
+        /// The lowest tier this venue takes: age_only, lightweight or upgraded (in this
+        /// order); a code of a lower tier is refused (tier_requirement_not_met).
         #[arg(long, value_name = "TIER")]
         tier: Option<Tier>,
+        /// Take only this tier (repeatable), e.g. --accept age_only where no name may be
+        /// seen: a code of another tier is refused (tier_not_accepted) and its claims are
+        /// not printed.
+        #[arg(long, value_name = "TIER")]
+        accept: Vec<Tier>,
         /// Verify as of this time (Unix seconds) instead of now.
         #[arg(long, value_name = "UNIX_SECONDS")]
         at: Option<u64>,
@@ -127,6 +133,7 @@ fn run(cli: Cli) -> Result<Report, Failure> {
         status,
         require_status,
         tier,
+        accept,
         at,
         skew,
         input,
@@ -134,6 +141,15 @@ fn run(cli: Cli) -> Result<Report, Failure> {
     else {
         return Err(Failure::Usage("not a check command".into()));
     };
+    if let Some(required) = tier
+        && let Some(below) = accept.iter().find(|t| **t < required)
+    {
+        return Err(Failure::Usage(format!(
+            "--accept {} is below --tier {}: no code of it could pass",
+            below.name(),
+            required.name()
+        )));
+    }
     let key_pem = trust_list_key.as_deref().map(read_text_file).transpose()?;
     let trust_list = tessera_verify::load_trust(&trust, &read_file(&trust)?, key_pem.as_deref())?;
     let now = at.unwrap_or_else(now);
@@ -173,12 +189,7 @@ fn run(cli: Cli) -> Result<Report, Failure> {
     } else {
         input
     };
-    Ok(tessera_verify::check_text(
-        &text,
-        &trust_list,
-        &options,
-        &lists,
-    ))
+    Ok(tessera_verify::check_text(&text, &trust_list, &options, &lists).accept_only(&accept))
 }
 
 fn looks_like_a_path(s: &str) -> bool {

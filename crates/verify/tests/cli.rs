@@ -360,3 +360,87 @@ fn a_signed_trust_list_with_status_lists() {
     );
     assert_eq!(verdict(&out)["error"]["code"], "tier_requirement_not_met");
 }
+
+#[test]
+fn age_only_codes_with_tier_and_accept() {
+    use tessera_credential::claims::AgeOnlyClaims;
+    use tessera_credential::*;
+    use tessera_vectors::*;
+
+    let mut w = Wallet::standard();
+    let dir = tempdir::Dir::new("age-only");
+    let trust = dir.file(
+        "issuer.pem",
+        keys::spki_pem(&w.issuer.public_key()).as_bytes(),
+    );
+    let mut rng = SeededRandomness::new("age-only");
+    let mut age_only = |over: bool| {
+        let key = key(if over { "age-only-a" } else { "age-only-b" });
+        let identity = Identity::AgeOnly(AgeOnlyClaims { age_over_18: over });
+        let claims = claims(&key, identity, NOW - 86_400, 7, &mut rng);
+        let credential = issue(claims, &w.issuer);
+        let request = ProofRequest {
+            now: NOW,
+            lifetime: 60,
+            auth: AuthMethods::USER,
+            face_verified_at: None,
+        };
+        present(&credential, &key, request, &mut rng).to_qr_text()
+    };
+    let (over, under) = (age_only(true), age_only(false));
+    let light = w.show_lightweight(NOW).to_qr_text();
+    let at = NOW.to_string();
+    let base = ["check", "--trust", trust.as_str(), "--at", at.as_str()];
+    let with = |extra: &[&str], code: &str| run(&[&base[..], extra, &[code]].concat(), None);
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    // Valid, with only what the tier carries; the summary leads with the age answer.
+    let out = with(&[], &over);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json = verdict(&out);
+    assert_eq!(json["verdict"]["tier"], "age_only");
+    assert_eq!(
+        json["verdict"]["claims"],
+        serde_json::json!({"tier": "age_only", "age_over_18": true})
+    );
+    assert!(
+        stderr(&out).contains("valid: age_only tier (over 18: yes)"),
+        "{}",
+        stderr(&out)
+    );
+    // A genuine code of someone under 18 is valid, and says so loudly.
+    let out = with(&[], &under);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(verdict(&out)["verdict"]["claims"]["age_over_18"], false);
+    assert!(stderr(&out).contains("NOT OVER 18"), "{}", stderr(&out));
+
+    // --tier: age_only is the lowest tier; a venue needing a name refuses it.
+    let out = with(&["--tier", "age_only"], &over);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = with(&["--tier", "lightweight"], &over);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(verdict(&out)["error"]["code"], "tier_requirement_not_met");
+
+    // --accept: only the tiers listed; the refused code's claims are not printed.
+    let out = with(&["--accept", "age_only"], &light);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let json = verdict(&out);
+    assert_eq!(json["error"]["code"], "tier_not_accepted", "{json}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("masked"),
+        "{json}"
+    );
+    assert!(
+        stderr(&out).contains("only the age_only tier is accepted here, the code is lightweight"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with(&["--accept", "age-only"], &over);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = with(&["--accept", "age_only", "--accept", "lightweight"], &light);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Contradictory options are a usage error.
+    let out = with(&["--tier", "upgraded", "--accept", "age_only"], &over);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(stderr(&out).contains("--accept age_only is below --tier upgraded"));
+}

@@ -5,6 +5,7 @@
 
 mod common;
 mod desk {
+    mod age_only;
     mod clock;
     mod face_check;
 }

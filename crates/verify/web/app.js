@@ -190,9 +190,12 @@
       return;
     }
     const v = g.verdict;
-    box.className = v.valid ? 'valid' : 'invalid';
+    // A genuine code of someone under 18 must not read as a plain VALID at a bar.
+    const under18 = !!(v.valid && v.claims && v.claims.age_over_18 === false);
+    box.className = (v.valid ? 'valid' : 'invalid') + (under18 ? ' under-18' : '');
     box.dataset.code = v.code;
-    $('verdict-banner').textContent = v.valid ? t('valid') : t('invalid');
+    box.dataset.age = under18 ? 'under-18' : '';
+    $('verdict-banner').textContent = under18 ? t('notOver18') : v.valid ? t('valid') : t('invalid');
     $('verdict-reason').textContent = verdictWords(v);
     $('verdict-time').textContent = t('checkedAt', { time: fmtTime(g.at) }) + t('sep') +
       t('clearsAfter', { d: duration(clearSeconds()) });
@@ -203,10 +206,13 @@
     if (v.status) fact(facts, t('status'), v.status === 'valid' ? t('statusValid') : t('statusNotChecked'), 'status');
     if (v.cache_age !== undefined && v.cache_age !== null) fact(facts, t('cacheAge'), t('beforeCheck', { d: duration(v.cache_age) }), 'cache-age');
     const c = v.claims;
-    if (c && c.tier === 'lightweight') {
+    if (c && c.tier === 'age_only') {
+      // No name, no ID number: the age answer is all there is.
+      fact(claims, t('ageOver18'), c.age_over_18 ? t('yes') : t('noNotOver18'), 'over-18');
+    } else if (c && c.tier === 'lightweight') {
       fact(claims, t('maskedName'), c.masked_name, 'name');
       fact(claims, t('maskedIdNumber'), c.masked_id_number, 'id-number');
-      fact(claims, t('ageOver18'), c.age_over_18 ? t('yes') : t('no'), 'over-18');
+      fact(claims, t('ageOver18'), c.age_over_18 ? t('yes') : t('noNotOver18'), 'over-18');
     } else if (c && c.tier === 'upgraded') {
       fact(claims, t('fullName'), c.full_name, 'name');
       fact(claims, t('idNumber'), c.id_number, 'id-number');
@@ -226,6 +232,14 @@
       const n = Math.max(1, Math.round(Math.abs(off) / 60));
       return t(off > 0 ? 'clockAhead' : 'clockBehind', { n: n });
     }
+    if (v.valid && v.claims && v.claims.age_over_18 === false) return t('genuineButUnder18');
+    // The tier words follow this venue's policy (from the session).
+    const accepted = S.session.accepted_tiers;
+    if (v.code === 'tier_not_accepted' && Array.isArray(accepted) && accepted.length) {
+      const names = accepted.map((tier) => t('quoted', { x: t(tier) }));
+      return t('tierNotAccepted', { tiers: names.join(t('or')), first: t(accepted[0]) });
+    }
+    if (v.code === 'tier_requirement_not_met' && S.session.required_tier === 'lightweight') return t('needsBasic');
     return reason(v.code, v.message || v.detail);
   }
   function showProblem(p) {

@@ -1,6 +1,6 @@
 // The page's words in English and Simplified Chinese; reason codes map to plain words.
 // The tiers are named as the citizen's app names them (ui/src/i18n.ts: "tier.*"):
-// Basic check / Full details, 基础核验 / 完整信息.
+// Basic check / Full details, 基础核验 / 完整信息; the age-only tier Age only / 仅年龄核验.
 'use strict';
 window.TESSERA_I18N = {
   en: {
@@ -8,7 +8,12 @@ window.TESSERA_I18N = {
     scanLabel: 'Scan the guest\'s QR code with the scanner, or paste its text',
     upload: 'Upload a photo of the code', cameraStart: 'Scan with the webcam', cameraStop: 'Stop the webcam',
     cameraLooking: 'Looking for a QR code…', cameraDenied: 'The webcam is not available.',
-    valid: 'VALID', invalid: 'INVALID', tier: 'What was shown', lightweight: 'Basic check', upgraded: 'Full details',
+    valid: 'VALID', invalid: 'INVALID', tier: 'What was shown', age_only: 'Age only', lightweight: 'Basic check', upgraded: 'Full details',
+    notOver18: 'NOT OVER 18', noNotOver18: 'NO: not over 18',
+    genuineButUnder18: 'The ID is genuine, but its holder is NOT over 18.',
+    quoted: '“{x}”', or: ' or ',
+    tierNotAccepted: 'This venue accepts only {tiers}. Ask the guest to show “{first}” in their Tessera app instead. Nothing from this code is shown or kept.',
+    needsBasic: 'This venue needs at least “Basic check” (the name): “Age only” is not enough. Ask the guest to show “Basic check” in their Tessera app.',
     proofAge: 'QR code made', cacheAge: 'Issuer data updated', beforeCheck: '{d} before the check',
     ago: '{d} ago', justNow: 'just now',
     units: { s: ['{n} second', '{n} seconds'], m: ['{n} minute', '{n} minutes'], h: ['{n} hour', '{n} hours'], d: ['{n} day', '{n} days'] },
@@ -65,6 +70,7 @@ window.TESSERA_I18N = {
       issuer_key_not_valid: 'The issuer\'s key is not valid for this ID.',
       signed_after_key_retired: 'Not a genuine ID: it was signed with an issuer key that had already been retired (a stolen key). Do not accept it.',
       not_yet_valid: 'The ID is not valid yet.',
+      tier_not_accepted: 'This venue does not accept this kind of code. Ask the guest to show another one in their Tessera app. Nothing from this code is shown or kept.',
       tier_requirement_not_met: 'This venue needs Full details. Ask the guest to show “Full details” in their Tessera app (it asks for their PIN and a face check on their phone).',
       stale_cache: 'The issuer data on this desk (trusted issuers, revoked IDs) is too old: connect the desk to the network so that it can update.',
       no_trust_list: 'This desk has no issuer data yet: connect it to the network once so that it can fetch it.',
@@ -106,7 +112,12 @@ window.TESSERA_I18N = {
     scanLabel: '用扫码枪扫描客人的二维码，或粘贴二维码文本',
     upload: '上传二维码照片', cameraStart: '用摄像头扫码', cameraStop: '关闭摄像头',
     cameraLooking: '正在识别二维码…', cameraDenied: '摄像头不可用。',
-    valid: '有效', invalid: '无效', tier: '出示内容', lightweight: '基础核验', upgraded: '完整信息',
+    valid: '有效', invalid: '无效', tier: '出示内容', age_only: '仅年龄核验', lightweight: '基础核验', upgraded: '完整信息',
+    notOver18: '未满 18 周岁', noNotOver18: '否：未满 18 周岁',
+    genuineButUnder18: '证件真实，但持有人未满 18 周岁。',
+    quoted: '“{x}”', or: '或',
+    tierNotAccepted: '本场所只接受{tiers}。请客人改为在 Tessera 应用中出示“{first}”。本二维码的信息不会显示或保存。',
+    needsBasic: '本场所至少需要“基础核验”（含姓名）：“仅年龄核验”不够。请客人在 Tessera 应用中出示“基础核验”。',
     proofAge: '二维码生成于', cacheAge: '签发方数据更新于', beforeCheck: '核验前 {d}',
     ago: '{d}前', justNow: '刚刚',
     units: { s: ['{n} 秒', '{n} 秒'], m: ['{n} 分钟', '{n} 分钟'], h: ['{n} 小时', '{n} 小时'], d: ['{n} 天', '{n} 天'] },
@@ -163,6 +174,7 @@ window.TESSERA_I18N = {
       issuer_key_not_valid: '签发方的密钥对该证件无效。',
       signed_after_key_retired: '不是真实证件：签名所用的签发方密钥在签名时已停用（密钥被盗用）。请勿接受。',
       not_yet_valid: '证件尚未生效。',
+      tier_not_accepted: '本场所不接受此类二维码。请客人在 Tessera 应用中出示其他内容。本二维码的信息不会显示或保存。',
       tier_requirement_not_met: '本场所需要“完整信息”。请客人在 Tessera 应用中出示“完整信息”（需在手机上输入 PIN 码并进行人脸核验）。',
       stale_cache: '本核验台的签发方数据（受信任的签发方、已吊销的证件）过旧：请将核验台连接网络以便更新。',
       no_trust_list: '本核验台尚无签发方数据：请先将其连接网络以获取数据。',

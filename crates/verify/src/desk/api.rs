@@ -188,6 +188,7 @@ async fn session(State(desk): State<AppState>, headers: HeaderMap) -> Response {
         "cache_age": cache_age,
         "max_cache_age": desk.policy.max_cache_age_seconds,
         "required_tier": desk.required_tier,
+        "accepted_tiers": desk.accepted_tiers,
         "online_status_required": desk.policy.online_status_required,
         "portrait_enabled": desk.issuer_key.is_some(),
         "require_face_match": desk.policy.require_face_match,

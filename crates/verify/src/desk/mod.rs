@@ -78,6 +78,8 @@ pub struct Desk {
     /// The venue policy.
     pub policy: VenuePolicy,
     required_tier: Option<Tier>,
+    /// The only tiers the venue takes (None: any from `required_tier` up).
+    accepted_tiers: Option<Vec<Tier>>,
     /// Trust and status lists.
     pub cache: cache::TrustCache,
     /// The database.
@@ -117,12 +119,14 @@ impl Desk {
             path: data_dir.to_owned(),
             source,
         })?;
-        let required_tier = policy.tier().map_err(|message| {
+        let policy_error = |message| {
             StartError::Policy(policy::PolicyError::Parse {
                 path: "policy".into(),
                 message,
             })
-        })?;
+        };
+        let required_tier = policy.tier().map_err(policy_error)?;
+        let accepted_tiers = policy.accepted().map_err(policy_error)?;
         // Checked before anything is opened, so a bad URL stops the desk with its own words.
         let issuer = issuer.as_deref().map(http::check_issuer_url).transpose()?;
         let store = store::DeskStore::open(data_dir).await?;
@@ -137,6 +141,7 @@ impl Desk {
         Ok(Desk {
             policy,
             required_tier,
+            accepted_tiers,
             cache,
             store,
             issuer,

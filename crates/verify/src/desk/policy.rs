@@ -10,8 +10,13 @@ use tessera_credential::Tier;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VenuePolicy {
-    /// The tier this venue requires (`lightweight` or `upgraded`); none: any tier.
+    /// The lowest tier this venue takes (`age_only`, `lightweight` or `upgraded`; tiers are
+    /// ordered so): a code of a lower tier is refused. None: any tier.
     pub required_tier: Option<String>,
+    /// The only tiers this venue takes, e.g. `["age_only"]` for a bar that wants no names at
+    /// all (data minimisation): a code of another tier is refused, and nothing it carries is
+    /// shown or kept. None: every tier (from `required_tier` up).
+    pub accepted_tiers: Option<Vec<String>>,
     /// Allowed clock difference, in seconds.
     pub clock_skew_seconds: u64,
     /// The oldest trust and status cache this desk verifies against, in seconds.
@@ -43,6 +48,7 @@ impl Default for VenuePolicy {
     fn default() -> VenuePolicy {
         VenuePolicy {
             required_tier: None,
+            accepted_tiers: None,
             clock_skew_seconds: tessera_credential::verify::DEFAULT_SKEW,
             max_cache_age_seconds: 24 * 3600,
             online_status_required: false,
@@ -96,6 +102,7 @@ impl VenuePolicy {
     pub fn parse(text: &str) -> Result<VenuePolicy, String> {
         let policy: VenuePolicy = toml::from_str(text).map_err(|e| e.to_string())?;
         policy.tier()?;
+        policy.accepted()?;
         if policy.refresh_interval_seconds == 0
             || policy.session_minutes == 0
             || policy.verdict_clear_seconds == 0
@@ -123,11 +130,56 @@ impl VenuePolicy {
         self.required_tier
             .as_deref()
             .map(|t| {
-                t.parse::<Tier>()
-                    .map_err(|_| format!("required_tier: {t:?} is not lightweight or upgraded"))
+                parse_tier(t).ok_or_else(|| {
+                    format!("required_tier: {t:?} is not age_only, lightweight or upgraded")
+                })
             })
             .transpose()
     }
+
+    /// The accepted tiers, parsed and checked against `required_tier`: in tier order,
+    /// without repeats. None: every tier from the required one up.
+    pub fn accepted(&self) -> Result<Option<Vec<Tier>>, String> {
+        let Some(names) = &self.accepted_tiers else {
+            return Ok(None);
+        };
+        if names.is_empty() {
+            return Err(
+                "accepted_tiers is empty, so no code could pass: list at least one tier \
+                 (age_only, lightweight, upgraded), or leave the key out to accept any"
+                    .into(),
+            );
+        }
+        let mut tiers = Vec::new();
+        for name in names {
+            let tier = parse_tier(name).ok_or_else(|| {
+                format!("accepted_tiers: {name:?} is not age_only, lightweight or upgraded")
+            })?;
+            if !tiers.contains(&tier) {
+                tiers.push(tier);
+            }
+        }
+        tiers.sort();
+        if let Some(required) = self.tier()?
+            && let Some(below) = tiers.iter().find(|t| **t < required)
+        {
+            return Err(format!(
+                "accepted_tiers lists {}, but required_tier = {:?} refuses it (it is below {}): \
+                 remove one of the two",
+                below.name(),
+                required.name(),
+                required.name()
+            ));
+        }
+        Ok(Some(tiers))
+    }
+}
+
+/// A tier by its policy name (exactly the names the JSON uses).
+fn parse_tier(name: &str) -> Option<Tier> {
+    [Tier::AgeOnly, Tier::Lightweight, Tier::Upgraded]
+        .into_iter()
+        .find(|t| t.name() == name)
 }
 
 #[cfg(test)]
@@ -151,5 +203,53 @@ mod tests {
         assert!(VenuePolicy::parse("refresh_interval_seconds = 0").is_err());
         assert!(VenuePolicy::parse("public_hosts = [\"https://desk.example\"]").is_err());
         assert!(VenuePolicy::parse("public_hosts = [\"desk.example:8443\"]").is_ok());
+    }
+
+    #[test]
+    fn age_only_and_accepted_tiers() {
+        let p = VenuePolicy::parse("required_tier = \"age_only\"").unwrap();
+        assert_eq!(p.tier().unwrap(), Some(Tier::AgeOnly));
+        assert_eq!(p.accepted().unwrap(), None);
+
+        // A bar that wants no names at all.
+        let p = VenuePolicy::parse("accepted_tiers = [\"age_only\"]").unwrap();
+        assert_eq!(p.accepted().unwrap(), Some(vec![Tier::AgeOnly]));
+        assert_eq!(p.tier().unwrap(), None);
+        // Sorted, repeats dropped; compatible with a required tier at or below them.
+        let p = VenuePolicy::parse(
+            "required_tier = \"lightweight\"\naccepted_tiers = [\"upgraded\", \"lightweight\", \"upgraded\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            p.accepted().unwrap(),
+            Some(vec![Tier::Lightweight, Tier::Upgraded])
+        );
+        assert!(
+            VenuePolicy::parse("required_tier = \"age_only\"\naccepted_tiers = [\"age_only\"]")
+                .is_ok()
+        );
+
+        for (text, says) in [
+            ("accepted_tiers = [\"gold\"]", "\"gold\" is not age_only"),
+            ("accepted_tiers = [\"age-only\"]", "is not age_only"),
+            ("accepted_tiers = [\"Upgraded\"]", "is not age_only"),
+            ("accepted_tiers = []", "empty"),
+            ("accepted_tiers = \"age_only\"", "expected a sequence"),
+            (
+                "required_tier = \"lightweight\"\naccepted_tiers = [\"age_only\"]",
+                "required_tier = \"lightweight\" refuses it",
+            ),
+            (
+                "required_tier = \"upgraded\"\naccepted_tiers = [\"age_only\", \"upgraded\"]",
+                "accepted_tiers lists age_only",
+            ),
+            (
+                "required_tier = \"basic\"",
+                "age_only, lightweight or upgraded",
+            ),
+        ] {
+            let e = VenuePolicy::parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 }

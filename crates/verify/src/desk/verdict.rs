@@ -38,7 +38,8 @@ pub struct DeskVerdict {
     pub status: Option<StatusOutcome>,
     /// Seconds since the issuer last confirmed the trust and status lists.
     pub cache_age: Option<u64>,
-    /// For a valid upgraded code: the handle for check-in and the portrait.
+    /// For a valid upgraded code: the handle for check-in and the portrait (never for the
+    /// other tiers: only an upgraded guest can be registered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
     /// Whether the desk can fetch the registry portrait for this verification.
@@ -216,6 +217,18 @@ impl Desk {
             Ok(v) => v,
             Err(e) => return Ok(refusal_at(&e, cache_age, now)),
         };
+        // A genuine code of a tier the venue does not take (a bar taking only the age-only
+        // code): refused before anything of it is kept, and its claims are not shown. The
+        // nonce is not used up.
+        if let Some(accepted) = &self.accepted_tiers
+            && !accepted.contains(&verdict.tier)
+        {
+            return Ok(DeskVerdict::invalid(
+                "tier_not_accepted",
+                not_accepted_message(accepted, verdict.tier),
+                Some(cache_age),
+            ));
+        }
         if let Some((key, keep_until)) = note.0
             && !self.store.record_nonce(&key, keep_until).await?
         {
@@ -262,6 +275,33 @@ impl Desk {
     }
 }
 
+/// How a person names a tier's code (the citizen's app: *Age only*, *Basic check*, *Full
+/// details*).
+fn tier_words(tier: Tier) -> &'static str {
+    match tier {
+        Tier::AgeOnly => "age-only",
+        Tier::Lightweight => "basic (lightweight)",
+        Tier::Upgraded => "full-details (upgraded)",
+    }
+}
+
+/// "this venue only accepts the age-only code, not a basic (lightweight) one: show that instead"
+fn not_accepted_message(accepted: &[Tier], shown: Tier) -> String {
+    let names: Vec<&str> = accepted.iter().map(|t| tier_words(*t)).collect();
+    let (list, instead) = match names.as_slice() {
+        [one] => ((*one).to_owned(), "show that instead"),
+        [rest @ .., last] => (
+            format!("{} or {last}", rest.join(", ")),
+            "show one of those instead",
+        ),
+        [] => (String::new(), "show another"),
+    };
+    format!(
+        "this venue only accepts the {list} code, not a {} one: {instead}",
+        tier_words(shown)
+    )
+}
+
 fn refusal(e: &VerifyError, cache_age: u64) -> DeskVerdict {
     DeskVerdict::invalid(e.code(), e.to_string(), Some(cache_age))
 }
@@ -295,4 +335,22 @@ fn refusal_at(e: &VerifyError, cache_age: u64, now: u64) -> DeskVerdict {
         v.clock_offset_seconds = Some(offset);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_names_what_the_venue_takes() {
+        assert_eq!(
+            not_accepted_message(&[Tier::AgeOnly], Tier::Lightweight),
+            "this venue only accepts the age-only code, not a basic (lightweight) one: show that instead"
+        );
+        assert_eq!(
+            not_accepted_message(&[Tier::AgeOnly, Tier::Lightweight], Tier::Upgraded),
+            "this venue only accepts the age-only or basic (lightweight) code, not a \
+             full-details (upgraded) one: show one of those instead"
+        );
+    }
 }

@@ -17,7 +17,7 @@ use tessera_credential::qr_text::Presentation;
 use tessera_issuer::config::OsRandomness;
 use tessera_issuer::{Clock, Config, Issuer};
 use tessera_issuer_api::{
-    BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
+    BatchKey, BatchKeys, BatchResponse, ChallengeResponse, DeviceKey, DeviceKeyProof, EnrolRequest,
 };
 use tessera_verify::desk::{self, Desk, VenuePolicy};
 
@@ -125,8 +125,21 @@ impl RealIssuer {
         self.clock.0.fetch_add(secs, Ordering::SeqCst);
     }
 
-    /// Enrols Obama with the committed liveness frames; returns the batch and device key.
+    /// Enrols Obama with the committed liveness frames; returns the batch and device key
+    /// (no one-time batch: the upgraded and lightweight credentials on the device key).
     pub async fn enrol(&self) -> (BatchResponse, SoftwareKey) {
+        let (batch, device, _) = self.enrol_with(&[]).await;
+        (batch, device)
+    }
+
+    /// Enrols with a batch of one-time credentials, one per tier in `tiers`, each on its
+    /// own new software key: the answer, the main device key, and the one-time keys with
+    /// their tiers, in `tiers`' order (show one with [`show_one_time`]). An empty `tiers`
+    /// asks for no batch.
+    pub async fn enrol_with(
+        &self,
+        tiers: &[Tier],
+    ) -> (BatchResponse, SoftwareKey, Vec<(Tier, SoftwareKey)>) {
         let device = SoftwareKey::generate(&mut OsRandomness);
         let c: ChallengeResponse = self
             .http
@@ -155,6 +168,17 @@ impl RealIssuer {
                 frames.push(std::fs::read(f).unwrap());
             }
         }
+        let one_time: Vec<(Tier, SoftwareKey)> = tiers
+            .iter()
+            .map(|t| (*t, SoftwareKey::generate(&mut OsRandomness)))
+            .collect();
+        let batch = (!one_time.is_empty()).then(|| {
+            let keys = one_time
+                .iter()
+                .map(|(tier, key)| BatchKey::create(*tier, key, &c.challenge_id, &c.nonce).unwrap())
+                .collect();
+            BatchKeys::create(keys, &device, &c.challenge_id, &c.nonce).unwrap()
+        });
         let pop = DeviceKeyProof::create(&device, &c.challenge_id, &c.nonce).unwrap();
         let req = EnrolRequest {
             challenge_id: c.challenge_id.clone(),
@@ -165,7 +189,7 @@ impl RealIssuer {
             },
             frames,
             replace_existing: false,
-            batch: None,
+            batch,
         };
         let r = self
             .http
@@ -175,7 +199,7 @@ impl RealIssuer {
             .await
             .unwrap();
         assert!(r.status().is_success(), "enrolment: {}", r.status());
-        (r.json().await.unwrap(), device)
+        (r.json().await.unwrap(), device, one_time)
     }
 
     pub async fn revoke_all(&self) {
@@ -200,10 +224,33 @@ pub fn credential(batch: &BatchResponse, tier: Tier) -> Credential {
     Credential::from_bytes(&c.credential).unwrap()
 }
 
-/// What the wallet shows at `now`: a fresh proof (PIN + face for the upgraded tier).
+/// What the wallet shows at `now`: a fresh proof (PIN + face for the upgraded tier). For
+/// an enrolment without a one-time batch ([`RealIssuer::enrol`]).
 pub fn show(batch: &BatchResponse, device: &SoftwareKey, tier: Tier, now: u64) -> String {
-    let credential = credential(batch, tier);
-    let (auth, face) = match tier {
+    present(credential(batch, tier), device, now)
+}
+
+/// The credential of `batch` bound to `key` (its `cnf`): a one-time credential's own key
+/// finds it.
+pub fn credential_of(batch: &BatchResponse, key: &SoftwareKey) -> Credential {
+    let public = tessera_credential::keys::Es256Signer::public_key(key);
+    batch
+        .credentials
+        .iter()
+        .map(|c| Credential::from_bytes(&c.credential).unwrap())
+        .find(|c| c.claims.holder_key == public)
+        .expect("no credential of the batch is bound to this key")
+}
+
+/// What the wallet shows at `now` for the one-time credential on `key` (from
+/// [`RealIssuer::enrol_with`]), signed with that key.
+pub fn show_one_time(batch: &BatchResponse, key: &SoftwareKey, now: u64) -> String {
+    present(credential_of(batch, key), key, now)
+}
+
+/// A presentation of `credential` with `key` at `now`: PIN + face for the upgraded tier.
+pub fn present(credential: Credential, key: &SoftwareKey, now: u64) -> String {
+    let (auth, face) = match credential.claims.tier() {
         Tier::Upgraded => (
             AuthMethods::USER
                 .with(AuthMethods::PIN)
@@ -218,7 +265,7 @@ pub fn show(batch: &BatchResponse, device: &SoftwareKey, tier: Tier, now: u64) -
         auth,
         face_verified_at: face,
     };
-    let proof = HolderProof::create(&credential, device, request, 300, &mut OsRandomness).unwrap();
+    let proof = HolderProof::create(&credential, key, request, 300, &mut OsRandomness).unwrap();
     Presentation { credential, proof }.to_qr_text()
 }
 
