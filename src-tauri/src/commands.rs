@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use tauri::State;
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager as _, State};
 use tessera_credential::claims::Tier;
 use tessera_wallet::client::IssuerClient;
 use tessera_wallet::lifecycle::State as WalletState;
-use tessera_wallet::wallet::RENEW_BEFORE;
+use tessera_wallet::wallet::{OneTimeCounts, RENEW_BEFORE, Showing};
 
 use crate::capture::{AppCapture, CaptureEvent, FramesMode};
 use crate::error::CommandError;
@@ -99,6 +99,9 @@ pub struct WalletStatus {
     /// beyond the desks' skew.
     clock_offset_seconds: Option<i64>,
     clock_off: bool,
+    /// Unused one-time credentials per tier: fresh codes left before showings become linkable
+    /// (a refill tops them up when online).
+    one_time: OneTimeCounts,
 }
 
 fn status(state: &AppState) -> Result<WalletStatus> {
@@ -117,6 +120,7 @@ fn status(state: &AppState) -> Result<WalletStatus> {
         now,
         clock_offset_seconds: s.clock.map(|c| c.offset_seconds),
         clock_off: s.clock.is_some_and(|c| c.is_off()),
+        one_time: s.one_time,
     })
 }
 
@@ -150,6 +154,7 @@ fn apply_settings(
     // The issuer URL decides where the face and the ID number go at enrolment and renewal:
     // a page (or a person) that does not know the PIN may not change it. The language may.
     if settings.issuer_url != lock(&state.settings).issuer_url {
+        state.stop_refill();
         state.wallet()?.authorise_change(pin, now)?;
     }
     settings.save(&state.settings_path())?;
@@ -240,6 +245,7 @@ pub async fn enrol(
     let _one = state.capture_lock.lock().await;
     let client = client(&state).await?;
     let mut capture = capture(&state, on_event)?;
+    state.stop_refill();
     state
         .wallet()?
         .enrol(&client, &id_number, &mut capture, replace_existing, now())
@@ -254,6 +260,7 @@ pub fn set_pin(
     pin: String,
     current_pin: Option<String>,
 ) -> Result<WalletStatus> {
+    state.stop_refill();
     state
         .wallet()?
         .set_pin(current_pin.as_deref(), &pin, now())?;
@@ -274,6 +281,8 @@ pub async fn unlock_upgraded(
 ) -> Result<UnlockInfo> {
     let _one = state.capture_lock.lock().await;
     let mut capture = capture(&state, on_event)?;
+    // A wrong PIN is counted in the vault.
+    state.stop_refill();
     let unlock = state
         .wallet()?
         .unlock_upgraded(Some(&pin), Some(&mut capture), now())?;
@@ -291,23 +300,27 @@ pub struct ShownQr {
     svg: String,
     expires_at: u64,
     now: u64,
+    /// The credential behind this code was shown before (offline, no unused one was left):
+    /// the code can be linked to the earlier ones until the wallet refills online.
+    linkable: bool,
 }
 
-#[tauri::command(async)]
-pub fn show_qr(state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
-    let tier = match tier.as_str() {
-        "lightweight" => Tier::Lightweight,
-        "upgraded" => Tier::Upgraded,
-        other => {
-            return Err(CommandError::new(
-                "invalid_input",
-                format!("unknown tier {other:?}"),
-            ));
-        }
-    };
+fn parse_tier(tier: &str) -> Result<Tier> {
+    match tier {
+        "age_only" => Ok(Tier::AgeOnly),
+        "lightweight" => Ok(Tier::Lightweight),
+        "upgraded" => Ok(Tier::Upgraded),
+        other => Err(CommandError::new(
+            "invalid_input",
+            format!("unknown tier {other:?}"),
+        )),
+    }
+}
+
+/// One code of the open showing of `tier`.
+fn code(state: &AppState, showing: &Showing, now: u64) -> Result<ShownQr> {
     let unlock = *lock(&state.unlock);
-    let now = now();
-    let shown = state.wallet()?.show_unlocked(tier, unlock.as_ref(), now)?;
+    let shown = state.wallet()?.show_in(showing, unlock.as_ref(), now)?;
     let qr = tessera_qr::encode(&shown.text)
         .map_err(|e| CommandError::new("internal", format!("cannot draw the QR code: {e}")))?;
     Ok(ShownQr {
@@ -315,7 +328,126 @@ pub fn show_qr(state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
         svg: qr.to_svg(8),
         expires_at: shown.expires_at,
         now,
+        linkable: shown.linkable,
     })
+}
+
+/// Begins a showing of `tier` (ending any open one) and makes its first code. The upgraded
+/// tier is refused without a fresh unlock before anything is counted or recorded.
+fn begin(state: &AppState, tier: Tier, now: u64) -> Result<ShownQr> {
+    *lock(&state.showing) = None;
+    if tier == Tier::Upgraded {
+        let fresh = lock(&state.unlock).is_some_and(|u| {
+            now.saturating_sub(u.face_verified_at) <= tessera_wallet::wallet::FACE_MATCH_VALIDITY
+        });
+        if !fresh {
+            return Err(CommandError::new(
+                "unlock_expired",
+                "the upgraded tier needs the PIN and a fresh face check",
+            ));
+        }
+    }
+    state.stop_refill();
+    let showing = state.wallet()?.begin_showing(tier, now).map_err(|e| {
+        let e = CommandError::from(e);
+        // For a one-time tier the wallet's "unlock" error means it holds no credential of
+        // that tier at all (an ID from before that tier existed, or every one expired).
+        if tier != Tier::Upgraded && e.kind == "unlock_expired" {
+            CommandError::new("no_credential", e.message)
+        } else {
+            e
+        }
+    })?;
+    let first = code(state, &showing, now)?;
+    *lock(&state.showing) = Some(showing);
+    Ok(first)
+}
+
+/// The next code of the open showing, which must be of `tier`.
+fn regenerate(state: &AppState, tier: Tier, now: u64) -> Result<ShownQr> {
+    let showing = lock(&state.showing)
+        .clone()
+        .filter(|s| s.tier == tier)
+        .ok_or_else(|| {
+            CommandError::new(
+                "showing_ended",
+                format!("no showing of the {} tier is open", tier.name()),
+            )
+        })?;
+    code(state, &showing, now)
+}
+
+/// Ends the open showing; whether a refill is due now.
+fn end(state: &AppState, now: u64) -> bool {
+    lock(&state.showing).take();
+    state
+        .wallet()
+        .and_then(|w| w.refill_due(now).map_err(CommandError::from))
+        .inspect_err(|e| tracing::warn!(kind = e.kind, error = %e.message, "refill check"))
+        .unwrap_or(false)
+}
+
+/// Tops up the one-time credentials in the background if a refill is due and none runs
+/// already: online, no face check, never holding up the UI. A failure (offline, most
+/// often) is only logged; the next showing that ends tries again.
+pub(crate) fn refill_in_background(app: &AppHandle, now: u64) {
+    let state = app.state::<AppState>();
+    let mut slot = lock(&state.refill);
+    // One at a time; holding it from here means `stop_refill` cannot miss a refill that
+    // has been started but has not run yet.
+    let Ok(running) = state.refilling.clone().try_lock_owned() else {
+        return;
+    };
+    let handle = app.clone();
+    *slot = Some(tauri::async_runtime::spawn(async move {
+        let _running = running;
+        let state = handle.state::<AppState>();
+        let refilled = async {
+            let client = client(&state).await?;
+            Ok::<_, CommandError>(state.wallet()?.refill(&client, now).await?)
+        }
+        .await;
+        match refilled {
+            Ok(r) => tracing::info!(
+                issued = r.issued,
+                retired = r.retired,
+                lightweight = r.one_time.lightweight,
+                age_only = r.one_time.age_only,
+                "one-time credentials refilled"
+            ),
+            Err(e) => {
+                tracing::warn!(kind = e.kind, error = %e.message, "refill failed; trying again after the next showing");
+            }
+        }
+    }));
+}
+
+/// Begins a showing when the Show screen opens a tier (or switches to another): one
+/// one-time credential, counted as shown, and one history entry; the first code.
+#[tauri::command(async)]
+pub fn show_begin(app: AppHandle, state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
+    let tier = parse_tier(&tier)?;
+    let now = now();
+    let shown = begin(&state, tier, now);
+    if shown.as_ref().is_err_and(|e| e.kind == "no_credential") && end(&state, now) {
+        refill_in_background(&app, now);
+    }
+    shown
+}
+
+/// A fresh code within the open showing (every 30 s while the Show screen is open).
+#[tauri::command(async)]
+pub fn show_qr(state: State<'_, AppState>, tier: String) -> Result<ShownQr> {
+    regenerate(&state, parse_tier(&tier)?, now())
+}
+
+/// Ends the showing when the Show screen closes; then refills in the background if due.
+#[tauri::command(async)]
+pub fn show_end(app: AppHandle, state: State<'_, AppState>) {
+    let now = now();
+    if end(&state, now) {
+        refill_in_background(&app, now);
+    }
 }
 
 #[tauri::command]
@@ -331,9 +463,12 @@ pub async fn renew(
     let _one = state.capture_lock.lock().await;
     let client = client(&state).await?;
     let mut capture = capture(&state, on_event)?;
+    state.stop_refill();
     state.wallet()?.renew(&client, &mut capture, now()).await?;
-    // The old device key is gone: an unlock made with it means nothing now.
+    // The old device key and batch are gone: an unlock or a showing made with them means
+    // nothing now.
     *lock(&state.unlock) = None;
+    *lock(&state.showing) = None;
     status(&state)
 }
 
@@ -342,11 +477,13 @@ pub fn cancel_capture(state: State<'_, AppState>) {
     state.cancel.store(true, Ordering::SeqCst);
 }
 
-/// One past presentation.
+/// One past showing (when and which tier; never the code).
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryItem {
     at: u64,
     tier: String,
+    /// Its credential had been shown before (see [`ShownQr::linkable`]).
+    linkable: bool,
 }
 
 #[tauri::command(async)]
@@ -359,6 +496,7 @@ pub fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>> {
         .map(|h| HistoryItem {
             at: h.at,
             tier: h.tier,
+            linkable: h.linkable,
         })
         .collect())
 }
@@ -366,8 +504,10 @@ pub fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>> {
 /// Removes the ID; needs `pin` while an ID is held and a PIN is set (the wallet core's rule).
 #[tauri::command(async)]
 pub fn remove_id(state: State<'_, AppState>, pin: Option<String>) -> Result<WalletStatus> {
+    state.stop_refill();
     state.wallet()?.reset(pin.as_deref(), now())?;
     *lock(&state.unlock) = None;
+    *lock(&state.showing) = None;
     status(&state)
 }
 

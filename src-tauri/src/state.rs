@@ -1,16 +1,18 @@
 //! What the app holds while it runs: the wallet over the OS keystore, the settings file, the
 //! face models (loaded once, in the background, shared with the embedded demo issuer), the
-//! issuer in use, and the upgraded-tier unlock (memory only, never stored).
+//! issuer in use, the upgraded-tier unlock and the open showing (memory only, never
+//! stored), and the background refill of one-time credentials.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::trust::TrustAnchor;
-use tessera_wallet::wallet::{UpgradedUnlock, Wallet};
+use tessera_wallet::wallet::{Showing, UpgradedUnlock, Wallet};
 
 use crate::capture::FramesMode;
 use crate::error::CommandError;
@@ -131,6 +133,13 @@ pub struct AppState {
     pub photo: Mutex<Option<Arc<Vec<u8>>>>,
     /// The upgraded tier's unlock, while fresh.
     pub unlock: Mutex<Option<UpgradedUnlock>>,
+    /// The showing open on the Show screen: every code until the screen closes comes from
+    /// its one credential (issue 14).
+    pub showing: Mutex<Option<Showing>>,
+    /// The background refill of one-time credentials, while one runs.
+    pub refill: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Held by the background refill from the moment it is started until it ends.
+    pub refilling: Arc<tokio::sync::Mutex<()>>,
     /// A `tessera://sign-in` link the desktop handed over (argument or deep link), until the
     /// UI takes it.
     pub sign_in_link: Mutex<Option<String>>,
@@ -168,6 +177,9 @@ impl AppState {
             frames: Mutex::new(frames),
             photo: Mutex::new(None),
             unlock: Mutex::new(None),
+            showing: Mutex::new(None),
+            refill: Mutex::new(None),
+            refilling: Arc::new(tokio::sync::Mutex::new(())),
             sign_in_link: Mutex::new(None),
             handed_over: Mutex::new(None),
             sign_in: Mutex::new(None),
@@ -247,11 +259,40 @@ impl AppState {
         })
     }
 
+    /// Stops a background refill before anything else writes the vault: the refill works on
+    /// its own copy of the vault and would write it back over the other change (a showing
+    /// counted, a new PIN, a renewal). Stopping it is safe: a refill keeps its request in the
+    /// vault before sending it and finishes it next time, as after a crash. Returns once the
+    /// refill has let go (it stops at its next await, at once while it waits on the network).
+    pub fn stop_refill(&self) {
+        if let Some(task) = lock(&self.refill).take() {
+            task.abort();
+        }
+        let wait = || {
+            let started = Instant::now();
+            while self.refilling.try_lock().is_err() && started.elapsed() < STOP_REFILL_WAIT {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        // Inside the async runtime (async commands) the wait must not hold up a worker the
+        // refill task may need in order to stop.
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait);
+            }
+            _ => wait(),
+        }
+    }
+
     /// The settings file.
     pub fn settings_path(&self) -> PathBuf {
         self.data_dir.join("settings.json")
     }
 }
+
+/// The longest [`AppState::stop_refill`] waits for the refill to stop (it stops within
+/// milliseconds unless it is in the middle of making keys).
+const STOP_REFILL_WAIT: Duration = Duration::from_secs(10);
 
 /// Locks `m`, recovering from a panic in another holder (the data are plain values).
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

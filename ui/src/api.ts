@@ -14,7 +14,16 @@ export type WalletState =
   | "expired"
   | "revoked";
 
-export type Tier = "lightweight" | "upgraded";
+/** What a code shows: `age_only` (an enrolled real person over 18, nothing else),
+ *  `lightweight` (masked name and ID number, over 18) or `upgraded` (full details). */
+export type Tier = "age_only" | "lightweight" | "upgraded";
+
+/** Unused one-time credentials per tier (crates/wallet `OneTimeCounts`): each showing of
+ *  these tiers uses one, so its codes cannot be linked to any other showing's. */
+export interface OneTimeCounts {
+  lightweight: number;
+  age_only: number;
+}
 
 /** Liveness actions, in the issuer's words. */
 export type Action = "front" | "left" | "right" | "blink";
@@ -50,6 +59,8 @@ export interface WalletStatus {
   clock_offset_seconds: number | null;
   /** Whether that is beyond what desks allow (their codes would be refused for their time). */
   clock_off: boolean;
+  /** Fresh codes left: one showing uses one; a refill tops them up when online. */
+  one_time: OneTimeCounts;
 }
 
 /** What `settings_get` returns and `settings_set` takes. */
@@ -121,6 +132,8 @@ export interface CommandError {
     | "sign_in_ended"
     | "wrong_match_code"
     | "tier_too_low"
+    | "no_credential"
+    | "showing_ended"
     | "internal";
   /** English, for the details line; the UI shows its own words for `kind`. */
   message: string;
@@ -148,11 +161,17 @@ export interface ShownQr {
   expires_at: number;
   /** Unix seconds on the app's clock when made; the UI regenerates 30 s after this. */
   now: number;
+  /** The credential behind the code was shown before (offline, no fresh one was left): the
+   *  code can be linked to the earlier ones until the app is online again. */
+  linkable: boolean;
 }
 
+/** One showing (when, which tier; never the code). */
 export interface HistoryEntry {
   at: number;
   tier: Tier;
+  /** It reused a credential shown before (see `ShownQr.linkable`). */
+  linkable?: boolean;
 }
 
 export interface UpgradedUnlock {
@@ -195,8 +214,15 @@ export const unlockUpgraded = (
   channel.onmessage = onEvent;
   return invoke("unlock_upgraded", { pin, onEvent: channel });
 };
-/** A fresh QR for `tier` (upgraded needs a live unlock). Records the presentation. */
+/** Begins a showing of `tier` (the Show screen opened it, or switched to it) and returns its
+ *  first QR: one credential for the whole showing, one history entry. Upgraded needs a live
+ *  unlock. */
+export const showBegin = (tier: Tier): Promise<ShownQr> => invoke("show_begin", { tier });
+/** The next QR of the open showing of `tier` (every 30 s); `showing_ended` if none is open. */
 export const showQr = (tier: Tier): Promise<ShownQr> => invoke("show_qr", { tier });
+/** Ends the showing (when the QR screen closes); the app then refills fresh codes in the
+ *  background if it is running low and online. */
+export const showEnd = (): Promise<void> => invoke("show_end");
 /** Forgets the upgraded unlock (when the QR screen closes). */
 export const lockUpgraded = (): Promise<void> => invoke("lock_upgraded");
 export const renew = (onEvent: (e: CaptureEvent) => void): Promise<WalletStatus> => {

@@ -119,6 +119,8 @@ const en = {
   "home.renewing": "A renewal was started but not finished.",
   "home.continueRenew": "Continue renewal",
   "home.noTiers": "Nothing can be shown right now.",
+  "home.freshCodes": "Fresh codes on this device: {age_only} age only, {lightweight} basic check. Each showing uses one; Tessera gets more when online.",
+  "home.noFreshCodes": "No fresh codes are left for some choices. Until this device is online, codes you show can be linked to your earlier ones.",
 
   "state.not_enrolled": "Not added",
   "state.enrolling": "Being added",
@@ -128,12 +130,14 @@ const en = {
   "state.expired": "Expired",
   "state.revoked": "Revoked",
 
+  "tier.age_only": "Age only",
   "tier.lightweight": "Basic check",
   "tier.upgraded": "Full details",
 
   "show.title": "Show my ID",
   "show.lead": "Choose what the other person may see.",
   "show.pickLabel": "What to share",
+  "show.ageOnlyDesc": "Only that you are a real, registered person over 18: no name, no ID number. For bars, shops and ticket gates.",
   "show.lightweightDesc": "Masked name, masked ID number and that you are over 18.",
   "show.upgradedDesc": "Full name, ID number, date of birth and sex — for hotel check-in and similar. Needs your PIN and a face check.",
   "show.unlockTitle": "Unlock full details",
@@ -148,6 +152,11 @@ const en = {
   "show.close": "Close",
   "show.back": "Back",
   "show.making": "Making the QR code…",
+  "show.heading.age_only": "Age only: over 18, no name or ID number shown",
+  "show.heading.lightweight": "Basic check: masked name and ID number, over 18",
+  "show.heading.upgraded": "Full details: name, ID number, date of birth and sex",
+  "show.linkable": "This code can be linked to your earlier ones until you are online.",
+  "show.linkableHint": "No fresh code was left on this device, so this one reuses a code you showed before. Tessera gets new ones by itself the next time it is online.",
 
   "renew.title": "Renew my ID",
   "renew.lead": "Renewal keeps your ID valid. It takes a minute:",
@@ -159,9 +168,10 @@ const en = {
   "renew.home": "Back to my ID",
 
   "history.title": "History",
-  "history.lead": "When you showed your ID on this device.",
+  "history.lead": "When you showed your ID on this device, and what you showed. The codes themselves are not kept.",
   "history.empty": "You have not shown your ID yet.",
   "history.listLabel": "Times you showed your ID",
+  "history.linkable": "Could be linked to earlier codes (shown offline)",
 
   "settings.title": "Settings",
   "settings.language": "Language",
@@ -257,6 +267,8 @@ const en = {
   "error.tier_too_low": "This website needs your full details, unlocked with your PIN and a face check.",
   "error.revoked": "This ID has been revoked. Add it again to use it on this device.",
   "error.not_enrolled": "No ID is on this device yet.",
+  "error.no_credential": "There are no codes for this choice on this device yet. Connect to the internet: Tessera fetches them in the background. Then try again.",
+  "error.showing_ended": "This showing has ended. Try again to show a new code.",
   "error.unlock_expired": "The full details are locked again. Enter your PIN to unlock them.",
   "error.keystore": "The secure storage on this device could not be used. Restart the device and try again.",
   "error.issuer_refused": "The issuer refused the request. Try again later, or contact the issuing office.",
@@ -384,6 +396,8 @@ const zhCN: Record<Key, string> = {
   "home.renewing": "证件更新已开始但尚未完成。",
   "home.continueRenew": "继续更新",
   "home.noTiers": "目前无法出示任何信息。",
+  "home.freshCodes": "本设备上可用的新二维码：仅年龄 {age_only} 个，基础核验 {lightweight} 个。每次出示用一个；联网时 Tessera 会自动补充。",
+  "home.noFreshCodes": "部分出示方式已没有新的二维码。在本设备联网前，您出示的二维码可能与之前出示的被关联。",
 
   "state.not_enrolled": "未添加",
   "state.enrolling": "添加中",
@@ -393,12 +407,14 @@ const zhCN: Record<Key, string> = {
   "state.expired": "已过期",
   "state.revoked": "已吊销",
 
+  "tier.age_only": "仅年龄",
   "tier.lightweight": "基础核验",
   "tier.upgraded": "完整信息",
 
   "show.title": "出示证件",
   "show.lead": "请选择对方可以看到的信息。",
   "show.pickLabel": "出示内容",
+  "show.ageOnlyDesc": "只证明您是已实名登记的本人且已年满 18 周岁，不显示姓名和证件号码。适用于酒吧、商店、检票口等场合。",
   "show.lightweightDesc": "脱敏姓名、脱敏证件号码，以及您已年满 18 周岁。",
   "show.upgradedDesc": "完整姓名、证件号码、出生日期和性别，用于入住酒店等场合。需要 PIN 码和人脸核验。",
   "show.unlockTitle": "解锁完整信息",
@@ -413,6 +429,11 @@ const zhCN: Record<Key, string> = {
   "show.close": "关闭",
   "show.back": "返回",
   "show.making": "正在生成二维码…",
+  "show.heading.age_only": "仅年龄：已满 18 周岁，不显示姓名和证件号码",
+  "show.heading.lightweight": "基础核验：脱敏姓名和证件号码，已满 18 周岁",
+  "show.heading.upgraded": "完整信息：姓名、证件号码、出生日期和性别",
+  "show.linkable": "联网前，此二维码可能与您之前出示的二维码被关联。",
+  "show.linkableHint": "本设备上已没有未使用过的二维码，此次沿用了您之前出示过的一个。下次联网时，Tessera 会自动补充新的二维码。",
 
   "renew.title": "更新证件",
   "renew.lead": "更新可使您的证件保持有效，大约需要一分钟：",
@@ -424,9 +445,10 @@ const zhCN: Record<Key, string> = {
   "renew.home": "返回我的证件",
 
   "history.title": "出示记录",
-  "history.lead": "您在本设备上出示证件的时间。",
+  "history.lead": "您在本设备上出示证件的时间和内容。二维码本身不会保存。",
   "history.empty": "您还没有出示过证件。",
   "history.listLabel": "出示证件的记录",
+  "history.linkable": "可能与之前的二维码被关联（离线出示）",
 
   "settings.title": "设置",
   "settings.language": "语言",
@@ -522,6 +544,8 @@ const zhCN: Record<Key, string> = {
   "error.tier_too_low": "该网站需要您的完整信息，需输入 PIN 并进行人脸核验。",
   "error.revoked": "此证件已被吊销。如需在本设备上使用，请重新添加。",
   "error.not_enrolled": "本设备上还没有证件。",
+  "error.no_credential": "本设备上还没有此类出示所需的二维码。请连接网络，Tessera 会在后台获取，之后再试。",
+  "error.showing_ended": "此次出示已结束。请重试以出示新的二维码。",
   "error.unlock_expired": "完整信息已重新锁定。请输入 PIN 码解锁。",
   "error.keystore": "无法使用本设备的安全存储。请重启设备后重试。",
   "error.issuer_refused": "签发机构拒绝了请求。请稍后重试，或联系签发机关。",

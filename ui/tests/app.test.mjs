@@ -143,7 +143,8 @@ describe("screens", () => {
         await page.click("#nav-history");
         assert.equal(await screenHeading(page, "history"), H.history);
         await page.waitForSelector("#history-list li");
-        assert.equal(await page.locator("#history-list li").count(), 2);
+        // The two given, and the basic check just shown (the full details were not unlocked).
+        assert.equal(await page.locator("#history-list li").count(), 3);
         await assertNoRawKeys(page);
 
         await page.click("#nav-settings");
@@ -204,7 +205,7 @@ describe("show ID", () => {
     });
   });
 
-  test("the QR regenerates every 30 s", async () => {
+  test("the QR regenerates every 30 s, within one showing", async () => {
     await withApp(
       {},
       async (page) => {
@@ -216,7 +217,9 @@ describe("show ID", () => {
         await page.click("#tier-lightweight");
         await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
         const first = await page.getAttribute("#qr", "src");
-        assert.equal((await calls(page, "show_qr")).length, 1);
+        // The first code begins the showing (one credential, one history entry).
+        assert.deepEqual((await calls(page, "show_begin")).map((c) => c.args.tier), ["lightweight"]);
+        assert.equal((await calls(page, "show_qr")).length, 0);
         assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 30 s");
         assert.equal(await page.getAttribute("#qr-countdown", "aria-live"), "off");
         // The QR is really the mock's SVG, UTF-8-safely base64-encoded.
@@ -225,18 +228,24 @@ describe("show ID", () => {
 
         await page.clock.runFor(3000);
         assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 27 s");
-        assert.equal((await calls(page, "show_qr")).length, 1, "no regeneration before 30 s");
+        assert.equal((await calls(page, "show_qr")).length, 0, "no regeneration before 30 s");
 
         await page.clock.runFor(27000);
-        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 2);
+        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 1);
         await page.waitForFunction((src) => document.querySelector("#qr").getAttribute("src") !== src, first);
         const second = await calls(page, "show_qr");
-        assert.equal(second[1].args.tier, "lightweight");
+        assert.equal(second[0].args.tier, "lightweight");
         assert.equal(await page.textContent("#qr-announce"), "New QR code ready.");
         assert.equal(await page.textContent("#qr-countdown"), "Refreshes in 30 s");
 
         await page.clock.runFor(30000);
-        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 3);
+        await page.waitForFunction(() => window.__mock.calls("show_qr").length === 2);
+        // Regenerations never begin another showing: no credential is used up every 30 s.
+        assert.equal((await calls(page, "show_begin")).length, 1);
+        assert.equal((await calls(page, "show_end")).length, 0);
+        await page.click("#qr-close");
+        await screenHeading(page, "home");
+        assert.equal((await calls(page, "show_end")).length, 1, "closing ends the showing");
       },
       { clock: true },
     );
@@ -252,7 +261,7 @@ describe("show ID", () => {
       const unlock = await calls(page, "unlock_upgraded");
       assert.equal(unlock[0].args.pin, "123456");
       assert.match(unlock[0].args.onEvent, /^__CHANNEL__:\d+$/);
-      assert.equal((await calls(page, "show_qr"))[0].args.tier, "upgraded");
+      assert.equal((await calls(page, "show_begin"))[0].args.tier, "upgraded");
       assert.equal(await page.getAttribute("#qr", "alt"), "QR code with your ID: Full details");
       await page.click("#qr-close");
       await screenHeading(page, "home");
@@ -280,6 +289,7 @@ describe("show ID", () => {
       await page.click("#unlock-submit");
       await page.waitForSelector('[role=alert][data-error-kind="pin_locked"]');
       assert.equal(await alertText(page, "pin_locked"), "Too many wrong PINs. Wait 300 seconds, then try again.");
+      assert.equal((await calls(page, "show_begin")).length, 0);
       assert.equal((await calls(page, "show_qr")).length, 0);
     });
   });
@@ -297,7 +307,7 @@ describe("show ID", () => {
   });
 
   test("when the unlock has lapsed the QR screen goes back to the PIN", async () => {
-    const overrides = { show_qr: [{ error: { kind: "unlock_expired", message: "unlock expired" } }] };
+    const overrides = { show_begin: [{ error: { kind: "unlock_expired", message: "unlock expired" } }] };
     await withApp({ overrides }, async (page) => {
       await page.click("#show-id");
       await page.click("#tier-upgraded");
@@ -307,6 +317,161 @@ describe("show ID", () => {
       assert.ok(await page.isVisible("#unlock-pin"));
       assert.equal(await page.isVisible("#qr-view, .qr-view"), false);
     });
+  });
+
+  const AGE_ONLY = {
+    en: {
+      button: "Age only",
+      heading: "Age only: over 18, no name or ID number shown",
+      linkable: "This code can be linked to your earlier ones until you are online.",
+      mark: "Could be linked to earlier codes (shown offline)",
+    },
+    "zh-CN": {
+      button: "仅年龄",
+      heading: "仅年龄：已满 18 周岁，不显示姓名和证件号码",
+      linkable: "联网前，此二维码可能与您之前出示的二维码被关联。",
+      mark: "可能与之前的二维码被关联（离线出示）",
+    },
+  };
+
+  for (const lang of ["en", "zh-CN"]) {
+    const W = AGE_ONLY[lang];
+    test(`age only: a preset beside the two tiers, its code says what it shows, history lists it (${lang})`, async () => {
+      const settings = { language: lang, issuer_url: null };
+      await withApp({ settings, history: [] }, async (page) => {
+        await page.click("#show-id");
+        await screenHeading(page, "show");
+        // Three presets, least disclosed first, in one labelled group.
+        assert.deepEqual(
+          await page.$$eval(".tiers[role=group] .tier", (b) => b.map((x) => x.id)),
+          ["tier-age_only", "tier-lightweight", "tier-upgraded"],
+        );
+        assert.equal((await page.textContent("#tier-age_only .tier-name")).trim(), W.button);
+        assert.equal(await page.getAttribute("#tier-age_only", "aria-describedby"), "tier-age_only-desc");
+        assert.match(await page.textContent("#tier-age_only-desc"), lang === "en" ? /no name, no ID number/ : /不显示姓名和证件号码/);
+        assert.equal(await page.getAttribute("html", "lang"), lang);
+        await assertNoRawKeys(page);
+
+        await page.click("#tier-age_only");
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        assert.deepEqual((await calls(page, "show_begin")).map((c) => c.args.tier), ["age_only"]);
+        assert.equal(await page.textContent("#qr-title"), W.heading);
+        // Focus moves to the heading, so a screen reader says which preset is shown.
+        assert.equal(await page.evaluate(() => document.activeElement?.id), "qr-title");
+        assert.match(await page.getAttribute("#qr", "alt"), new RegExp(W.button));
+        assert.equal(await page.isVisible("#qr-linkable"), false, "a fresh credential: nothing to warn about");
+        await assertNoRawKeys(page);
+        await page.click("#qr-close");
+        await screenHeading(page, "home");
+        assert.equal((await calls(page, "show_end")).length, 1);
+
+        await page.click("#nav-history");
+        await page.waitForSelector("#history-list li");
+        assert.equal(await page.getAttribute("#history-list li", "data-tier"), "age_only");
+        assert.equal(await page.textContent("#history-list li .tier-tag"), W.button);
+        assert.equal(await page.$("#history-list li .linkable-mark"), null);
+        assert.equal(await page.$("#history-list img, #history-list svg"), null, "never the code");
+        await assertNoRawKeys(page);
+      });
+    });
+
+    test(`a code reusing a credential shown before warns that it can be linked (${lang})`, async () => {
+      const settings = { language: lang, issuer_url: null };
+      await withApp({ settings, history: [], linkable: true }, async (page) => {
+        await page.click("#show-id");
+        await page.click("#tier-age_only");
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        await page.waitForSelector("#qr-linkable:not([hidden])");
+        assert.equal(await page.getAttribute("#qr-linkable", "role"), "status");
+        assert.equal(await page.textContent("#qr-linkable p:first-child"), W.linkable);
+        assert.ok(await page.isVisible("#qr-linkable"));
+        await assertNoRawKeys(page);
+        await page.click("#qr-close");
+        await page.click("#nav-history");
+        await page.waitForSelector("#history-list li");
+        assert.equal(await page.getAttribute("#history-list li", "data-linkable"), "true");
+        assert.equal(await page.textContent("#history-list li .linkable-mark"), W.mark);
+      });
+    });
+  }
+
+  test("the linkable warning stays away from fresh codes, and a new showing after one clears it", async () => {
+    const linkableQr = (n) => ({ tier: "lightweight", svg: "<svg xmlns='http://www.w3.org/2000/svg'/>", expires_at: NOW + 60 + n, now: NOW + n, linkable: true });
+    const overrides = { show_begin: [{ ok: linkableQr(0) }] };
+    await withApp({ overrides }, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-lightweight");
+      await page.waitForSelector("#qr-linkable:not([hidden])");
+      await page.click("#qr-close");
+      await page.click("#show-id");
+      await page.click("#tier-lightweight");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+      assert.equal(await page.isVisible("#qr-linkable"), false);
+    });
+  });
+
+  test("leaving the QR by the tabs ends the showing too", async () => {
+    await withApp({}, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-lightweight");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+      await page.click("#nav-history");
+      await screenHeading(page, "history");
+      assert.equal((await calls(page, "show_end")).length, 1);
+    });
+  });
+
+  test("no codes of a preset on the device: said in words, and a retry begins a showing", async () => {
+    const overrides = {
+      show_begin: [{ error: { kind: "no_credential", message: "this wallet holds no age_only credential: renew the ID online" } }],
+    };
+    await withApp({ overrides }, async (page) => {
+      await page.click("#show-id");
+      await page.click("#tier-age_only");
+      await page.waitForSelector('[role=alert][data-error-kind="no_credential"]');
+      assert.match(await alertText(page, "no_credential"), /no codes for this choice on this device yet\. Connect to the internet/);
+      await page.click("#qr-retry");
+      await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+      assert.equal((await calls(page, "show_begin")).length, 2);
+    });
+  });
+
+  test("a regeneration after the showing ended in Rust says so; a retry begins a new one", async () => {
+    const overrides = { show_qr: [{ error: { kind: "showing_ended", message: "no showing of the lightweight tier is open" } }] };
+    await withApp(
+      { overrides },
+      async (page) => {
+        await page.clock.pauseAt(new Date(NOW * 1000 + 300_000));
+        await page.click("#show-id");
+        await page.click("#tier-lightweight");
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        await page.clock.runFor(30000);
+        await page.waitForSelector('[role=alert][data-error-kind="showing_ended"]');
+        assert.equal(await alertText(page, "showing_ended"), "This showing has ended. Try again to show a new code.");
+        await page.click("#qr-retry");
+        await page.waitForFunction(() => window.__mock.calls("show_begin").length === 2);
+        await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
+        assert.equal(await page.$('[role=alert][data-error-kind="showing_ended"]'), null);
+      },
+      { clock: true },
+    );
+  });
+
+  test("My ID says how many fresh codes are left, and warns when a preset has none", async () => {
+    await withApp({}, async (page) => {
+      await page.waitForSelector("#fresh-codes");
+      assert.equal(
+        await page.textContent("#fresh-codes"),
+        "Fresh codes on this device: 8 age only, 9 basic check. Each showing uses one; Tessera gets more when online.",
+      );
+    });
+    await withApp(
+      { status: status("active", { one_time: { lightweight: 4, age_only: 0 } }), settings: { language: "zh-CN", issuer_url: null } },
+      async (page) => {
+        await page.waitForSelector("#fresh-codes");
+        assert.match(await page.textContent("#fresh-codes"), /部分出示方式已没有新的二维码/);
+      },
+    );
   });
 
   test("show is disabled without showable tiers", async () => {
@@ -401,7 +566,7 @@ describe("enrolment", () => {
       await page.fill("#unlock-pin", "802417");
       await page.click("#unlock-submit");
       await page.waitForSelector("#qr[src^='data:image/svg+xml;base64,']");
-      assert.equal((await calls(page, "show_qr"))[0].args.tier, "upgraded");
+      assert.equal((await calls(page, "show_begin"))[0].args.tier, "upgraded");
     });
   });
 

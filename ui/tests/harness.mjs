@@ -104,7 +104,7 @@ export function status(state = "active", over = {}) {
   const expires = { renewal_due: NOW + 12 * DAY, expired: NOW - 3 * DAY }[state] ?? NOW + 320 * DAY;
   return {
     state,
-    tiers: showable ? ["lightweight", "upgraded"] : [],
+    tiers: showable ? ["age_only", "lightweight", "upgraded"] : [],
     expires_at: enrolled && state !== "enrolling" ? expires : null,
     pin_set: enrolled && state !== "enrolling",
     masked_name: enrolled ? "王*红" : null,
@@ -113,6 +113,7 @@ export function status(state = "active", over = {}) {
     now: NOW,
     clock_offset_seconds: enrolled ? 1 : null,
     clock_off: false,
+    one_time: { lightweight: enrolled ? 9 : 0, age_only: enrolled ? 8 : 0 },
     ...over,
   };
 }
@@ -140,6 +141,7 @@ export function qrSvg() {
 /**
  * Opens the app in a fresh context. `mock` overrides the defaults: info, settings, status,
  * history, pin (the PIN the mock wallet checks; unset, any 6 digits pass while a PIN is set),
+ * linkable (every showing reuses a credential shown before, as offline with none fresh left),
  * overrides ({cmd: [{ok}|{error}|{events}|{manual}|{hang}, …]} used in order).
  */
 export async function openApp(browser, server, mock = {}, opts = {}) {

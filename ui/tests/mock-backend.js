@@ -13,6 +13,8 @@
     history: cfg.history || [],
     calls: [],
     qrCount: 0,
+    // The open showing ({ tier, linkable }) between show_begin and show_end.
+    showing: null,
     pending: null,
     signInLink: cfg.signInLink || null,
     signIns: cfg.signIns || [],
@@ -85,6 +87,15 @@
     verifyPin(given);
   }
 
+  function qr(tier) {
+    state.qrCount += 1;
+    const n = state.qrCount;
+    const now = state.status.now + (n - 1) * 30;
+    // A comment per call so each QR's bytes differ, as real (fresh-nonce) QRs do.
+    const svg = cfg.qrVary ? cfg.qrSvg.replace("</svg>", `<!-- ${n} --></svg>`) : cfg.qrSvg;
+    return { tier, svg, expires_at: now + 60, now, linkable: state.showing ? state.showing.linkable : false };
+  }
+
   const defaults = {
     app_info: () => state.info,
     settings_get: () => state.settings,
@@ -110,17 +121,38 @@
     },
     unlock_upgraded: (a, spec) => {
       verifyPin(a.pin);
-      return capture(a, cfg.captureEvents, () => ({ valid_until: state.status.now + 300 }), spec.manual);
+      return capture(
+        a,
+        cfg.captureEvents,
+        () => {
+          state.unlocked = true;
+          return { valid_until: state.status.now + 300 };
+        },
+        spec.manual,
+      );
+    },
+    // As src-tauri/src/commands.rs: a showing uses one credential (cfg.linkable: it had been
+    // shown before) and adds one history entry; show_qr regenerates within it.
+    show_begin: (a) => {
+      if (a.tier === "upgraded" && !state.unlocked)
+        throw { kind: "unlock_expired", message: "the upgraded tier needs the PIN and a fresh face check" };
+      state.showing = { tier: a.tier, linkable: !!cfg.linkable };
+      state.history.push({ at: state.status.now, tier: a.tier, ...(cfg.linkable ? { linkable: true } : {}) });
+      return qr(a.tier);
     },
     show_qr: (a) => {
-      state.qrCount += 1;
-      const n = state.qrCount;
-      const now = state.status.now + (n - 1) * 30;
-      // A comment per call so each QR's bytes differ, as real (fresh-nonce) QRs do.
-      const svg = cfg.qrVary ? cfg.qrSvg.replace("</svg>", `<!-- ${n} --></svg>`) : cfg.qrSvg;
-      return { tier: a.tier, svg, expires_at: now + 60, now };
+      if (!state.showing || state.showing.tier !== a.tier)
+        throw { kind: "showing_ended", message: `no showing of the ${a.tier} tier is open` };
+      return qr(a.tier);
     },
-    lock_upgraded: () => null,
+    show_end: () => {
+      state.showing = null;
+      return null;
+    },
+    lock_upgraded: () => {
+      state.unlocked = false;
+      return null;
+    },
     renew: (a, spec) =>
       capture(
         a,
@@ -129,7 +161,7 @@
           (state.status = {
             ...state.status,
             state: "active",
-            tiers: ["lightweight", "upgraded"],
+            tiers: ["age_only", "lightweight", "upgraded"],
             expires_at: state.status.now + 365 * 86400,
           }),
         spec.manual,

@@ -1,7 +1,7 @@
 import { history as historyCmd, signInHistory } from "../api";
 import { h, replace } from "../dom";
 import { errorBox } from "../errors";
-import { type Key, formatDateTime, formatList, t } from "../i18n";
+import { type Key, formatDateTime, formatList, hasKey, t } from "../i18n";
 import type { Screen } from "../router";
 
 export function history(): Screen {
@@ -18,9 +18,10 @@ export function history(): Screen {
         ...sorted.map((e) =>
           h(
             "li",
-            { class: "history-item", "data-tier": e.tier },
+            { class: "history-item", "data-tier": e.tier, "data-linkable": e.linkable ? "true" : null },
             h("time", { datetime: new Date(e.at * 1000).toISOString() }, formatDateTime(e.at)),
-            h("span", { class: `tier-tag tier-tag-${e.tier}` }, t(`tier.${e.tier}`)),
+            h("span", { class: `tier-tag tier-tag-${e.tier}` }, hasKey(`tier.${e.tier}`) ? t(`tier.${e.tier}` as Key) : e.tier),
+            e.linkable ? h("span", { class: "linkable-mark" }, t("history.linkable")) : null,
           ),
         ),
       );

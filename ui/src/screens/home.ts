@@ -1,5 +1,6 @@
 // The ID card, its state in words, renewal banner, and the way to show the ID.
 
+import { type OneTimeCounts, walletStatus } from "../api";
 import { ctx } from "../app";
 import { button, h } from "../dom";
 import { type Key, formatDate, t } from "../i18n";
@@ -94,6 +95,18 @@ export function home(): Screen {
     () => go("show"),
   );
 
+  // Fresh codes left (one per showing of the one-time tiers); read again on each visit, as a
+  // showing just ended and a background refill may have topped them up.
+  const fresh = canShow && s.one_time ? h("p", { id: "fresh-codes", class: "hint" }, freshCodesText(s.one_time)) : null;
+  if (fresh) {
+    walletStatus()
+      .then((now) => {
+        ctx.status = { ...ctx.status, one_time: now.one_time };
+        fresh.textContent = freshCodesText(now.one_time);
+      })
+      .catch(() => undefined);
+  }
+
   const el = h(
     "section",
     { class: "screen", "aria-labelledby": "home-title" },
@@ -103,12 +116,20 @@ export function home(): Screen {
     banner,
     stateNote,
     showBtn,
+    fresh,
     canShow ? null : h("p", { id: "no-tiers", class: "hint" }, t("home.noTiers")),
     canShow
       ? button({ id: "sign-in-start", class: "btn btn-secondary btn-block" }, t("home.signIn"), () => go("signIn"))
       : null,
   );
   return { el };
+}
+
+/** How many fresh codes are left, or that some tier has none (its showings can be linked). */
+function freshCodesText(counts: OneTimeCounts | undefined): string {
+  if (!counts) return "";
+  if (counts.age_only === 0 || counts.lightweight === 0) return t("home.noFreshCodes");
+  return t("home.freshCodes", { age_only: counts.age_only, lightweight: counts.lightweight });
 }
 
 /** The warning that the device clock is off (desks refuse codes by their time), or null. */

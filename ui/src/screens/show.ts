@@ -1,7 +1,9 @@
-// Showing the ID: pick a tier; the upgraded tier needs the PIN and a face check first. The QR
-// is regenerated every 30 s while the screen is open. Nothing here touches the network.
+// Showing the ID: pick a tier; the upgraded tier needs the PIN and a face check first. One
+// showing lasts from opening a tier's QR until closing it: its QR is regenerated every 30 s
+// from the same one-time credential, and ending it lets the app refill fresh ones in the
+// background. Nothing here touches the network.
 
-import { type Tier, cancelCapture, lockUpgraded, showQr, unlockUpgraded } from "../api";
+import { type ShownQr, type Tier, cancelCapture, lockUpgraded, showBegin, showEnd, showQr, unlockUpgraded } from "../api";
 import { ctx } from "../app";
 import { createCapture } from "../capture";
 import { button, h, replace, show } from "../dom";
@@ -17,6 +19,8 @@ export function showScreen(): Screen {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let capturing = false;
   let left = false;
+  // A showing is open in Rust (begun, not yet ended).
+  let showing = false;
 
   const tierButton = (id: Tier, desc: string): HTMLButtonElement =>
     button(
@@ -27,7 +31,7 @@ export function showScreen(): Screen {
         "aria-describedby": `tier-${id}-desc`,
       },
       [h("span", { class: "tier-name" }, t(`tier.${id}`)), h("span", { id: `tier-${id}-desc`, class: "tier-desc" }, desc)],
-      () => (id === "lightweight" ? startQr("lightweight") : ctx.status.pin_set ? openUnlock() : view(noPinView)),
+      () => (id !== "upgraded" ? startQr(id) : ctx.status.pin_set ? openUnlock() : view(noPinView)),
     );
 
   const pickView = h(
@@ -38,6 +42,7 @@ export function showScreen(): Screen {
     h(
       "div",
       { class: "tiers", role: "group", "aria-label": t("show.pickLabel") },
+      tierButton("age_only", t("show.ageOnlyDesc")),
       tierButton("lightweight", t("show.lightweightDesc")),
       tierButton("upgraded", t("show.upgradedDesc")),
     ),
@@ -79,6 +84,8 @@ export function showScreen(): Screen {
   // --- the QR ---
   const qrImg = h("img", { id: "qr", class: "qr-img", alt: "", width: 320, height: 320 });
   const qrTitle = h("h2", { id: "qr-title" });
+  // Offline with no fresh credential left, the code reuses one shown before.
+  const linkableNote = h("div", { id: "qr-linkable", class: "notice notice-warn", role: "status" });
   const countdown = h("p", { id: "qr-countdown", class: "countdown", "aria-live": "off" }, t("show.making"));
   // Announces a new code once per regeneration; the per-second countdown stays silent.
   const announce = h("p", { id: "qr-announce", class: "sr-only", "aria-live": "polite" });
@@ -88,6 +95,7 @@ export function showScreen(): Screen {
     "div",
     { class: "stack qr-view" },
     qrTitle,
+    linkableNote,
     qrFrame,
     h("p", { class: "hint center" }, t("show.qrHelp")),
     countdown,
@@ -130,13 +138,35 @@ export function showScreen(): Screen {
     tick();
   };
 
+  const showLinkable = (linkable: boolean): void => {
+    if (linkable === !linkableNote.hidden) return;
+    if (linkable) replace(linkableNote, h("p", {}, t("show.linkable")), h("p", { class: "hint" }, t("show.linkableHint")));
+    else replace(linkableNote);
+    show(linkableNote, linkable);
+  };
+
+  const endShowing = (): void => {
+    if (!showing) return;
+    showing = false;
+    showEnd().catch(() => undefined);
+  };
+
+  // The first QR of a showing begins it; later ones (and a retry) come from the same one.
   const makeQr = async (again: boolean): Promise<void> => {
     stopTimer();
     const want = tier;
     if (!want) return;
     try {
-      const qr = await showQr(want);
+      let qr: ShownQr;
+      if (showing) {
+        qr = await showQr(want);
+      } else {
+        qr = await showBegin(want);
+        showing = true;
+        if (left) endShowing();
+      }
       if (left || tier !== want) return;
+      showLinkable(qr.linkable);
       qrImg.src = svgDataUrl(qr.svg);
       qrImg.alt = t("show.qrAlt", { tier: t(`tier.${want}`) });
       qrFrame.dataset.ready = "true";
@@ -149,6 +179,7 @@ export function showScreen(): Screen {
     } catch (err) {
       if (left) return;
       const e = toUiError(err);
+      if (e.kind === "showing_ended") showing = false;
       qrFrame.dataset.ready = "false";
       qrImg.removeAttribute("src");
       countdown.textContent = "";
@@ -164,8 +195,11 @@ export function showScreen(): Screen {
   };
 
   const startQr = (which: Tier): void => {
+    // A new showing (Rust ends one still open of another tier).
+    showing = false;
     tier = which;
-    qrTitle.textContent = t(`tier.${which}`);
+    qrTitle.textContent = t(`show.heading.${which}`);
+    showLinkable(false);
     countdown.textContent = t("show.making");
     view(qrView);
     void makeQr(false);
@@ -173,6 +207,7 @@ export function showScreen(): Screen {
 
   function openUnlock(): void {
     stopTimer();
+    endShowing();
     tier = null;
     pinInput.value = "";
     replace(unlockErrors);
@@ -225,6 +260,7 @@ export function showScreen(): Screen {
 
   const close = (): void => {
     stopTimer();
+    endShowing();
     lockIfUpgraded();
     tier = null;
     go("home");
@@ -242,12 +278,14 @@ export function showScreen(): Screen {
   show(unlockView, false);
   show(noPinView, false);
   show(qrView, false);
+  show(linkableNote, false);
 
   return {
     el,
     dispose: () => {
       left = true;
       stopTimer();
+      endShowing();
       lockIfUpgraded();
       if (capturing) cancelCapture().catch(() => undefined);
     },
