@@ -128,8 +128,10 @@ fn srk_template() -> tss_esapi::Result<Public> {
 }
 
 /// The device key's template: an unrestricted ECDSA-SHA256 P-256 signing key that never
-/// leaves this TPM (fixedTPM, fixedParent), generated inside it (sensitiveDataOrigin), and
-/// DA-protected (noDA clear) so wrong PINs count against the lockout. A PIN key clears
+/// leaves this TPM (fixedTPM, fixedParent), generated inside it (sensitiveDataOrigin). A PIN
+/// key is DA-protected (noDA clear) so wrong PINs count against the lockout; a key without
+/// a PIN sets noDA: its empty authValue has nothing to guess, and while wrong PINs have
+/// locked the TPM out it still signs, so the basic codes keep working. A PIN key clears
 /// userWithAuth and sets authPolicy to PolicyAuthValue, so every signature needs a policy
 /// session proving the authValue, and a verifier can see that in the public area.
 fn signing_key_template(pin: bool) -> tss_esapi::Result<Public> {
@@ -139,7 +141,7 @@ fn signing_key_template(pin: bool) -> tss_esapi::Result<Public> {
         .with_sensitive_data_origin(true)
         .with_user_with_auth(!pin)
         .with_admin_with_policy(false)
-        .with_no_da(false)
+        .with_no_da(!pin)
         .with_restricted(false)
         .with_decrypt(false)
         .with_sign_encrypt(true)
