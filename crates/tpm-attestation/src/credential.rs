@@ -66,7 +66,7 @@ pub(crate) fn make_credential<R: TryCryptoRng + ?Sized>(
     credential: &[u8; 32],
     rng: &mut R,
 ) -> Result<Credential, MakeCredentialError> {
-    // Part 1 §24.4 / Annex B.10.4 ("RSA-based secret sharing"): a random seed the size of
+    // Part 1 §24.4 and Annex B (RSA secret sharing): a random seed the size of
     // the EK's nameAlg digest, encrypted with RSA-OAEP (nameAlg as hash, label "IDENTITY"
     // with its terminating zero).
     let mut seed = Zeroizing::new([0u8; 32]);

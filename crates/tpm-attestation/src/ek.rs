@@ -145,7 +145,7 @@ impl TrustedRoots {
                 roots.add_der(&bytes).map_err(not_cert)?;
             }
         }
-        if roots.is_empty() {
+        if roots.anchors.is_empty() {
             return Err(RootsError::Empty {
                 path: dir.to_path_buf(),
             });
@@ -158,9 +158,14 @@ impl TrustedRoots {
         self.anchors.len() + self.intermediates.len()
     }
 
-    /// Whether it trusts nothing.
+    /// Whether it holds no certificate.
     pub fn is_empty(&self) -> bool {
-        self.anchors.is_empty()
+        self.len() == 0
+    }
+
+    /// How many trust anchors (self-issued certificates); with none, nothing is trusted.
+    pub fn anchor_count(&self) -> usize {
+        self.anchors.len()
     }
 }
 

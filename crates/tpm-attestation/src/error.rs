@@ -156,8 +156,8 @@ pub enum RootsError {
         /// What the parser said.
         reason: String,
     },
-    /// The directory holds no certificate at all.
-    #[error("{}: no certificate found", path.display())]
+    /// The directory holds no trust anchor (self-issued root certificate).
+    #[error("{}: no self-signed root certificate found", path.display())]
     Empty {
         /// The directory.
         path: PathBuf,

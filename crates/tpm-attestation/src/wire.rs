@@ -1,5 +1,5 @@
 //! Bounds-checked readers for the few TPM 2.0 structures the issuer receives
-//! (TPM 2.0 Library, Part 2 "Structures"). Every read checks the remaining length; any
+//! (TPM 2.0 Library, Part 2 "Structures"; section numbers of revision 1.59). Every read checks the remaining length; any
 //! input, however malformed, ends in `Err`, never in a panic. All integers are big-endian
 //! (Part 1 §18.6 "Canonical form").
 

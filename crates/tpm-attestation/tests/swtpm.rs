@@ -601,6 +601,16 @@ fn roots_directory_errors_name_the_file() {
     assert!(err.contains("notes.txt"), "{err}");
     let empty = tempfile::tempdir().unwrap();
     assert!(TrustedRoots::from_dir(empty.path()).is_err());
+    // An intermediate without its root trusts nothing: refused when loading.
+    std::fs::copy(
+        tessera_swtpm::local_ca_dir().join("issuercert.pem"),
+        empty.path().join("issuercert.pem"),
+    )
+    .unwrap();
+    let err = TrustedRoots::from_dir(empty.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no self-signed root"), "{err}");
     assert!(
         TrustedRoots::from_dir(empty.path().join("missing"))
             .unwrap_err()
@@ -628,8 +638,9 @@ fn a_non_restricted_key_is_not_accepted_as_ak() {
     );
 }
 
-/// The credential names AK 1; the wallet holds only AK 2's secret… The TPM refuses to
-/// activate, and a certification by AK 2 (with a guessed secret) is refused.
+/// The credential is made for AK 1's Name; a wallet that activates it with AK 2 (another
+/// AK of the same TPM) gets nothing from the TPM, and its certification by AK 2 (with a
+/// guessed secret) is refused.
 #[test]
 fn a_wrong_activation_is_refused() {
     let e = evidence();
