@@ -161,7 +161,9 @@ impl<'a> SealedStore<'a> {
             return Ok(None);
         };
         let format = match serde_json::from_slice::<Probe>(&raw) {
-            Ok(Probe { sealed: Some(format) }) => format,
+            Ok(Probe {
+                sealed: Some(format),
+            }) => format,
             _ if raw.starts_with(HEAD_START) => {
                 return Err(self.corrupt(
                     "its sealed vault head is cut short or not valid JSON; if the keystore \
@@ -185,9 +187,8 @@ impl<'a> SealedStore<'a> {
 
     /// Opens the file named by the head `raw` (of the right format).
     fn open(&self, raw: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-        let head: Head<'_> = serde_json::from_slice(raw).map_err(|e| {
-            self.corrupt(format!("its sealed vault head is not well formed ({e})"))
-        })?;
+        let head: Head<'_> = serde_json::from_slice(raw)
+            .map_err(|e| self.corrupt(format!("its sealed vault head is not well formed ({e})")))?;
 
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         match URL_SAFE_NO_PAD.decode_slice(head.key, key.as_mut_slice()) {
@@ -203,7 +204,9 @@ impl<'a> SealedStore<'a> {
             .file
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if head.file.len() != 64 || !lower_hex || hex::decode_to_slice(head.file, &mut want).is_err()
+        if head.file.len() != 64
+            || !lower_hex
+            || hex::decode_to_slice(head.file, &mut want).is_err()
         {
             return Err(self.corrupt(
                 "the file name in its sealed vault head is not a SHA-256 in lowercase hex".into(),
@@ -304,7 +307,7 @@ impl<'a> SealedStore<'a> {
         head.push_str("{\"sealed\":");
         head.push_str(&HEAD_FORMAT.to_string());
         head.push_str(",\"key\":\"");
-        URL_SAFE_NO_PAD.encode_string(key.as_slice(), &mut *head);
+        URL_SAFE_NO_PAD.encode_string(key.as_slice(), &mut head);
         head.push_str("\",\"file\":\"");
         head.push_str(&hash);
         head.push_str("\"}");
@@ -343,7 +346,10 @@ impl<'a> SealedStore<'a> {
                 sync_dir(parent).map_err(|e| fail("syncing the vault directory's parent", e))?;
             }
         }
-        let temp = dir.join(format!("{}{TEMP_SUFFIX}", &name[..name.len() - FILE_SUFFIX.len()]));
+        let temp = dir.join(format!(
+            "{}{TEMP_SUFFIX}",
+            &name[..name.len() - FILE_SUFFIX.len()]
+        ));
         let written = (|| {
             // A stale one of the same name cannot exist (the name is the new file's hash),
             // unless planted: never write through it.
@@ -423,7 +429,10 @@ fn file_name(hash_hex: &str) -> String {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -481,7 +490,13 @@ mod tests {
             "memory"
         }
         fn get(&self, entry: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeystoreError> {
-            Ok(self.entries.lock().unwrap().get(entry).cloned().map(Zeroizing::new))
+            Ok(self
+                .entries
+                .lock()
+                .unwrap()
+                .get(entry)
+                .cloned()
+                .map(Zeroizing::new))
         }
         fn put(&self, entry: &str, secret: &[u8]) -> Result<(), KeystoreError> {
             if self.fail_puts.load(Ordering::SeqCst) {
@@ -658,7 +673,9 @@ mod tests {
         let ks = MemStore::default();
         let dir = TempDir::new("rollback");
         let store = SealedStore::new(&ks, &dir.0, ENTRY);
-        store.save(b"A: pin_failures 0, credential 7 unused").unwrap();
+        store
+            .save(b"A: pin_failures 0, credential 7 unused")
+            .unwrap();
         let (head_a, name_a) = (ks.raw(ENTRY).unwrap(), head_file(&ks));
         let file_a = fs::read(dir.0.join(&name_a)).unwrap();
         store.save(b"B: pin_failures 2, credential 7 used").unwrap();
@@ -668,12 +685,18 @@ mod tests {
 
         // A's file put back beside B's, B's head kept: B is what loads.
         fs::write(dir.0.join(&name_a), &file_a).unwrap();
-        assert_eq!(sealed(store.load().unwrap()), b"B: pin_failures 2, credential 7 used");
+        assert_eq!(
+            sealed(store.load().unwrap()),
+            b"B: pin_failures 2, credential 7 used"
+        );
 
         // A's file put back under B's name: refused, and nothing is deleted or changed.
         fs::write(dir.0.join(&name_b), &file_a).unwrap();
         let detail = corrupt_detail(store.load());
-        assert!(detail.contains("not the one the keystore names"), "{detail}");
+        assert!(
+            detail.contains("not the one the keystore names"),
+            "{detail}"
+        );
         assert!(detail.contains(&name_b), "{detail}");
         assert_eq!(ks.raw(ENTRY).unwrap(), head_b);
         assert_eq!(files(&dir.0), {
@@ -685,7 +708,10 @@ mod tests {
 
         // The right file back: it loads again.
         fs::write(dir.0.join(&name_b), &file_b).unwrap();
-        assert_eq!(sealed(store.load().unwrap()), b"B: pin_failures 2, credential 7 used");
+        assert_eq!(
+            sealed(store.load().unwrap()),
+            b"B: pin_failures 2, credential 7 used"
+        );
 
         // (Only A's head *and* A's file together, which takes write access to the
         // keystore, bring back A.)
@@ -810,7 +836,9 @@ mod tests {
         let after_crash = files(&dir.0);
         assert_eq!(after_crash.len(), 2, "{after_crash:?}");
         // A temporary file left by a crash during the write, and an unrelated file.
-        let stale_temp = dir.0.join(format!("vault-{}{TEMP_SUFFIX}", "ab".repeat(32)));
+        let stale_temp = dir
+            .0
+            .join(format!("vault-{}{TEMP_SUFFIX}", "ab".repeat(32)));
         fs::write(&stale_temp, b"half a file").unwrap();
         fs::write(dir.0.join("notes.txt"), b"not ours").unwrap();
 

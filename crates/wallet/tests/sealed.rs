@@ -27,10 +27,8 @@ fn service(label: &str) -> String {
 }
 
 fn fresh_dir(label: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "sealed-{label}-{}",
-        std::process::id()
-    ));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sealed-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -122,7 +120,9 @@ fn a_vault_of_21_credentials_round_trips_and_the_entry_stays_small() {
     assert_eq!(names.len(), 1, "{names:?}");
     let file = std::fs::read(dir.join(&names[0])).unwrap();
     assert!(
-        !file.windows(32).any(|w| vault.windows(32).take(64).any(|v| v == w)),
+        !file
+            .windows(32)
+            .any(|w| vault.windows(32).take(64).any(|v| v == w)),
         "plaintext in the file"
     );
 
@@ -241,6 +241,24 @@ fn the_cost_of_a_12_kb_vault() {
         loads.iter().min().unwrap(),
         loads.iter().max().unwrap(),
         saves.len()
+    );
+    // For comparison: the keystore alone, with a head-sized secret.
+    let head = ks.get(VAULT_ENTRY).unwrap().unwrap();
+    let (mut puts, mut gets) = (Vec::new(), Vec::new());
+    for _ in 0..21 {
+        let t = Instant::now();
+        ks.put("cost-probe", &head).unwrap();
+        puts.push(t.elapsed());
+        let t = Instant::now();
+        ks.get("cost-probe").unwrap().unwrap();
+        gets.push(t.elapsed());
+    }
+    ks.delete("cost-probe").unwrap();
+    eprintln!(
+        "of which the keystore alone ({}-byte head): put median {:?}, get median {:?}",
+        head.len(),
+        median(puts),
+        median(gets)
     );
     // Generous bounds: a regression to seconds would show up in the wallet's screens.
     assert!(save < Duration::from_secs(2), "{save:?}");
@@ -410,7 +428,11 @@ fn killed_at_random_moments_the_vault_is_always_the_last_or_the_next_state() {
              started {started}"
         );
         // Loading never deletes anything, not even the orphans.
-        assert_eq!(files(&dir), before, "kill {kills}: load changed the directory");
+        assert_eq!(
+            files(&dir),
+            before,
+            "kill {kills}: load changed the directory"
+        );
         *phases
             .entry(phase(loaded, committed, started, &before))
             .or_default() += 1;
