@@ -5,7 +5,9 @@
 //! `node --test` there. For the registry photo and the face check it also starts a real
 //! issuer (in process, Obama's photo in its registry), enrols Obama, registers a second desk
 //! data directory with it, and makes a `.y4m` of Obama's committed front-facing liveness
-//! frames (crates/face/testdata/liveness/obama/front) for the webcam.
+//! frames (crates/face/testdata/liveness/obama/front) for the webcam. A third data directory
+//! with `accepted_tiers = ["age_only"]` gets age-only codes (over and under 18) and basic
+//! ones for `web-tests/tests/age.test.js`.
 //!
 //! Needs `npm ci --prefix crates/verify/web-tests` and `/usr/bin/chromium` (scripts/setup.sh
 //! installs both); without them it fails and says what to run.
@@ -191,6 +193,23 @@ async fn desk_page_in_headless_chromium() {
         y4m_of_images(&liveness_frames("obama", "static"), 2),
     )
     .unwrap();
+    // A bar that takes only the age-only code (no names at all).
+    let age_data = dir.join("age-data");
+    seed_cache(&age_data, now);
+    std::fs::write(
+        dir.join("age-policy.toml"),
+        "accepted_tiers = [\"age_only\"]\nclock_skew_seconds = 600\n",
+    )
+    .unwrap();
+    let age_only = serde_json::json!({
+        "dataDir": age_data,
+        "policy": dir.join("age-policy.toml"),
+        "codes": {
+            "over": (0..2).map(|_| codes.age_only(true)).collect::<Vec<_>>(),
+            "under": (0..2).map(|_| codes.age_only(false)).collect::<Vec<_>>(),
+            "basic": (0..2).map(|_| codes.lightweight()).collect::<Vec<_>>(),
+        },
+    });
     let fixtures = serde_json::json!({
         "dataDir": data,
         "policy": dir.join("policy.toml"),
@@ -208,6 +227,7 @@ async fn desk_page_in_headless_chromium() {
         "uploadPng": dir.join("upload.png"),
         "notAnImage": dir.join("not-an-image.png"),
         "webcamY4m": dir.join("webcam.y4m"),
+        "ageOnly": age_only,
         "face": {
             "dataDir": face_data,
             "policy": dir.join("face-policy.toml"),

@@ -43,6 +43,7 @@ async fn every_verdict_from_seeded_lists() {
         (codes.expired(), "expired"),
         (codes.revoked(), "revoked"),
         (codes.lightweight(), "tier_requirement_not_met"),
+        (codes.age_only(true), "tier_requirement_not_met"),
         ("HELLO WORLD".to_owned(), "malformed"),
         ("   ".to_owned(), "empty"),
     ];
@@ -51,6 +52,26 @@ async fn every_verdict_from_seeded_lists() {
         assert_eq!(v["code"], code, "{v}");
         assert_eq!(v["valid"], code == "valid");
         assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+
+    // A venue taking only the age-only code: genuine codes of the other tiers are refused
+    // with nothing of them in the verdict; an age-only one says over 18 and nothing else.
+    let desk = seeded_desk("age-only-bar", "accepted_tiers = [\"age_only\"]").await;
+    let t = desk.terminal().await;
+    for text in [codes.lightweight(), codes.valid_upgraded()] {
+        let v = t.verify(&text).await;
+        assert_eq!(v["code"], "tier_not_accepted", "{v}");
+        assert_eq!(v["valid"], false);
+        assert!(v.get("claims").is_none() && v.get("tier").is_none(), "{v}");
+    }
+    for over in [true, false] {
+        let v = t.verify(&codes.age_only(over)).await;
+        assert_eq!(v["code"], "valid", "{v}");
+        assert_eq!(
+            v["claims"],
+            serde_json::json!({"tier": "age_only", "age_over_18": over}),
+            "{v}"
+        );
     }
 }
 

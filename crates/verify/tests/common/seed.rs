@@ -6,12 +6,14 @@ use std::path::Path;
 use tessera_credential::keys::spki_pem;
 use tessera_credential::status_list::{StatusList, StatusListToken, status};
 use tessera_credential::{
-    AuthMethods, Es256Signer, Presentation, ProofRequest, TrustList, TrustedIssuer,
+    AuthMethods, Es256Signer, Presentation, ProofRequest, SoftwareKey, TrustList, TrustedIssuer,
 };
 use tessera_vectors::{PERSON, STATUS_BASE, SeededRandomness, Wallet, YEAR};
 
 /// Status index that the seeded status list marks revoked.
 pub const REVOKED_IDX: u64 = 5;
+/// Status index of the seeded age-only credentials (valid).
+const AGE_ONLY_IDX: u64 = 9;
 
 /// Writes `cache/` into `dir` as fetched at `now`.
 pub fn seed_cache(dir: &Path, now: u64) {
@@ -50,6 +52,7 @@ pub fn seed_cache(dir: &Path, now: u64) {
 pub struct Codes {
     wallet: Wallet,
     now: u64,
+    age_only_shown: u32,
 }
 
 fn upgraded_request(now: u64) -> ProofRequest {
@@ -68,6 +71,7 @@ impl Codes {
         Codes {
             wallet: Wallet::issued_at(now - 30 * 86_400),
             now,
+            age_only_shown: 0,
         }
     }
 
@@ -79,6 +83,33 @@ impl Codes {
     /// A fresh valid lightweight code (wrong tier where the venue requires upgraded).
     pub fn lightweight(&mut self) -> String {
         self.wallet.show_lightweight(self.now).to_qr_text()
+    }
+
+    /// A fresh valid age-only code (no name, no ID number) saying `over_18`, on its own
+    /// one-time key (a new credential each call).
+    pub fn age_only(&mut self, over_18: bool) -> String {
+        use tessera_credential::claims::{AgeOnlyClaims, Identity};
+        let issuer = tessera_vectors::key("issuer-2026");
+        let mut rng = SeededRandomness::new(&format!("age-only-{}", self.age_only_shown));
+        self.age_only_shown += 1;
+        let key = SoftwareKey::generate(&mut rng);
+        let claims = tessera_vectors::claims(
+            &key,
+            Identity::AgeOnly(AgeOnlyClaims {
+                age_over_18: over_18,
+            }),
+            self.now - 3 * 86_400,
+            AGE_ONLY_IDX,
+            &mut rng,
+        );
+        let credential = tessera_vectors::issue(claims, &issuer);
+        let request = ProofRequest {
+            now: self.now,
+            lifetime: 60,
+            auth: AuthMethods::USER,
+            face_verified_at: None,
+        };
+        tessera_vectors::present(&credential, &key, request, &mut rng).to_qr_text()
     }
 
     /// An upgraded code whose credential expired.

@@ -591,7 +591,13 @@ async fn the_desk_serves_its_openapi_document_and_answers_fit_it() {
         .unwrap();
     let valid = assert_fits(&doc, "/api/verify", "post", r).await;
     assert_eq!(valid["code"], "valid", "{valid}");
-    for text in [codes.lightweight(), codes.revoked(), "HELLO".to_owned()] {
+    for text in [
+        codes.lightweight(),
+        codes.age_only(true),
+        codes.age_only(false),
+        codes.revoked(),
+        "HELLO".to_owned(),
+    ] {
         let r = t
             .post("/api/verify")
             .json(&serde_json::json!({ "text": text }))
