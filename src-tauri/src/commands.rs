@@ -514,6 +514,7 @@ pub fn remove_id(state: State<'_, AppState>, pin: Option<String>) -> Result<Wall
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_wallet::keystore::OsKeystore;
 
     #[test]
     fn id_numbers_are_checked_before_anything_is_sent() {
@@ -566,6 +567,231 @@ mod tests {
         );
         wallet.reset(None, now).expect("nothing enrolled");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    /// A keystore entry of its own for test `name` (the real Secret Service: run the tests
+    /// through scripts/with-keyring.sh, as scripts/test.sh does).
+    fn keystore(name: &str) -> (OsKeystore, String, std::path::PathBuf) {
+        let service = format!("tessera-app-{name}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&service);
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = OsKeystore::open(&service).unwrap_or_else(|e| {
+            panic!("{e}\n(run the tests through scripts/with-keyring.sh, as scripts/test.sh does)")
+        });
+        (store, service, dir)
+    }
+
+    fn clean_up(state: &AppState) {
+        state
+            .wallet()
+            .expect("wallet")
+            .reset(None, NOW)
+            .expect("removed");
+        let _ = std::fs::remove_dir_all(&state.data_dir);
+    }
+
+    /// An enrolled wallet (as enrolment leaves it) holding `age_only` and `lightweight`
+    /// one-time credentials, each on its own device key, issued by a test key.
+    fn enrolled(name: &str, age_only: usize, lightweight: usize) -> (AppState, OsKeystore) {
+        use tessera_credential::claims::{AgeOnlyClaims, Identity, LightweightClaims};
+        use tessera_credential::{CredentialClaims, Es256Signer as _, SoftwareKey, StatusRef};
+        use tessera_wallet::vault::{OneTime, StoredBatch, Vault};
+        let mut rng = tessera_wallet::wallet::OsRandomness;
+        let issuer = SoftwareKey::generate(&mut rng);
+        let expires_at = NOW + 200 * 86_400;
+        let mut vault = Vault::default();
+        vault.batch = Some(StoredBatch {
+            enrolment_id: "enr_test".into(),
+            issued_at: NOW - 86_400,
+            expires_at,
+            lightweight: vec![],
+            upgraded: vec![],
+        });
+        let tiers = std::iter::repeat_n(Tier::AgeOnly, age_only)
+            .chain(std::iter::repeat_n(Tier::Lightweight, lightweight));
+        for (i, tier) in tiers.enumerate() {
+            let key = SoftwareKey::generate(&mut rng);
+            let identity = match tier {
+                Tier::AgeOnly => Identity::AgeOnly(AgeOnlyClaims { age_over_18: true }),
+                _ => Identity::Lightweight(LightweightClaims {
+                    masked_name: "王*红".into(),
+                    masked_id_number: "110***********24".into(),
+                    age_over_18: true,
+                }),
+            };
+            let idx = u64::try_from(i).unwrap_or_default();
+            let credential = tessera_credential::Credential::issue(
+                CredentialClaims {
+                    issuer: "CN".into(),
+                    issued_at: NOW - 86_400,
+                    not_before: NOW - 86_400,
+                    expires_at,
+                    credential_id: (idx + 1).to_be_bytes(),
+                    holder_key: key.public_key(),
+                    status: StatusRef { list: 1, idx },
+                    identity,
+                },
+                &issuer,
+            )
+            .expect("issued");
+            vault.one_time.push(OneTime {
+                tier: tier.name().into(),
+                credential: credential.to_tagged_bytes(),
+                key: key.secret_bytes().to_vec(),
+                shown: 0,
+            });
+        }
+        let (store, service, dir) = keystore(name);
+        vault.save(&store).expect("saved");
+        (
+            AppState::new(dir, &service, FramesMode::None, None, None),
+            store,
+        )
+    }
+
+    /// How many times each one-time credential of `tier` has been shown.
+    fn shown(store: &OsKeystore, tier: Tier) -> Vec<u32> {
+        tessera_wallet::vault::Vault::load(store)
+            .expect("vault")
+            .expect("enrolled")
+            .one_time
+            .iter()
+            .filter(|o| o.tier == tier.name())
+            .map(|o| o.shown)
+            .collect()
+    }
+
+    #[test]
+    fn tiers_are_named_as_the_ui_names_them() {
+        assert_eq!(parse_tier("age_only").ok(), Some(Tier::AgeOnly));
+        assert_eq!(parse_tier("lightweight").ok(), Some(Tier::Lightweight));
+        assert_eq!(parse_tier("upgraded").ok(), Some(Tier::Upgraded));
+        assert_eq!(
+            parse_tier("age-only").expect_err("no").kind,
+            "invalid_input"
+        );
+    }
+
+    /// The Show screen's commands over the wallet core: one showing uses one credential,
+    /// however many codes it regenerates; ending it asks for a refill once few are left;
+    /// with none left the code says it can be linked.
+    #[test]
+    fn a_showing_uses_one_credential_across_its_codes() {
+        let (state, store) = enrolled("showing", 3, 3);
+        let first = begin(&state, Tier::AgeOnly, NOW).expect("first code");
+        assert_eq!((first.tier, first.linkable), ("age_only", false));
+        assert!(first.svg.starts_with("<?xml") || first.svg.contains("<svg"));
+        for n in 1..=3 {
+            let again = regenerate(&state, Tier::AgeOnly, NOW + 30 * n).expect("regenerated");
+            assert_eq!((again.tier, again.linkable), ("age_only", false));
+            assert_ne!(again.svg, first.svg, "a fresh proof each time");
+        }
+        assert_eq!(
+            shown(&store, Tier::AgeOnly),
+            [1, 0, 0],
+            "one credential for the showing"
+        );
+        assert_eq!(shown(&store, Tier::Lightweight), [0, 0, 0]);
+        let wallet = state.wallet().expect("wallet");
+        let history = wallet.history().expect("history");
+        assert_eq!(history.len(), 1, "one entry per showing, not per code");
+        assert_eq!(
+            (history[0].tier.as_str(), history[0].linkable),
+            ("age_only", false)
+        );
+        // Another tier is not this showing.
+        let other = regenerate(&state, Tier::Lightweight, NOW + 100).expect_err("not open");
+        assert_eq!(other.kind, "showing_ended");
+        // Two fresh age-only credentials left, fewer than the wallet keeps: refill due.
+        assert!(end(&state, NOW + 120), "a refill is due after the showing");
+        assert!(lock(&state.showing).is_none());
+        let ended = regenerate(&state, Tier::AgeOnly, NOW + 150).expect_err("ended");
+        assert_eq!(ended.kind, "showing_ended");
+
+        // Use up the rest; offline, the next showing reuses one and says so.
+        for _ in 0..2 {
+            begin(&state, Tier::AgeOnly, NOW + 200).expect("showing");
+            end(&state, NOW + 200);
+        }
+        assert_eq!(shown(&store, Tier::AgeOnly), [1, 1, 1]);
+        let reused = begin(&state, Tier::AgeOnly, NOW + 300).expect("a reused credential");
+        assert!(reused.linkable);
+        assert!(
+            regenerate(&state, Tier::AgeOnly, NOW + 330)
+                .expect("again")
+                .linkable
+        );
+        assert_eq!(shown(&store, Tier::AgeOnly).iter().sum::<u32>(), 4);
+        let history = wallet.history().expect("history");
+        assert_eq!(history.len(), 4);
+        assert!(history[3].linkable && !history[2].linkable);
+
+        // Switching tiers begins a new showing of the other tier.
+        let basic = begin(&state, Tier::Lightweight, NOW + 400).expect("lightweight");
+        assert_eq!((basic.tier, basic.linkable), ("lightweight", false));
+        assert_eq!(
+            regenerate(&state, Tier::AgeOnly, NOW + 430)
+                .expect_err("ended")
+                .kind,
+            "showing_ended"
+        );
+        assert_eq!(shown(&store, Tier::Lightweight), [1, 0, 0]);
+
+        // The upgraded tier without a fresh unlock is refused before anything is recorded.
+        *lock(&state.unlock) = None;
+        let locked = begin(&state, Tier::Upgraded, NOW + 500).expect_err("locked");
+        assert_eq!(locked.kind, "unlock_expired");
+        *lock(&state.unlock) = Some(tessera_wallet::wallet::UpgradedUnlock {
+            face_verified_at: NOW + 500 - 301,
+        });
+        let stale = begin(&state, Tier::Upgraded, NOW + 500).expect_err("stale");
+        assert_eq!(stale.kind, "unlock_expired");
+        assert_eq!(wallet.history().expect("history").len(), 5);
+        clean_up(&state);
+    }
+
+    #[test]
+    fn a_tier_with_no_credential_says_so_and_nothing_is_held() {
+        let (state, _store) = enrolled("none", 0, 3);
+        let none = begin(&state, Tier::AgeOnly, NOW).expect_err("no age-only credential");
+        assert_eq!(none.kind, "no_credential");
+        assert!(lock(&state.showing).is_none());
+        assert!(end(&state, NOW), "the refill fetches them");
+        clean_up(&state);
+
+        // Nothing enrolled: nothing to show, and no refill.
+        let (_store, service, dir) = keystore("empty");
+        let state = AppState::new(dir, &service, FramesMode::None, None, None);
+        assert_eq!(
+            begin(&state, Tier::Lightweight, NOW)
+                .expect_err("nothing")
+                .kind,
+            "not_enrolled"
+        );
+        assert!(!end(&state, NOW));
+        clean_up(&state);
+    }
+
+    /// A running refill is stopped (and has let go) before another vault write goes ahead.
+    #[test]
+    fn a_background_refill_is_stopped_before_other_vault_writes() {
+        let (state, _store) = enrolled("stop", 3, 3);
+        state.stop_refill(); // none running: returns at once
+        let running = state.refilling.clone().try_lock_owned().expect("free");
+        *lock(&state.refill) = Some(tauri::async_runtime::spawn(async move {
+            let _running = running;
+            // Waiting on the network, as a refill does.
+            std::future::pending::<()>().await;
+        }));
+        assert!(state.refilling.try_lock().is_err(), "the refill holds it");
+        let started = std::time::Instant::now();
+        begin(&state, Tier::AgeOnly, NOW).expect("a showing");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(state.refilling.try_lock().is_ok(), "the refill let go");
+        assert!(lock(&state.refill).is_none());
+        clean_up(&state);
     }
 
     #[test]
