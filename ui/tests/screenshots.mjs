@@ -9,6 +9,8 @@ const out = join(uiDir, "..", "docs", "screenshots");
 mkdirSync(out, { recursive: true });
 
 const history = [
+  { at: NOW - 1 * DAY + 22 * 3600, tier: "age_only", linkable: true },
+  { at: NOW - 1 * DAY + 21 * 3600, tier: "age_only" },
   { at: NOW - 2 * DAY + 9 * 3600, tier: "lightweight" },
   { at: NOW - 5 * DAY + 15 * 3600, tier: "upgraded" },
   { at: NOW - 9 * DAY + 11 * 3600, tier: "lightweight" },
@@ -53,6 +55,16 @@ try {
     await shot(lang, "show-lightweight", { status: status("active") }, async (p) => {
       await p.click("#show-id");
       await p.click("#tier-lightweight");
+      await p.waitForSelector("#qr[src^='data:image/svg+xml']");
+      await p.waitForFunction(() => document.querySelector("#qr").complete);
+    });
+    await shot(lang, "show-pick", { status: status("active") }, async (p) => {
+      await p.click("#show-id");
+      await p.waitForSelector("#tier-age_only");
+    });
+    await shot(lang, "show-age-only", { status: status("active") }, async (p) => {
+      await p.click("#show-id");
+      await p.click("#tier-age_only");
       await p.waitForSelector("#qr[src^='data:image/svg+xml']");
       await p.waitForFunction(() => document.querySelector("#qr").complete);
     });
