@@ -14,9 +14,11 @@
 //!     critical SAN when the subject is empty, holding a directoryName with the TPM
 //!     manufacturer, model and version — not interpreted here) and
 //!     subjectDirectoryAttributes (TPM specification attributes — not interpreted);
-//! * the EK certificate is not a CA; if it has a keyUsage, keyEncipherment is set; if it
-//!   has an extendedKeyUsage, it contains tcg-kp-EKCertificate (2.23.133.8.1);
-//! * the EK's key is RSA 2048 with exponent 65537 (TCG default template L-1).
+//! * the EK certificate is not a CA; if it has a keyUsage, keyEncipherment (RSA) or
+//!   keyAgreement (ECC) is set; if it has an extendedKeyUsage, it contains
+//!   tcg-kp-EKCertificate (2.23.133.8.1);
+//! * the EK's key is RSA 2048 with exponent 65537 or ECC NIST P-256 (TCG default templates
+//!   L-1 and L-2, whose nameAlg SHA-256 and AES-128-CFB the credential is made for).
 //!
 //! Not checked: revocation (CRLs/OCSP: TPM manufacturers' CRL distribution is not
 //! uniform; the issuer can drop a root), name constraints, certificate policies.
@@ -30,6 +32,7 @@ use rsa::traits::PublicKeyParts;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 
+use crate::credential::EkPublic;
 use crate::error::{AttestationError, RootsError};
 
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
@@ -47,6 +50,7 @@ const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 
 /// Longest accepted path: EK certificate + this many intermediates + root.
 const MAX_INTERMEDIATES: usize = 4;
@@ -204,12 +208,12 @@ fn parse_cert(der: &[u8]) -> Result<Cert, String> {
     })
 }
 
-/// Checks the EK certificate and its path to `roots`; returns the EK's RSA key.
+/// Checks the EK certificate and its path to `roots`; returns the EK's key.
 pub(crate) fn verify_ek_certificate(
     der: &[u8],
     roots: &TrustedRoots,
     now: SystemTime,
-) -> Result<rsa::PublicKey, AttestationError> {
+) -> Result<EkPublic, AttestationError> {
     // Some TPMs store the certificate in an NV index larger than it, padded with zeros or
     // 0xFF; the padding is dropped, anything else after the certificate is refused.
     let (h, l) = tlv(der)
@@ -229,7 +233,7 @@ pub(crate) fn verify_ek_certificate(
     check_validity(&leaf, now)?;
     check_critical_extensions(&leaf, true)?;
     let ek = ek_key(&leaf)?;
-    check_ek_usage(&leaf)?;
+    check_ek_usage(&leaf, matches!(ek, EkPublic::Rsa(_)))?;
     Ok(ek)
 }
 
@@ -270,7 +274,9 @@ fn malformed_ext(c: &Cert) -> AttestationError {
     ))
 }
 
-fn check_ek_usage(c: &Cert) -> Result<(), AttestationError> {
+/// TCG EK Credential Profile: an RSA EK certificate's key usage is keyEncipherment, an
+/// ECC EK certificate's keyAgreement.
+fn check_ek_usage(c: &Cert, rsa: bool) -> Result<(), AttestationError> {
     let tbs = c.cert.tbs_certificate();
     if let Some((_, bc)) = tbs
         .get_extension::<BasicConstraints>()
@@ -284,11 +290,17 @@ fn check_ek_usage(c: &Cert) -> Result<(), AttestationError> {
     if let Some((_, ku)) = tbs
         .get_extension::<KeyUsage>()
         .map_err(|_| malformed_ext(c))?
-        && !ku.key_encipherment()
     {
-        return Err(AttestationError::NotAnEkCertificate(
-            "its key usage lacks keyEncipherment",
-        ));
+        if rsa && !ku.key_encipherment() {
+            return Err(AttestationError::NotAnEkCertificate(
+                "its key usage lacks keyEncipherment",
+            ));
+        }
+        if !rsa && !ku.key_agreement() {
+            return Err(AttestationError::NotAnEkCertificate(
+                "its key usage lacks keyAgreement",
+            ));
+        }
     }
     if let Some((_, eku)) = tbs
         .get_extension::<ExtendedKeyUsage>()
@@ -305,21 +317,32 @@ fn check_ek_usage(c: &Cert) -> Result<(), AttestationError> {
     Ok(())
 }
 
-/// The EK's key: RSA with a 2048-bit modulus and exponent 65537.
-fn ek_key(c: &Cert) -> Result<rsa::PublicKey, AttestationError> {
+/// The EK's key: RSA with a 2048-bit modulus and exponent 65537 (template L-1), or ECC
+/// NIST P-256 (template L-2).
+fn ek_key(c: &Cert) -> Result<EkPublic, AttestationError> {
     let spki = c.cert.tbs_certificate().subject_public_key_info();
-    if spki.algorithm.oid == EC_PUBLIC_KEY {
-        return Err(AttestationError::UnsupportedEkKey(
-            "ECC EKs are not supported, only RSA 2048",
-        ));
-    }
-    if spki.algorithm.oid != RSA_ENCRYPTION {
-        return Err(AttestationError::UnsupportedEkKey("not an RSA key"));
-    }
     let raw = spki
         .subject_public_key
         .as_bytes()
-        .ok_or(AttestationError::UnsupportedEkKey("malformed RSA key"))?;
+        .ok_or(AttestationError::UnsupportedEkKey("malformed public key"))?;
+    if spki.algorithm.oid == EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        if curve != Some(SECP256R1) {
+            return Err(AttestationError::UnsupportedEkKey(
+                "an ECC EK must be on NIST P-256",
+            ));
+        }
+        let key = p256::PublicKey::from_sec1_bytes(raw)
+            .map_err(|_| AttestationError::UnsupportedEkKey("malformed ECC key"))?;
+        return Ok(EkPublic::EccP256(key));
+    }
+    if spki.algorithm.oid != RSA_ENCRYPTION {
+        return Err(AttestationError::UnsupportedEkKey("neither RSA nor ECC"));
+    }
     let pk = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(raw)
         .map_err(|_| AttestationError::UnsupportedEkKey("malformed RSA key"))?;
     let n = pk.modulus.as_bytes();
@@ -333,7 +356,9 @@ fn ek_key(c: &Cert) -> Result<rsa::PublicKey, AttestationError> {
             "the exponent is not 65537",
         ));
     }
-    rsa::PublicKey::try_from(pk).map_err(|_| AttestationError::UnsupportedEkKey("invalid RSA key"))
+    rsa::PublicKey::try_from(pk)
+        .map(EkPublic::Rsa)
+        .map_err(|_| AttestationError::UnsupportedEkKey("invalid RSA key"))
 }
 
 /// Finds an issuer of `c` among the trusted certificates whose signature over `c`

@@ -63,10 +63,12 @@ pub enum AttestationError {
     #[error("the certificate path is too long")]
     ChainTooLong,
     /// The leaf certificate is not an EK certificate: it is a CA, its key usage lacks
-    /// keyEncipherment, or its extended key usage lacks tcg-kp-EKCertificate.
+    /// keyEncipherment (RSA) or keyAgreement (ECC), or its extended key usage lacks
+    /// tcg-kp-EKCertificate.
     #[error("the certificate is not an EK certificate: {0}")]
     NotAnEkCertificate(&'static str),
-    /// The EK's key is not RSA 2048 with exponent 65537 (the TCG default template).
+    /// The EK's key is neither RSA 2048 with exponent 65537 nor ECC NIST P-256 (the TCG
+    /// default templates L-1 and L-2).
     #[error("unsupported EK key: {0}")]
     UnsupportedEkKey(&'static str),
 

@@ -140,7 +140,8 @@ pub fn policy_auth_value_digest() -> [u8; 32] {
 ///
 /// Steps, in order:
 /// 1. the EK certificate chains to `roots` at `now` (signatures first, then the
-///    contents; see [`TrustedRoots`] and the README) and its key is RSA 2048;
+///    contents; see [`TrustedRoots`] and the README) and its key is RSA 2048 or ECC
+///    P-256;
 /// 2. `ak_public` is a TPM2B_PUBLIC of an ECC P-256 key, nameAlg SHA-256, scheme ECDSA
 ///    SHA-256, attributes fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign
 ///    set and decrypt clear; its Name is 0x000B ‖ SHA-256(TPMT_PUBLIC);

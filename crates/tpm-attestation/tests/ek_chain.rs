@@ -301,3 +301,20 @@ fn an_ek_that_is_not_rsa_2048_is_refused() {
         ))
     );
 }
+
+#[test]
+fn an_ecc_ek_certificate_needs_key_agreement() {
+    let pki = Pki::new();
+    chain(&pki, CA_EXTS, EK_EXTS, "ec");
+    let roots = pki.trust(&["Root", "Inter"]);
+    assert_eq!(
+        pki.begin("Ek", &roots, SystemTime::now()),
+        Err(AttestationError::NotAnEkCertificate(
+            "its key usage lacks keyAgreement"
+        ))
+    );
+    let ecc_ek = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyAgreement\n\
+        extendedKeyUsage=2.23.133.8.1\n";
+    pki.issue("Ek2", "ec", "Inter", ecc_ek);
+    assert_eq!(pki.begin("Ek2", &roots, SystemTime::now()), Ok(()));
+}

@@ -34,6 +34,8 @@ struct Evidence {
     ak2_public: Vec<u8>,
     state: ActivationState,
     activated_with_other_ak: bool,
+    /// What the TPM gave back from the credential made for its P-256 EK.
+    ecc_activated: Option<Vec<u8>>,
     plain: (KeyCertification, VerifyingKey),
     pin: (KeyCertification, VerifyingKey),
     software: (KeyCertification, VerifyingKey),
@@ -224,13 +226,15 @@ fn make_evidence() -> Evidence {
 
     // 3. The wallet's activation: tpm2-tools' credential file is a header (magic
     //    0xBADCC0DE, version 1) then the two TPM2Bs.
-    let mut blob = Vec::new();
-    blob.extend_from_slice(&0xBADC_C0DEu32.to_be_bytes());
-    blob.extend_from_slice(&1u32.to_be_bytes());
-    blob.extend_from_slice(&activation.id_object);
-    blob.extend_from_slice(&activation.encrypted_secret);
-    std::fs::write(t.path("cred.blob"), &blob).unwrap();
-    let activate = |ak_ctx: &str, out: &str| {
+    let write_blob = |file: &str, a: &Activation| {
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&0xBADC_C0DEu32.to_be_bytes());
+        blob.extend_from_slice(&1u32.to_be_bytes());
+        blob.extend_from_slice(&a.id_object);
+        blob.extend_from_slice(&a.encrypted_secret);
+        std::fs::write(t.path(file), &blob).unwrap();
+    };
+    let activate = |ak_ctx: &str, ek_ctx: &str, blob: &str, out: &str| {
         t.run(
             "tpm2_startauthsession",
             &["--policy-session", "-S", "s.ctx"],
@@ -242,9 +246,9 @@ fn make_evidence() -> Evidence {
                 "-c",
                 ak_ctx,
                 "-C",
-                "ek.ctx",
+                ek_ctx,
                 "-i",
-                "cred.blob",
+                blob,
                 "-o",
                 out,
                 "-P",
@@ -254,8 +258,9 @@ fn make_evidence() -> Evidence {
         t.run("tpm2_flushcontext", &["s.ctx"]);
         ok
     };
+    write_blob("cred.blob", &activation);
     assert!(
-        activate("ak.ctx", "activated.bin"),
+        activate("ak.ctx", "ek.ctx", "cred.blob", "activated.bin"),
         "tpm2_activatecredential refused the credential"
     );
     assert_eq!(
@@ -265,7 +270,113 @@ fn make_evidence() -> Evidence {
     );
     // The same credential with another AK of the same TPM: the TPM refuses (the Name is
     // bound into the credential's HMAC).
-    let activated_with_other_ak = activate("ak2.ctx", "activated2.bin");
+    let activated_with_other_ak = activate("ak2.ctx", "ek.ctx", "cred.blob", "activated2.bin");
+
+    // An ECC P-256 EK (template L-2). swtpm certifies only its P-384 ECC EK, so this EK's
+    // certificate comes from a CA made here.
+    t.run(
+        "tpm2_createek",
+        &[
+            "-c",
+            "ekecc.ctx",
+            "-G",
+            "ecc",
+            "-u",
+            "ekecc.pem",
+            "-f",
+            "pem",
+        ],
+    );
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(t.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "ca.key",
+    ]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=Test EK CA",
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=ecc ek",
+        "-out",
+        "ekecc.csr",
+    ]);
+    std::fs::write(
+        t.path("ekecc.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyAgreement\nextendedKeyUsage=2.23.133.8.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "ekecc.csr",
+        "-force_pubkey",
+        "ekecc.pem",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "2",
+        "-days",
+        "2",
+        "-extfile",
+        "ekecc.ext",
+        "-outform",
+        "der",
+        "-out",
+        "ekecc.der",
+    ]);
+    let mut ecc_roots = TrustedRoots::new();
+    ecc_roots.add_pem(&t.read("ca.pem")).unwrap();
+    let ecc_secret = [0xEC; 32];
+    let (ecc_activation, _) = begin(
+        &t.read("ekecc.der"),
+        &ak_public,
+        &ecc_roots,
+        SystemTime::now(),
+        ecc_secret,
+        &mut getrandom::SysRng,
+    )
+    .expect("begin accepts a P-256 EK");
+    write_blob("cred-ecc.blob", &ecc_activation);
+    let ecc_activated = activate("ak.ctx", "ekecc.ctx", "cred-ecc.blob", "activated-ecc.bin")
+        .then(|| t.read("activated-ecc.bin"));
 
     // 4. Device keys under a storage primary, made persistent so that the raw Certify can
     //    name them by handle.
@@ -399,6 +510,7 @@ fn make_evidence() -> Evidence {
         ak2_public: t.read("ak2.pub"),
         state,
         activated_with_other_ak,
+        ecc_activated,
         plain: (plain, plain_key),
         pin: (pin, pin_key),
         software: (software, software_key),
@@ -546,7 +658,12 @@ fn an_ek_certificate_before_its_validity_is_refused() {
 }
 
 #[test]
-fn an_ecc_ek_is_not_supported() {
+fn a_p256_ek_activates_the_credential() {
+    assert_eq!(evidence().ecc_activated.as_deref(), Some(&[0xEC; 32][..]));
+}
+
+#[test]
+fn a_p384_ek_is_not_supported() {
     let e = evidence();
     let r = begin(
         &e.ecc_ek_cert,
