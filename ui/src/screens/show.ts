@@ -84,8 +84,14 @@ export function showScreen(): Screen {
   // --- the QR ---
   const qrImg = h("img", { id: "qr", class: "qr-img", alt: "", width: 320, height: 320 });
   const qrTitle = h("h2", { id: "qr-title" });
-  // Offline with no fresh credential left, the code reuses one shown before.
-  const linkableNote = h("div", { id: "qr-linkable", class: "notice notice-warn", role: "status" });
+  // Offline with no fresh credential left, the code reuses one shown before (announced through
+  // `announce` below: a live region that was hidden is not reliably read out).
+  const linkableNote = h(
+    "div",
+    { id: "qr-linkable", class: "notice notice-warn", hidden: true },
+    h("p", {}, t("show.linkable")),
+    h("p", { class: "hint" }, t("show.linkableHint")),
+  );
   const countdown = h("p", { id: "qr-countdown", class: "countdown", "aria-live": "off" }, t("show.making"));
   // Announces a new code once per regeneration; the per-second countdown stays silent.
   const announce = h("p", { id: "qr-announce", class: "sr-only", "aria-live": "polite" });
@@ -140,9 +146,8 @@ export function showScreen(): Screen {
 
   const showLinkable = (linkable: boolean): void => {
     if (linkable === !linkableNote.hidden) return;
-    if (linkable) replace(linkableNote, h("p", {}, t("show.linkable")), h("p", { class: "hint" }, t("show.linkableHint")));
-    else replace(linkableNote);
     show(linkableNote, linkable);
+    if (linkable) announce.textContent = t("show.linkable");
   };
 
   const endShowing = (): void => {
@@ -278,7 +283,6 @@ export function showScreen(): Screen {
   show(unlockView, false);
   show(noPinView, false);
   show(qrView, false);
-  show(linkableNote, false);
 
   return {
     el,
