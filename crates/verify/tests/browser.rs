@@ -201,9 +201,22 @@ async fn desk_page_in_headless_chromium() {
         "accepted_tiers = [\"age_only\"]\nclock_skew_seconds = 600\n",
     )
     .unwrap();
+    // And a venue that needs a name: the age-only code is below its tier.
+    let name_data = dir.join("name-data");
+    seed_cache(&name_data, now);
+    std::fs::write(
+        dir.join("name-policy.toml"),
+        "required_tier = \"lightweight\"\nclock_skew_seconds = 600\n",
+    )
+    .unwrap();
     let age_only = serde_json::json!({
         "dataDir": age_data,
         "policy": dir.join("age-policy.toml"),
+        "needsName": {
+            "dataDir": name_data,
+            "policy": dir.join("name-policy.toml"),
+            "codes": (0..2).map(|_| codes.age_only(true)).collect::<Vec<_>>(),
+        },
         "codes": {
             "over": (0..2).map(|_| codes.age_only(true)).collect::<Vec<_>>(),
             "under": (0..2).map(|_| codes.age_only(false)).collect::<Vec<_>>(),

@@ -69,3 +69,24 @@ test('an age-only verdict in English and Chinese: the tier, over 18 and nothing 
   await page.click('#lang');
   assert.deepEqual(errors, []);
 });
+
+test('a venue that needs a name refuses the age-only code in its own words', async () => {
+  const needs = age.needsName;
+  const d = await startDesk({ dataDir: needs.dataDir, policy: needs.policy });
+  try {
+    const { page, errors } = await freshPage(browser, d.url);
+    let v = await scan(page, needs.codes[0]);
+    assert.equal(v.code, 'tier_requirement_not_met');
+    assert.equal(v.banner, 'INVALID');
+    assert.match(v.reason, /needs at least “Basic check”.*“Age only” is not enough/);
+    assert.deepEqual(claimFields(v), []);
+    await page.click('#lang');
+    await page.click('#scan');
+    v = await scan(page, needs.codes[1]);
+    assert.match(v.reason, /至少需要“基础核验”/);
+    await page.click('#lang');
+    assert.deepEqual(errors, []);
+  } finally {
+    d.p.kill('SIGTERM');
+  }
+});
