@@ -29,6 +29,7 @@ use std::time::SystemTime;
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 use rsa::traits::PublicKeyParts;
+use sha2::Digest;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 
@@ -49,6 +50,8 @@ const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 
@@ -478,16 +481,32 @@ fn verify_signature(issuer: &Cert, subject: &Cert) -> Result<(), AttestationErro
             key.pkcs1v15_verify::<sha2::Sha512>(msg, sig)
         };
         ok.map_err(|_| bad())
-    } else if alg.oid == ECDSA_WITH_SHA256 {
-        use p256::ecdsa::signature::Verifier;
+    } else if alg.oid == ECDSA_WITH_SHA256 || alg.oid == ECDSA_WITH_SHA384 {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
         if spki.algorithm.oid != EC_PUBLIC_KEY {
             return Err(bad());
         }
-        // A P-384 or other curve's point does not decode as a P-256 point.
-        let key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|_| unsupported())?;
-        let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
-        key.verify(msg, &sig).map_err(|_| bad())
+        let digest: Vec<u8> = if alg.oid == ECDSA_WITH_SHA256 {
+            sha2::Sha256::digest(msg).to_vec()
+        } else {
+            sha2::Sha384::digest(msg).to_vec()
+        };
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        if curve == Some(SECP256R1) {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|_| bad())?;
+            let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
+            key.verify_prehash(&digest, &sig).map_err(|_| bad())
+        } else if curve == Some(SECP384R1) {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|_| bad())?;
+            let sig = p384::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
+            key.verify_prehash(&digest, &sig).map_err(|_| bad())
+        } else {
+            Err(unsupported())
+        }
     } else {
         Err(unsupported())
     }

@@ -51,7 +51,8 @@ pub enum AttestationError {
         oid: String,
     },
     /// A certificate on the path is signed with an algorithm this crate does not verify
-    /// (supported: RSA PKCS#1 v1.5 with SHA-256/384/512, ECDSA P-256 with SHA-256).
+    /// (supported: RSA PKCS#1 v1.5 with SHA-256/384/512; ECDSA with SHA-256/384 by a P-256
+    /// or P-384 key).
     #[error("the certificate for {subject} is signed with an unsupported algorithm {oid}")]
     UnsupportedSignatureAlgorithm {
         /// The certificate's subject.

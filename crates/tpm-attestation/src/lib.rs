@@ -83,11 +83,7 @@ impl std::fmt::Debug for Hex<'_> {
 impl ActivationState {
     /// The AK's public key.
     pub fn ak_key(&self) -> Option<p256::ecdsa::VerifyingKey> {
-        let mut sec1 = [0u8; 65];
-        sec1[0] = 0x04;
-        sec1[1..33].copy_from_slice(&self.ak_x);
-        sec1[33..].copy_from_slice(&self.ak_y);
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()
+        point_key(&self.ak_x, &self.ak_y)
     }
 }
 

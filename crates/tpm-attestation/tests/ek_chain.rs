@@ -46,9 +46,20 @@ impl Pki {
         );
     }
 
-    /// `alg`: "ec" (P-256) or "rsa:BITS".
+    /// `alg`: "ec" (P-256), "ec384" (P-384) or "rsa:BITS".
     fn key(&self, name: &str, alg: &str) {
         let key = format!("{name}.key");
+        if alg == "ec384" {
+            return self.openssl(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+                "-out",
+                &key,
+            ]);
+        }
         match alg.strip_prefix("rsa:") {
             Some(bits) => self.openssl(&[
                 "genpkey",
@@ -72,7 +83,11 @@ impl Pki {
     }
 
     fn root(&self, name: &str, exts: &str) {
-        self.key(name, "ec");
+        self.root_with(name, "ec", "-sha256", exts);
+    }
+
+    fn root_with(&self, name: &str, alg: &str, digest: &str, exts: &str) {
+        self.key(name, alg);
         let cnf = format!(
             "[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN={name}\n[ext]\n{exts}"
         );
@@ -87,6 +102,7 @@ impl Pki {
             &format!("{name}.cnf"),
             "-days",
             "10",
+            digest,
             "-out",
             &format!("{name}.pem"),
         ]);
@@ -94,6 +110,10 @@ impl Pki {
 
     /// A certificate for `name` (key `alg`) issued by `issuer`, with the extensions `exts`.
     fn issue(&self, name: &str, alg: &str, issuer: &str, exts: &str) {
+        self.issue_with(name, alg, issuer, "-sha256", exts);
+    }
+
+    fn issue_with(&self, name: &str, alg: &str, issuer: &str, digest: &str, exts: &str) {
         self.key(name, alg);
         std::fs::write(self.p(&format!("{name}.ext")), exts).unwrap();
         std::fs::write(
@@ -126,6 +146,7 @@ impl Pki {
             "7",
             "-days",
             "10",
+            digest,
             "-extfile",
             &format!("{name}.ext"),
             "-out",
@@ -317,4 +338,30 @@ fn an_ecc_ek_certificate_needs_key_agreement() {
         extendedKeyUsage=2.23.133.8.1\n";
     pki.issue("Ek2", "ec", "Inter", ecc_ek);
     assert_eq!(pki.begin("Ek2", &roots, SystemTime::now()), Ok(()));
+}
+
+/// A P-384 root signing with SHA-384, a P-256 intermediate signing the EK with SHA-384
+/// (the shapes of several TPM manufacturers' ECC CAs).
+#[test]
+fn p384_and_sha384_signatures_are_verified() {
+    let pki = Pki::new();
+    pki.root_with("Root", "ec384", "-sha384", CA_EXTS);
+    pki.issue_with("Inter", "ec", "Root", "-sha384", CA_EXTS);
+    pki.issue_with("Ek", "rsa:2048", "Inter", "-sha384", EK_EXTS);
+    let roots = pki.trust(&["Root", "Inter"]);
+    assert_eq!(pki.begin("Ek", &roots, SystemTime::now()), Ok(()));
+    // A root of the same name with another key: the intermediate's signature fails.
+    let other = Pki::new();
+    other.root_with("Root", "ec384", "-sha384", CA_EXTS);
+    let mut forged = TrustedRoots::new();
+    forged
+        .add_pem(&std::fs::read(other.p("Root.pem")).unwrap())
+        .unwrap();
+    forged
+        .add_pem(&std::fs::read(pki.p("Inter.pem")).unwrap())
+        .unwrap();
+    assert!(matches!(
+        pki.begin("Ek", &forged, SystemTime::now()),
+        Err(AttestationError::EkCertificateBadSignature { .. })
+    ));
 }
