@@ -105,7 +105,8 @@ pub struct KeyCertification {
 pub struct AttestedKey {
     /// The key can only be used with its authValue: userWithAuth is clear and its
     /// authPolicy is exactly TPM2_PolicyAuthValue. The TPM does not prove what that value
-    /// is (the PIN, or even non-empty).
+    /// is (the PIN, or even non-empty). By convention a key with userWithAuth set is
+    /// reported `false` even when its authPolicy is empty (PIN keys use the policy form).
     pub requires_authorization: bool,
     /// Wrong authValues count against the TPM's dictionary-attack lockout (noDA clear).
     /// Always true when `requires_authorization` is (otherwise the key is refused).

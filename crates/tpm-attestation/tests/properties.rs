@@ -320,3 +320,66 @@ proptest! {
         prop_assert!(begin(&ek, &framed, &roots(), SystemTime::now(), SECRET, &mut getrandom::SysRng).is_err());
     }
 }
+
+/// Each AK refusal of `begin` (the EK certificate is swtpm's, from testdata).
+#[test]
+fn ak_refusals() {
+    let ek = testdata("swtpm-ek-rsa.der");
+    let ak = *SigningKey::from_slice(&[0x44; 32]).unwrap().verifying_key();
+    const AK: u32 = DEVICE_KEY | RESTRICTED | USER_WITH_AUTH;
+    let try_ak = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut t = ecc_tpmt(&ak, AK, &[]);
+        edit(&mut t);
+        begin(
+            &ek,
+            &tpm2b(&t),
+            &roots(),
+            SystemTime::now(),
+            SECRET,
+            &mut getrandom::SysRng,
+        )
+        .map(|_| ())
+    };
+    assert_eq!(try_ak(&|_| {}), Ok(()));
+    let set =
+        |at: usize, v: u16| move |t: &mut Vec<u8>| t[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    let unsupported = |r: Result<(), AttestationError>| {
+        assert!(
+            matches!(r, Err(AttestationError::AkAlgorithmUnsupported(_))),
+            "{r:?}"
+        )
+    };
+    unsupported(try_ak(&set(0, 0x0001))); // TPM_ALG_RSA
+    unsupported(try_ak(&set(2, 0x0004))); // nameAlg SHA-1
+    unsupported(try_ak(&set(16, 0x0004))); // NIST P-384
+    unsupported(try_ak(&set(14, 0x000C))); // ECDSA with SHA-384
+    let attrs = |a: u32| move |t: &mut Vec<u8>| t[4..8].copy_from_slice(&a.to_be_bytes());
+    for (a, why) in [
+        (AK & !RESTRICTED, "restricted is clear"),
+        (AK & !FIXED_TPM, "fixedTPM is clear"),
+        (AK & !SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin is clear"),
+        (AK | (1 << 17), "decrypt is set"),
+    ] {
+        assert_eq!(
+            try_ak(&attrs(a)),
+            Err(AttestationError::AkNotRestrictedTpmKey(why))
+        );
+    }
+    // A point off the curve.
+    let r = try_ak(&|t: &mut Vec<u8>| {
+        let last = t.len() - 1;
+        t[last] ^= 1;
+    });
+    unsupported(r);
+    assert!(matches!(
+        begin(
+            &ek,
+            &[0x00, 0x05, 0x00],
+            &roots(),
+            SystemTime::now(),
+            SECRET,
+            &mut getrandom::SysRng
+        ),
+        Err(AttestationError::AkPublicMalformed(_))
+    ));
+}
