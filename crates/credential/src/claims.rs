@@ -220,7 +220,9 @@ impl Identity {
         if tier == Tier::AgeOnly {
             // Nothing that names the person may ride along in an age-only credential.
             if map.take(key::ID).is_some() || map.take(key::FULL_NAME).is_some() {
-                return Err(CborError::Invalid("an age-only credential carries a name or ID"));
+                return Err(CborError::Invalid(
+                    "an age-only credential carries a name or ID",
+                ));
             }
             return Ok(Identity::AgeOnly(AgeOnlyClaims {
                 age_over_18: age_over_18(&mut map)?,

@@ -126,7 +126,11 @@ pub fn keys_sha256(keys: &[BatchKey]) -> [u8; 32] {
 }
 
 /// What the main device key signs over a batch: the challenge and the keys' digest.
-pub fn binding_message(challenge_id: &str, challenge_nonce: &[u8], keys_sha256: &[u8; 32]) -> Vec<u8> {
+pub fn binding_message(
+    challenge_id: &str,
+    challenge_nonce: &[u8],
+    keys_sha256: &[u8; 32],
+) -> Vec<u8> {
     let mut m = b"tessera-batch-binding-v1".to_vec();
     m.extend_from_slice(&(challenge_id.len() as u32).to_be_bytes());
     m.extend_from_slice(challenge_id.as_bytes());
@@ -163,19 +167,35 @@ mod tests {
             BatchKey::create(Tier::AgeOnly, &b, "c1", b"n1").unwrap(),
         ];
         let batch = BatchKeys::create(keys, &main, "c1", b"n1").unwrap();
-        assert!(batch.verify_binding(&main.public_key(), "c1", b"n1").is_ok());
-        assert!(batch.verify_binding(&main.public_key(), "c2", b"n1").is_err());
+        assert!(
+            batch
+                .verify_binding(&main.public_key(), "c1", b"n1")
+                .is_ok()
+        );
+        assert!(
+            batch
+                .verify_binding(&main.public_key(), "c2", b"n1")
+                .is_err()
+        );
         assert!(batch.verify_binding(&a.public_key(), "c1", b"n1").is_err());
         // A relay swapping in its own key (with a valid proof of its own) breaks the binding.
         let relay = tessera_vectors::key("relay");
         let mut swapped = batch.clone();
         swapped.keys[1] = BatchKey::create(Tier::AgeOnly, &relay, "c1", b"n1").unwrap();
         assert!(swapped.keys[1].verify("c1", b"n1").is_ok());
-        assert!(swapped.verify_binding(&main.public_key(), "c1", b"n1").is_err());
+        assert!(
+            swapped
+                .verify_binding(&main.public_key(), "c1", b"n1")
+                .is_err()
+        );
         // So does relabelling a key's tier.
         let mut relabelled = batch.clone();
         relabelled.keys[0].tier = "age_only".into();
-        assert!(relabelled.verify_binding(&main.public_key(), "c1", b"n1").is_err());
+        assert!(
+            relabelled
+                .verify_binding(&main.public_key(), "c1", b"n1")
+                .is_err()
+        );
         assert_eq!(batch.keys[0].one_time_tier(), Some(Tier::Lightweight));
         let mut upgraded = batch.keys[0].clone();
         upgraded.tier = "upgraded".into();

@@ -1,14 +1,15 @@
 //! The issuer's decisions, independent of HTTP: challenges, enrolment, renewal, revocation
 //! and the signed lists. The HTTP layer (`api`) only adapts requests to these calls.
 
-use std::time::Duration;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use subtle::ConstantTimeEq;
-use tessera_credential::claims::{AgeOnlyClaims, 
-    Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
+use tessera_credential::claims::{
+    AgeOnlyClaims, Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number,
+    mask_name,
 };
 use tessera_credential::keys::Es256Signer;
 use tessera_credential::qr_text::Presentation;

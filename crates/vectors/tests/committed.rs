@@ -66,3 +66,27 @@ fn qr_sizes_stay_within_their_targets() {
         assert!(uv <= 16, "upgraded grew to version {uv}");
     }
 }
+
+/// The age-only tier (issue 14) must meet the lightweight tier's target, version 13, in the
+/// same worst case (a status index past 2^32, list 1000).
+#[test]
+fn the_age_only_code_meets_the_lightweight_target() {
+    let mut w = wallet("欧阳晓明", 4_000_000_000, 1000);
+    let mut rng = SeededRandomness::new("age-only");
+    let mut c = claims(
+        &w.device,
+        Identity::AgeOnly(tessera_credential::claims::AgeOnlyClaims { age_over_18: true }),
+        NOW - 100,
+        4_000_000_000,
+        &mut rng,
+    );
+    c.status.list = 1000;
+    w.lightweight = issue(c, &w.issuer);
+    let shown = w.show_lightweight(NOW);
+    assert_eq!(shown.credential.claims.tier(), Tier::AgeOnly);
+    let v = version_of(&shown);
+    eprintln!("age only: {} chars v{v}", shown.to_qr_text().len());
+    assert!(v <= 13, "age-only grew to version {v}");
+    // And it verifies like any other code (the proof carries the age-only tier).
+    assert_eq!(shown.proof.claims.tier, Tier::AgeOnly);
+}

@@ -328,10 +328,9 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             if wallet.refill_due(now())? {
                 match client() {
                     Ok(c) => match wallet.refill(&c, now()).await {
-                        Ok(r) => eprintln!(
-                            "refilled: {} new codes ({} retired)",
-                            r.issued, r.retired
-                        ),
+                        Ok(r) => {
+                            eprintln!("refilled: {} new codes ({} retired)", r.issued, r.retired)
+                        }
                         Err(e) => eprintln!("could not refill now ({e}); will try again next time"),
                     },
                     Err(e) => eprintln!("could not refill now ({e})"),

@@ -1,14 +1,18 @@
-//! Everything secret the wallet holds, as one keystore entry, so that every life-cycle
-//! transition is a single atomic write: a crash leaves the old state or the new one, never
-//! a mix (for example, never a new device key without the credentials bound to it).
+//! Everything secret the wallet holds, written as one sealed file committed by one keystore
+//! write ([`crate::sealed`]), so that every life-cycle transition is a single atomic write:
+//! a crash leaves the old state or the new one, never a mix (for example, never a new
+//! device key without the credentials bound to it, never a refill's new credentials beside
+//! the ones it retired).
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::keystore::{KeystoreError, SecretStore};
+use std::path::PathBuf;
 
-/// Bytes as base64url in the vault's JSON: a third of the size of JSON number arrays, which
-/// keeps the vault under the 2,560-byte limit of Windows Credential Manager.
+use crate::keystore::{KeystoreError, SecretStore};
+use crate::sealed::{Loaded, SealedStore};
+
+/// Bytes as base64url in the vault's JSON: a third of the size of JSON number arrays.
 mod b64_opt {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -151,12 +155,49 @@ pub struct Vault {
     pub face_template: Option<Vec<u8>>,
 }
 
+/// Where the vault lives: a head (with the data key) in the OS keystore and the sealed
+/// file in `dir` ([`crate::sealed`]).
+#[derive(Debug)]
+pub struct VaultStore {
+    keystore: Box<dyn SecretStore>,
+    dir: PathBuf,
+}
+
+impl VaultStore {
+    /// The vault of a wallet whose non-secret files are in `data_dir`: the sealed file is
+    /// in its `vault` folder.
+    pub fn in_data_dir(keystore: Box<dyn SecretStore>, data_dir: &std::path::Path) -> VaultStore {
+        VaultStore::new(keystore, data_dir.join("vault"))
+    }
+
+    /// The vault of `keystore`, with its sealed file in `dir`.
+    pub fn new(keystore: Box<dyn SecretStore>, dir: PathBuf) -> VaultStore {
+        VaultStore { keystore, dir }
+    }
+
+    fn sealed(&self) -> SealedStore<'_> {
+        SealedStore::new(self.keystore.as_ref(), &self.dir, VAULT_ENTRY)
+    }
+
+    /// Removes the vault (entry and files).
+    pub fn delete(&self) -> Result<(), KeystoreError> {
+        self.sealed().delete()
+    }
+
+    /// The keystore's name, for messages.
+    pub fn keystore_name(&self) -> &'static str {
+        self.keystore.name()
+    }
+}
+
 impl Vault {
-    /// Reads the vault (`None`: nothing stored yet). A damaged entry is an error and is
-    /// left untouched.
-    pub fn load(store: &dyn SecretStore) -> Result<Option<Vault>, KeystoreError> {
-        let Some(bytes) = store.get(VAULT_ENTRY)? else {
-            return Ok(None);
+    /// Reads the vault (`None`: nothing stored yet). A damaged entry or file is an error
+    /// and is left untouched. A vault from before the sealed file (the whole vault in the
+    /// keystore entry) is read as it is and sealed at the next save.
+    pub fn load(store: &VaultStore) -> Result<Option<Vault>, KeystoreError> {
+        let bytes = match store.sealed().load()? {
+            None => return Ok(None),
+            Some(Loaded::Sealed(b) | Loaded::Legacy(b)) => b,
         };
         let vault: Vault = serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Corrupt {
             name: VAULT_ENTRY.into(),
@@ -171,6 +212,17 @@ impl Vault {
         let mut vault = vault;
         vault.migrate();
         Ok(Some(vault))
+    }
+
+    /// Writes the vault: one sealed file, then one keystore write that commits it.
+    pub fn save(&self, store: &VaultStore) -> Result<(), KeystoreError> {
+        let mut v = self.clone();
+        v.version = VAULT_VERSION;
+        let bytes = Zeroizing::new(serde_json::to_vec(&v).map_err(|e| KeystoreError::Corrupt {
+            name: VAULT_ENTRY.into(),
+            detail: e.to_string(),
+        })?);
+        store.sealed().save(&bytes)
     }
 
     /// A vault from before batches: its lightweight credential, bound to the main key,
@@ -188,17 +240,6 @@ impl Vault {
                 shown: 1,
             });
         }
-    }
-
-    /// Writes the vault in one keystore operation.
-    pub fn save(&self, store: &dyn SecretStore) -> Result<(), KeystoreError> {
-        let mut v = self.clone();
-        v.version = VAULT_VERSION;
-        let bytes = Zeroizing::new(serde_json::to_vec(&v).map_err(|e| KeystoreError::Corrupt {
-            name: VAULT_ENTRY.into(),
-            detail: e.to_string(),
-        })?);
-        store.put(VAULT_ENTRY, &bytes)
     }
 }
 
@@ -231,7 +272,10 @@ mod tests {
         assert_eq!(v.one_time.len(), 1);
         assert_eq!(v.one_time[0].credential, w.lightweight.to_tagged_bytes());
         assert_eq!(v.one_time[0].key, w.device.secret_bytes().to_vec());
-        assert_eq!(v.one_time[0].shown, 1, "a credential shown before is not fresh");
+        assert_eq!(
+            v.one_time[0].shown, 1,
+            "a credential shown before is not fresh"
+        );
         // Written back, the legacy field is gone and a second load changes nothing.
         let json = serde_json::to_string(&v).unwrap();
         assert!(!json.contains("\"lightweight\":\""));

@@ -165,7 +165,7 @@ struct CheckedFace {
 /// The wallet.
 #[derive(Debug)]
 pub struct Wallet {
-    store: Box<dyn SecretStore>,
+    store: crate::vault::VaultStore,
     keys: Box<dyn KeyHolder>,
     data_dir: PathBuf,
     faces: std::sync::OnceLock<Arc<FaceAnalyzer>>,
@@ -262,7 +262,7 @@ impl Wallet {
             detail: e.to_string(),
         })?;
         Ok(Wallet {
-            store,
+            store: crate::vault::VaultStore::in_data_dir(store, data_dir),
             keys: Box::new(SoftwareKeys),
             data_dir: data_dir.to_owned(),
             faces: std::sync::OnceLock::new(),
@@ -278,7 +278,7 @@ impl Wallet {
     /// What the lightweight tier discloses about the holder (masked name and ID number), to
     /// show on the app's ID card; `None` before enrolment.
     pub fn holder(&self) -> Result<Option<LightweightClaims>, WalletError> {
-        let Some(vault) = Vault::load(self.store.as_ref())? else {
+        let Some(vault) = Vault::load(&self.store)? else {
             return Ok(None);
         };
         let Some(held) = vault
@@ -316,12 +316,12 @@ impl Wallet {
     }
 
     fn vault(&self) -> Result<Vault, WalletError> {
-        Ok(Vault::load(self.store.as_ref())?.unwrap_or_default())
+        Ok(Vault::load(&self.store)?.unwrap_or_default())
     }
 
     /// The state, tiers and expiry.
     pub fn status(&self, now: u64) -> Result<Status, WalletError> {
-        let vault = Vault::load(self.store.as_ref())?;
+        let vault = Vault::load(&self.store)?;
         let state = lifecycle::state(vault.as_ref(), now, RENEW_BEFORE);
         let usable = matches!(state, State::Active | State::RenewalDue | State::Renewing);
         Ok(Status {
@@ -377,7 +377,7 @@ impl Wallet {
         let mut vault = before.clone();
         let checked = check(&mut vault);
         if vault != before {
-            vault.save(self.store.as_ref())?;
+            vault.save(&self.store)?;
         }
         checked.map_err(WalletError::from)
     }
@@ -443,7 +443,7 @@ impl Wallet {
         let pin_given = pin_given
             .ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
         let checked = pin::verify_pin(&mut vault, pin_given, now);
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         checked?;
         let face =
             face.ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
@@ -501,14 +501,14 @@ impl Wallet {
     /// first PIN and use it), and a damaged vault holds no verifier to check: removing it is
     /// the only way out, and whoever could damage the entry could delete it.
     pub fn reset(&self, pin_given: Option<&str>, now: u64) -> Result<(), WalletError> {
-        match Vault::load(self.store.as_ref()) {
+        match Vault::load(&self.store) {
             Ok(Some(v)) if lifecycle::state(Some(&v), now, 0) != State::NotEnrolled => {
                 self.authorise_change(pin_given, now)?;
             }
             Ok(_) | Err(KeystoreError::Corrupt { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        self.store.delete(crate::vault::VAULT_ENTRY)?;
+        self.store.delete()?;
         crate::journal::remove(&self.history_path())?;
         crate::journal::remove(&self.sign_ins_path())?;
         Ok(())

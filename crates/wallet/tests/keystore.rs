@@ -2,7 +2,7 @@
 //! `dbus-run-session`, as `scripts/with-keyring.sh` sets up).
 
 use tessera_wallet::keystore::{KeystoreError, OsKeystore, SecretStore};
-use tessera_wallet::vault::{StoredBatch, VAULT_ENTRY, Vault};
+use tessera_wallet::vault::{StoredBatch, VAULT_ENTRY, Vault, VaultStore};
 
 fn keystore(label: &str) -> OsKeystore {
     let service = format!("tessera-wallet-test-{label}-{}", std::process::id());
@@ -33,24 +33,31 @@ fn secrets_round_trip_and_delete() {
 
 #[test]
 fn the_vault_round_trips_and_a_damaged_one_is_reported_and_kept() {
+    let label = format!("tessera-wallet-test-vault-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&label);
+    let store = VaultStore::in_data_dir(Box::new(keystore("vault")), &dir);
     let ks = keystore("vault");
-    assert_eq!(Vault::load(&ks).unwrap(), None);
+    assert_eq!(Vault::load(&store).unwrap(), None);
     let mut v = Vault::default();
     v.device_key = Some(vec![7; 32]);
     v.batch = Some(StoredBatch {
         enrolment_id: "e1".into(),
         issued_at: 1,
         expires_at: 2,
-        lightweight: vec![1, 2, 3],
+        lightweight: vec![],
         upgraded: vec![4, 5],
     });
-    v.save(&ks).unwrap();
-    let back = Vault::load(&ks).unwrap().unwrap();
+    v.save(&store).unwrap();
+    let back = Vault::load(&store).unwrap().unwrap();
     assert_eq!(back.device_key, v.device_key);
     assert_eq!(back.batch, v.batch);
+    // The keystore holds only the small head; the credentials are in the sealed file.
+    let head = ks.get(VAULT_ENTRY).unwrap().unwrap();
+    assert!(head.len() < 200, "{} bytes", head.len());
+    assert!(!head.windows(2).any(|w| w == [4, 5]));
 
     ks.put(VAULT_ENTRY, b"{ not a vault").unwrap();
-    match Vault::load(&ks) {
+    match Vault::load(&store) {
         Err(KeystoreError::Corrupt { name, .. }) => assert_eq!(name, VAULT_ENTRY),
         other => panic!("{other:?}"),
     }
@@ -60,6 +67,7 @@ fn the_vault_round_trips_and_a_damaged_one_is_reported_and_kept() {
         Some(&b"{ not a vault"[..])
     );
     ks.delete(VAULT_ENTRY).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::lifecycle::State;
 use tessera_wallet::pin::PinError;
 use tessera_wallet::pin_policy::WeakPin;
-use tessera_wallet::vault::{StoredBatch, Vault};
+use tessera_wallet::vault::{StoredBatch, Vault, VaultStore};
 use tessera_wallet::wallet::{Wallet, WalletError};
 
 const NOW: u64 = 1_800_000_000;
@@ -31,7 +31,8 @@ fn wallet(label: &str) -> (Wallet, String, std::path::PathBuf) {
 /// one carries a date of birth).
 fn hold_an_id(service: &str) -> String {
     let v = tessera_vectors::Wallet::standard();
-    let store = keystore(service);
+    let dir = std::env::temp_dir().join(service);
+    let store = VaultStore::in_data_dir(Box::new(keystore(service)), &dir);
     let mut vault = Vault::load(&store).unwrap().unwrap_or_default();
     vault.device_key = Some(v.device.secret_bytes().to_vec());
     vault.batch = Some(StoredBatch {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tessera_wallet::keystore::{KeystoreError, OsKeystore, SecretStore};
 use tessera_wallet::sealed::{Loaded, SealedStore};
-use tessera_wallet::vault::{StoredBatch, VAULT_ENTRY, Vault};
+use tessera_wallet::vault::{StoredBatch, VAULT_ENTRY, Vault, VaultStore};
 
 const CHILD_ENV: &str = "TESSERA_SEALED_CRASH_CHILD";
 
@@ -146,7 +146,10 @@ fn todays_single_entry_vault_is_returned_as_legacy_and_migrates_in_one_save() {
         upgraded: vec![4, 5],
     });
     v.pin_failures = 2;
-    v.save(&ks).unwrap();
+    v.version = 1;
+    // What a wallet from before the sealed file wrote: the whole vault in the entry.
+    ks.put(VAULT_ENTRY, &serde_json::to_vec(&v).unwrap())
+        .unwrap();
 
     let store = SealedStore::new(&ks, &dir, VAULT_ENTRY);
     let legacy = match store.load().unwrap() {
@@ -165,7 +168,15 @@ fn todays_single_entry_vault_is_returned_as_legacy_and_migrates_in_one_save() {
     let parsed: Vault = serde_json::from_slice(&back).unwrap();
     assert_eq!(parsed.device_key, v.device_key);
     assert_eq!(parsed.pin_failures, 2);
-    assert!(Vault::load(&ks).is_err(), "the entry is a head now");
+    let head = ks.get(VAULT_ENTRY).unwrap().unwrap();
+    assert!(head.starts_with(b"{\"sealed\""), "the entry is a head now");
+    // And the wallet's own loader reads the migrated vault from the sealed file, with the
+    // legacy lightweight credential moved to the one-time ones.
+    let vaults = VaultStore::new(Box::new(keystore(&service("legacy"))), dir.clone());
+    let loaded = Vault::load(&vaults).unwrap().unwrap();
+    assert_eq!(loaded.pin_failures, 2);
+    assert_eq!(loaded.one_time.len(), 1);
+    assert_eq!(loaded.one_time[0].credential, vec![1, 2, 3]);
 
     store.delete().unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -138,14 +138,7 @@ impl Issuer {
         };
         let replaces: Vec<&str> = existing.iter().map(|e| e.id.as_str()).collect();
         self.issue_batch(
-            &row.id,
-            &person,
-            device_key,
-            &one_time,
-            "enrol",
-            &replaces,
-            "revoked",
-            accepted,
+            &row.id, &person, device_key, &one_time, "enrol", &replaces, "revoked", accepted,
         )
         .await
     }
@@ -413,7 +406,10 @@ const DAY: u64 = 86_400;
 /// key gets the same three numbers, so they do not single out a person or a batch.
 pub fn one_time_times(now: u64, key_since: u64, expires_at: u64) -> (u64, u64) {
     let day_start = now - now % DAY;
-    (day_start.max(key_since).min(now), expires_at - expires_at % DAY)
+    (
+        day_start.max(key_since).min(now),
+        expires_at - expires_at % DAY,
+    )
 }
 
 impl CredentialSigner<'_> {
@@ -480,6 +476,9 @@ mod tests {
         assert_eq!(a, (day, day + validity));
         // A key made at noon: nothing it signs may claim to be older than the key.
         let noon = day + DAY / 2;
-        assert_eq!(one_time_times(noon + 60, noon, noon + 60 + validity).0, noon);
+        assert_eq!(
+            one_time_times(noon + 60, noon, noon + 60 + validity).0,
+            noon
+        );
     }
 }

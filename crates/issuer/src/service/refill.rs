@@ -6,9 +6,7 @@ use std::net::IpAddr;
 
 use tessera_issuer_api::batch::refill_sha256;
 use tessera_issuer_api::challenge::device_key_sha256;
-use tessera_issuer_api::{
-    HolderAuthPurpose, Problem, ProblemType, RefillRequest, RefillResponse,
-};
+use tessera_issuer_api::{HolderAuthPurpose, Problem, ProblemType, RefillRequest, RefillResponse};
 
 use super::{Issuer, internal, rate_limited, store_error};
 use crate::store::{Audit, NewRefill};
@@ -28,7 +26,10 @@ impl Issuer {
         }
         // 1. The challenge, drawn naming the first new key (as enrolment names its key).
         let first = req.keys.first().ok_or_else(|| {
-            Problem::new(ProblemType::Malformed, "a refill needs at least one new key")
+            Problem::new(
+                ProblemType::Malformed,
+                "a refill needs at least one new key",
+            )
         })?;
         let row = self.challenge_row(&req.challenge_id).await?;
         if row.device_key_sha256.as_deref() != Some(&device_key_sha256(&first.public_key)[..]) {

@@ -592,15 +592,14 @@ impl Store {
         // A random list among the open ones (each kept at most half full, so random probing
         // is quick), with OPEN_STATUS_LISTS open at any time: the credentials of one batch
         // land in different lists at random indices, never in neighbouring slots.
-        let open: Vec<i64> = sqlx::query(self.sql(
-            "SELECT list FROM status_lists WHERE used < ? ORDER BY list",
-        ))
-        .bind(i(STATUS_LIST_SIZE / 2))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("list"))
-        .collect::<std::result::Result<_, _>>()?;
+        let open: Vec<i64> =
+            sqlx::query(self.sql("SELECT list FROM status_lists WHERE used < ? ORDER BY list"))
+                .bind(i(STATUS_LIST_SIZE / 2))
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("list"))
+                .collect::<std::result::Result<_, _>>()?;
         let pick = u64::from_le_bytes(crate::config::random_bytes::<8>());
         let list = if open.len() >= OPEN_STATUS_LISTS {
             u(open[(pick % open.len() as u64) as usize])

@@ -123,10 +123,15 @@ impl Wallet {
         // Each one-time credential bound to one of the batch keys made for this request.
         let batch_keys = pending.map(|p| p.batch_keys).unwrap_or_default();
         let mut one_time = Vec::new();
-        for issued in batch.credentials.iter().filter(|c| c.tier != Tier::Upgraded.name()) {
-            let tier: Tier = issued.tier.parse().map_err(|e: String| {
-                IssuerError::BadAnswer(format!("a batch credential: {e}"))
-            })?;
+        for issued in batch
+            .credentials
+            .iter()
+            .filter(|c| c.tier != Tier::Upgraded.name())
+        {
+            let tier: Tier = issued
+                .tier
+                .parse()
+                .map_err(|e: String| IssuerError::BadAnswer(format!("a batch credential: {e}")))?;
             let mut bound = None;
             for k in batch_keys.iter().filter(|k| k.tier == issued.tier) {
                 let public = self.keys.signer(&k.key)?.public_key();
@@ -158,7 +163,7 @@ impl Wallet {
         if let Some(t) = template {
             vault.face_template = Some(t.to_bytes());
         }
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         Ok(())
     }
 
@@ -242,7 +247,7 @@ impl Wallet {
         lifecycle::begin_enrolment(&mut vault, pending, now)?;
         // Persist the new key before it leaves in a request: a crash after sending can
         // still collect the batch bound to it.
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         let req = EnrolRequest {
             challenge_id: challenge.challenge_id.clone(),
             id_number: id_number.to_owned(),
@@ -264,7 +269,7 @@ impl Wallet {
             }
             Err(e @ IssuerError::Refused(_)) => {
                 lifecycle::abandon(&mut vault);
-                vault.save(self.store.as_ref())?;
+                vault.save(&self.store)?;
                 Err(e.into())
             }
             // Unreachable: keep the pending state; running enrol again resumes it.
@@ -316,7 +321,7 @@ impl Wallet {
             batch_keys: batch_keys.clone(),
         };
         lifecycle::begin_renewal(&mut vault, pending, now)?;
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         let req = RenewRequest {
             challenge_id: challenge.challenge_id.clone(),
             presentation: presentation.to_qr_text(),
@@ -341,7 +346,7 @@ impl Wallet {
                 }
                 if matches!(e, IssuerError::Refused(_)) {
                     lifecycle::abandon(&mut vault);
-                    vault.save(self.store.as_ref())?;
+                    vault.save(&self.store)?;
                 }
                 Err(e.into())
             }

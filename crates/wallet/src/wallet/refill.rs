@@ -58,9 +58,7 @@ impl Wallet {
             return Ok(false);
         }
         let counts = OneTimeCounts::of(&vault, now);
-        Ok(ONE_TIME_TIERS
-            .iter()
-            .any(|t| counts.get(*t) < REFILL_BELOW))
+        Ok(ONE_TIME_TIERS.iter().any(|t| counts.get(*t) < REFILL_BELOW))
     }
 
     /// Refills: retires the shown one-time credentials and tops each tier up to the
@@ -84,7 +82,7 @@ impl Wallet {
                     if p.kind() != Some(ProblemType::CredentialNotActive) =>
                 {
                     vault.refill = None;
-                    vault.save(self.store.as_ref())?;
+                    vault.save(&self.store)?;
                 }
                 Err(e) => return self.refill_failed(&mut vault, e),
             }
@@ -133,7 +131,7 @@ impl Wallet {
             retire,
         };
         vault.refill = Some(pending.clone());
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         match self.send_refill(client, &vault, &pending, now).await {
             Ok(answer) => self.store_refill(&mut vault, answer, &trust, now),
             Err(e) => self.refill_failed(&mut vault, e),
@@ -150,7 +148,7 @@ impl Wallet {
                 vault.revoked = true;
             }
             vault.refill = None;
-            vault.save(self.store.as_ref())?;
+            vault.save(&self.store)?;
         }
         Err(e)
     }
@@ -165,10 +163,7 @@ impl Wallet {
     ) -> Result<RefillResponse, WalletError> {
         let mut keys = Vec::with_capacity(pending.keys.len());
         for k in &pending.keys {
-            let tier: Tier = k
-                .tier
-                .parse()
-                .map_err(|e: String| WalletError::Frames(e))?;
+            let tier: Tier = k.tier.parse().map_err(|e: String| WalletError::Frames(e))?;
             let signer = self.keys.signer(&k.key)?;
             keys.push(
                 BatchKey::create(
@@ -263,7 +258,7 @@ impl Wallet {
         let issued = fresh.len();
         vault.one_time.extend(fresh);
         vault.refill = None;
-        vault.save(self.store.as_ref())?;
+        vault.save(&self.store)?;
         Ok(Refilled {
             issued,
             retired,

@@ -99,7 +99,9 @@ pub(super) fn held(
         let c = parsed(&o.credential)?;
         let wanted = match cti {
             Some(cti) => c.claims.credential_id == cti,
-            None => now < c.claims.expires_at && best.as_ref().is_none_or(|(b, _)| o.shown < b.shown),
+            None => {
+                now < c.claims.expires_at && best.as_ref().is_none_or(|(b, _)| o.shown < b.shown)
+            }
         };
         if wanted {
             best = Some((o, c));
@@ -149,7 +151,7 @@ impl Wallet {
             };
             let linkable = o.shown > 0;
             o.shown = o.shown.saturating_add(1);
-            vault.save(self.store.as_ref())?;
+            vault.save(&self.store)?;
             Showing {
                 tier,
                 cti: Some(cti),
