@@ -973,18 +973,19 @@ fn check_refills(
         "unused one-time credentials again after the run: {status}"
     );
 
-    let rows: Vec<(String, String, i64, i64)> = support::http::runtime().block_on(async {
+    let rows: Vec<(String, String, i64, i64, i64)> = support::http::runtime().block_on(async {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&issuer.database_url).await.unwrap();
-        let rows = sqlx::query_as("SELECT cti, tier, status_list, status_idx FROM credentials")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+        let rows =
+            sqlx::query_as("SELECT cti, tier, status_list, status_idx, status FROM credentials")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
         pool.close().await;
         rows
     });
     let count = |tier: &str| rows.iter().filter(|r| r.1 == tier).count();
-    let by_cti: HashMap<&str, &(String, String, i64, i64)> =
+    let by_cti: HashMap<&str, &(String, String, i64, i64, i64)> =
         rows.iter().map(|r| (r.0.as_str(), r)).collect();
     for s in showings {
         let c = &s.code;
@@ -1004,11 +1005,19 @@ fn check_refills(
         "{}",
         count("age_only")
     );
+    // Retiring revokes: every refill sets the status bit of each credential it retires,
+    // all in one status-list update (a verifier polling the lists sees them flip together).
+    let revoked = showings
+        .iter()
+        .filter(|s| by_cti[hex::encode(s.code.cti).as_str()].4 == 1)
+        .count();
     say(&format!(
-        "issuer credentials: {} lightweight, {} age-only, {} upgraded; wallet holds {light} lightweight and {age} age-only unused",
+        "issuer credentials: {} lightweight, {} age-only, {} upgraded; wallet holds {light} lightweight and {age} age-only unused; {revoked} of the {} shown credentials are revoked (retired by the {} refills)",
         count("lightweight"),
         count("age_only"),
-        count("upgraded")
+        count("upgraded"),
+        showings.len(),
+        refills.len()
     ));
 }
 
