@@ -594,7 +594,7 @@ mod tests {
 
     /// An enrolled wallet (as enrolment leaves it) holding `age_only` and `lightweight`
     /// one-time credentials, each on its own device key, issued by a test key.
-    fn enrolled(name: &str, age_only: usize, lightweight: usize) -> (AppState, OsKeystore) {
+    fn enrolled(name: &str, age_only: usize, lightweight: usize) -> AppState {
         use tessera_credential::claims::{AgeOnlyClaims, Identity, LightweightClaims};
         use tessera_credential::{CredentialClaims, Es256Signer as _, SoftwareKey, StatusRef};
         use tessera_wallet::vault::{OneTime, StoredBatch, Vault};
@@ -632,6 +632,7 @@ mod tests {
                     holder_key: key.public_key(),
                     status: StatusRef { list: 1, idx },
                     identity,
+                    key_protection: tessera_credential::KeyProtection::Software,
                 },
                 &issuer,
             )
@@ -643,24 +644,22 @@ mod tests {
                 shown: 0,
             });
         }
+        // Written as one keystore entry, the vault's first format, which the wallet reads
+        // however it stores vaults itself.
+        use tessera_wallet::keystore::SecretStore as _;
+        vault.version = tessera_wallet::vault::VAULT_VERSION;
+        let json = serde_json::to_vec(&vault).expect("json");
         let (store, service, dir) = keystore(name);
-        vault.save(&store).expect("saved");
-        (
-            AppState::new(dir, &service, FramesMode::None, None, None),
-            store,
-        )
+        store
+            .put(tessera_wallet::vault::VAULT_ENTRY, &json)
+            .expect("saved");
+        AppState::new(dir, &service, FramesMode::None, None, None)
     }
 
-    /// How many times each one-time credential of `tier` has been shown.
-    fn shown(store: &OsKeystore, tier: Tier) -> Vec<u32> {
-        tessera_wallet::vault::Vault::load(store)
-            .expect("vault")
-            .expect("enrolled")
-            .one_time
-            .iter()
-            .filter(|o| o.tier == tier.name())
-            .map(|o| o.shown)
-            .collect()
+    /// Unused one-time credentials of `tier`, as the wallet reports them.
+    fn unused(state: &AppState, tier: Tier) -> usize {
+        let status = state.wallet().expect("wallet").status(NOW).expect("status");
+        status.one_time.get(tier)
     }
 
     #[test]
@@ -679,7 +678,7 @@ mod tests {
     /// with none left the code says it can be linked.
     #[test]
     fn a_showing_uses_one_credential_across_its_codes() {
-        let (state, store) = enrolled("showing", 3, 3);
+        let state = enrolled("showing", 3, 3);
         let first = begin(&state, Tier::AgeOnly, NOW).expect("first code");
         assert_eq!((first.tier, first.linkable), ("age_only", false));
         assert!(first.svg.starts_with("<?xml") || first.svg.contains("<svg"));
@@ -689,11 +688,11 @@ mod tests {
             assert_ne!(again.svg, first.svg, "a fresh proof each time");
         }
         assert_eq!(
-            shown(&store, Tier::AgeOnly),
-            [1, 0, 0],
+            unused(&state, Tier::AgeOnly),
+            2,
             "one credential for the showing"
         );
-        assert_eq!(shown(&store, Tier::Lightweight), [0, 0, 0]);
+        assert_eq!(unused(&state, Tier::Lightweight), 3);
         let wallet = state.wallet().expect("wallet");
         let history = wallet.history().expect("history");
         assert_eq!(history.len(), 1, "one entry per showing, not per code");
@@ -715,7 +714,7 @@ mod tests {
             begin(&state, Tier::AgeOnly, NOW + 200).expect("showing");
             end(&state, NOW + 200);
         }
-        assert_eq!(shown(&store, Tier::AgeOnly), [1, 1, 1]);
+        assert_eq!(unused(&state, Tier::AgeOnly), 0);
         let reused = begin(&state, Tier::AgeOnly, NOW + 300).expect("a reused credential");
         assert!(reused.linkable);
         assert!(
@@ -723,7 +722,6 @@ mod tests {
                 .expect("again")
                 .linkable
         );
-        assert_eq!(shown(&store, Tier::AgeOnly).iter().sum::<u32>(), 4);
         let history = wallet.history().expect("history");
         assert_eq!(history.len(), 4);
         assert!(history[3].linkable && !history[2].linkable);
@@ -737,7 +735,7 @@ mod tests {
                 .kind,
             "showing_ended"
         );
-        assert_eq!(shown(&store, Tier::Lightweight), [1, 0, 0]);
+        assert_eq!(unused(&state, Tier::Lightweight), 2);
 
         // The upgraded tier without a fresh unlock is refused before anything is recorded.
         *lock(&state.unlock) = None;
@@ -754,7 +752,7 @@ mod tests {
 
     #[test]
     fn a_tier_with_no_credential_says_so_and_nothing_is_held() {
-        let (state, _store) = enrolled("none", 0, 3);
+        let state = enrolled("none", 0, 3);
         let none = begin(&state, Tier::AgeOnly, NOW).expect_err("no age-only credential");
         assert_eq!(none.kind, "no_credential");
         assert!(lock(&state.showing).is_none());
@@ -777,7 +775,7 @@ mod tests {
     /// A running refill is stopped (and has let go) before another vault write goes ahead.
     #[test]
     fn a_background_refill_is_stopped_before_other_vault_writes() {
-        let (state, _store) = enrolled("stop", 3, 3);
+        let state = enrolled("stop", 3, 3);
         state.stop_refill(); // none running: returns at once
         let running = state.refilling.clone().try_lock_owned().expect("free");
         *lock(&state.refill) = Some(tauri::async_runtime::spawn(async move {
