@@ -26,6 +26,54 @@ mod cwt {
 /// Length of the credential identifier (`cti`).
 pub const CTI_LEN: usize = 8;
 
+/// Claim 169 map key (from its range 75–99 "for any other data") of the key protection.
+const KEY_PROTECTION: i64 = 83;
+
+/// How the holder's device key (`cnf`) is kept, as the issuer established at issue
+/// (docs/format/README.md §2.2). Absent from the credential means [`KeyProtection::Software`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyProtection {
+    /// A software key in the OS keystore; nothing was attested.
+    #[default]
+    Software,
+    /// Generated in and never leaving a TPM (or secure element), attested at issue.
+    Hardware,
+    /// As [`KeyProtection::Hardware`], and every use needs the key's authorization value
+    /// (the wallet's PIN), with the chip's own lockout counting wrong tries.
+    HardwareWithPin,
+}
+
+impl KeyProtection {
+    /// The wire value (Claim 169 key 83).
+    pub fn code(self) -> u64 {
+        match self {
+            KeyProtection::Software => 0,
+            KeyProtection::Hardware => 1,
+            KeyProtection::HardwareWithPin => 2,
+        }
+    }
+
+    /// From the wire value.
+    pub fn from_code(code: u64) -> Option<KeyProtection> {
+        match code {
+            0 => Some(KeyProtection::Software),
+            1 => Some(KeyProtection::Hardware),
+            2 => Some(KeyProtection::HardwareWithPin),
+            _ => None,
+        }
+    }
+
+    /// The name used in JSON, policies and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyProtection::Software => "software",
+            KeyProtection::Hardware => "hardware",
+            KeyProtection::HardwareWithPin => "hardware_with_pin",
+        }
+    }
+}
+
 /// The signed content of a credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialClaims {
@@ -46,6 +94,8 @@ pub struct CredentialClaims {
     pub status: StatusRef,
     /// Claim 169: what this tier discloses.
     pub identity: Identity,
+    /// How the `cnf` key is kept (Claim 169 key 83; not written when software).
+    pub key_protection: KeyProtection,
 }
 
 impl CredentialClaims {
@@ -63,12 +113,34 @@ impl CredentialClaims {
             (int(cwt::CTI), Value::Bytes(self.credential_id.to_vec())),
             (int(cwt::CNF), cose_key::cnf_value(&self.holder_key)),
             (int(cwt::STATUS), self.status.to_cbor()),
-            (int(CLAIM_169), self.identity.to_claim169()),
+            (int(CLAIM_169), self.claim169()),
         ])
+    }
+
+    /// The Claim 169 map: the identity, and the key protection unless it is software.
+    fn claim169(&self) -> Value {
+        let mut map = self.identity.to_claim169();
+        if self.key_protection != KeyProtection::Software
+            && let Value::Map(entries) = &mut map
+        {
+            entries.push((int(KEY_PROTECTION), cbor::uint(self.key_protection.code())));
+        }
+        map
     }
 
     fn from_cbor(bytes: &[u8]) -> Result<CredentialClaims, CborError> {
         let mut map = IntMap::new(cbor::from_slice(bytes)?, "CWT claims")?;
+        let claim169 = map.req(CLAIM_169, "claim 169")?;
+        let key_protection = match &claim169 {
+            Value::Map(entries) => match entries.iter().find(|(k, _)| *k == int(KEY_PROTECTION)) {
+                None => KeyProtection::Software,
+                Some((_, v)) => cbor::as_u64(v.clone(), "key protection")
+                    .ok()
+                    .and_then(KeyProtection::from_code)
+                    .ok_or(CborError::Invalid("key protection"))?,
+            },
+            _ => KeyProtection::Software,
+        };
         Ok(CredentialClaims {
             issuer: map.req_text(cwt::ISS, "iss")?,
             issued_at: map.req_u64(cwt::IAT, "iat")?,
@@ -77,7 +149,8 @@ impl CredentialClaims {
             credential_id: cbor::as_array(map.req(cwt::CTI, "cti")?, "cti")?,
             holder_key: cose_key::key_from_cnf(map.req(cwt::CNF, "cnf")?)?,
             status: StatusRef::from_cbor(map.req(cwt::STATUS, "status")?)?,
-            identity: Identity::from_claim169(map.req(CLAIM_169, "claim 169")?)?,
+            identity: Identity::from_claim169(claim169.clone())?,
+            key_protection,
         })
     }
 }
@@ -236,4 +309,51 @@ pub enum CredentialFormatError {
     /// The CWT claims are not as the format says.
     #[error("claims: {0}")]
     Claims(CborError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SoftwareKey;
+
+    struct Counter(u8);
+    impl crate::keys::Randomness for Counter {
+        fn fill(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+    }
+
+    #[test]
+    fn key_protection_round_trips_and_software_is_not_written() {
+        let issuer = SoftwareKey::generate(&mut Counter(1));
+        let holder = SoftwareKey::generate(&mut Counter(50));
+        let claims = |p: KeyProtection| CredentialClaims {
+            issuer: "CN".into(),
+            issued_at: 1,
+            not_before: 1,
+            expires_at: 2,
+            credential_id: [1; 8],
+            holder_key: holder.public_key(),
+            status: StatusRef { list: 1, idx: 2 },
+            identity: Identity::AgeOnly(crate::claims::AgeOnlyClaims { age_over_18: true }),
+            key_protection: p,
+        };
+        let software = Credential::issue(claims(KeyProtection::Software), &issuer).unwrap();
+        for p in [KeyProtection::Hardware, KeyProtection::HardwareWithPin] {
+            let c = Credential::issue(claims(p), &issuer).unwrap();
+            let back = Credential::from_bytes(&c.to_tagged_bytes()).unwrap();
+            assert_eq!(back.claims.key_protection, p);
+            // Three more bytes than a software key's credential: key 83 and its value.
+            assert_eq!(
+                c.to_tagged_bytes().len(),
+                software.to_tagged_bytes().len() + 3
+            );
+        }
+        let back = Credential::from_bytes(&software.to_tagged_bytes()).unwrap();
+        assert_eq!(back.claims.key_protection, KeyProtection::Software);
+        assert_eq!(KeyProtection::from_code(3), None);
+    }
 }

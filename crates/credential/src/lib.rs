@@ -28,9 +28,10 @@ pub mod verify;
 mod zlib;
 
 pub use claims::{
-    Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number, mask_name,
+    AgeOnlyClaims, Gender, Identity, LightweightClaims, Tier, UpgradedClaims, mask_id_number,
+    mask_name,
 };
-pub use credential::{Credential, CredentialClaims, IssueError};
+pub use credential::{Credential, CredentialClaims, IssueError, KeyProtection};
 pub use keys::{Es256Signer, KeyError, Kid, Randomness, SoftwareKey};
 pub use p256::ecdsa::VerifyingKey;
 pub use proof::{AuthMethods, HolderProof, ProofClaims, ProofRequest};

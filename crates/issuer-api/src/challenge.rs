@@ -134,6 +134,7 @@ mod tests {
             signer: vec![],
             signature: vec![],
             batch_size: None,
+            tpm_activation: None,
         }
     }
 

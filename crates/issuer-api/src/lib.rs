@@ -12,6 +12,7 @@ pub mod ids;
 pub mod names;
 pub mod problem;
 pub mod signed;
+pub mod tpm;
 pub mod types;
 
 pub use batch::{BatchKey, BatchKeys};

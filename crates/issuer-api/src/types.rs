@@ -15,6 +15,9 @@ pub struct ChallengeRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub device_key: Option<Vec<u8>>,
+    /// The wallet's TPM, when its device keys live in one (key attestation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<crate::tpm::TpmAttestationStart>,
 }
 
 /// `POST /v1/challenges` response: what the person must do, and by when, signed by the
@@ -51,6 +54,9 @@ pub struct ChallengeResponse {
     /// renewal or refill (a hint for how many keys to make; the issuer enforces it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    /// For a challenge drawn with a TPM: the credential only that TPM can activate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm_activation: Option<crate::tpm::TpmActivation>,
 }
 
 /// The device key and its proof of possession, in a request.
@@ -83,6 +89,9 @@ pub struct EnrolRequest {
     /// The one-time credentials' keys ([`crate::batch`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::batch::BatchKeys>,
+    /// Proof that the keys live in the TPM named when the challenge was drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<crate::tpm::TpmKeyAttestation>,
 }
 
 /// `POST /v1/renewals` body.
@@ -101,6 +110,9 @@ pub struct RenewRequest {
     /// The one-time credentials' keys ([`crate::batch`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::batch::BatchKeys>,
+    /// Proof that the keys live in the TPM named when the challenge was drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<crate::tpm::TpmKeyAttestation>,
 }
 
 /// `POST /v1/refills` body: fresh one-time credentials without a face check, for the

@@ -346,6 +346,7 @@ async fn renewal_rotates_the_key_and_revokes_the_old_batch(backend: Backend) {
             },
             frames: frames("astronaut", &c.actions),
             batch: None,
+            tpm: None,
         };
         let (status, kind) = h
             .post_json::<_, BatchResponse>("/v1/renewals", &req)

@@ -395,6 +395,7 @@ async fn revocation_and_renewal_cover_every_one_time_credential(backend: Backend
         batch: Some(
             BatchKeys::create(proven(&next_keys, &c), &next, &c.challenge_id, &c.nonce).unwrap(),
         ),
+        tpm: None,
     };
     let renewed: BatchResponse = h.post_json("/v1/renewals", &req).await.ok();
     for (_, k) in &keys {

@@ -119,6 +119,7 @@ pub fn claims(
             idx: status_idx,
         },
         identity,
+        key_protection: tessera_credential::KeyProtection::Software,
     }
 }
 

@@ -268,6 +268,7 @@ impl IssuerClient {
             .post(format!("{}/v1/challenges", self.base))
             .json(&ChallengeRequest {
                 device_key: Some(device_key_der.to_vec()),
+                tpm: None,
             })
             .send()
             .await;

@@ -132,6 +132,7 @@ fn relay(
             if path == "/v1/challenges" && swap == Swap::Challenge {
                 body = serde_json::to_vec(&ChallengeRequest {
                     device_key: Some(relay_der.clone()),
+                    tpm: None,
                 })
                 .unwrap();
             }

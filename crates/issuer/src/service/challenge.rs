@@ -70,6 +70,7 @@ impl Issuer {
             signer: vec![],
             signature: vec![],
             batch_size: Some(self.config.batch_size),
+            tpm_activation: None,
         };
         challenge_binding::sign(&mut response, self.keys.active()).map_err(internal)?;
         Ok(response)

@@ -443,6 +443,7 @@ impl CredentialSigner<'_> {
                     idx: slot.idx,
                 },
                 identity: identity(person, *tier, self.now),
+                key_protection: tessera_credential::KeyProtection::Software,
             };
             let credential = Credential::issue(claims, self.key).map_err(|e| e.to_string())?;
             rows.push(CredentialRow {

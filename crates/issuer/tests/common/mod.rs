@@ -303,6 +303,7 @@ pub fn answer_challenge(
         frames,
         replace_existing: false,
         batch: None,
+        tpm: None,
     }
 }
 
@@ -315,6 +316,7 @@ pub async fn challenge_at(
 ) -> Result<ChallengeResponse, reqwest::Error> {
     let body = ChallengeRequest {
         device_key: device.map(|d| tessera_credential::keys::spki_der(&d.public_key())),
+        tpm: None,
     };
     http.post(format!("{base}/v1/challenges"))
         .json(&body)
@@ -494,6 +496,7 @@ impl Harness {
     async fn draw_challenge(&self, device: Option<&SoftwareKey>) -> ChallengeResponse {
         let body = ChallengeRequest {
             device_key: device.map(|d| tessera_credential::keys::spki_der(&d.public_key())),
+            tpm: None,
         };
         let r = self
             .client
@@ -601,6 +604,7 @@ impl Harness {
             },
             frames: frames(person, &c.actions),
             batch: None,
+            tpm: None,
         };
         self.post_json("/v1/renewals", &req).await
     }

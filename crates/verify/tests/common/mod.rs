@@ -148,6 +148,7 @@ impl RealIssuer {
                 device_key: Some(tessera_credential::keys::spki_der(
                     &tessera_credential::keys::Es256Signer::public_key(&device),
                 )),
+                tpm: None,
             })
             .send()
             .await
@@ -190,6 +191,7 @@ impl RealIssuer {
             frames,
             replace_existing: false,
             batch,
+            tpm: None,
         };
         let r = self
             .http

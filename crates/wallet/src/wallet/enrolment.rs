@@ -201,6 +201,7 @@ impl Wallet {
                     &p.challenge_id,
                     &p.challenge_nonce,
                 )?),
+                tpm: None,
             };
             if let Ok(batch) = client.enrol(&req).await {
                 // The face kept is the one from the answer the issuer matched, saved with the
@@ -260,6 +261,7 @@ impl Wallet {
                 &challenge.challenge_id,
                 &challenge.nonce,
             )?),
+            tpm: None,
         };
         match client.enrol(&req).await {
             Ok(batch) => {
@@ -333,6 +335,7 @@ impl Wallet {
                 &challenge.challenge_id,
                 &challenge.nonce,
             )?),
+            tpm: None,
         };
         match client.renew(&req).await {
             Ok(batch) => {
