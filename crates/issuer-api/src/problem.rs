@@ -49,6 +49,19 @@ pub enum ProblemType {
     WrongMatchCode,
     /// The credential presented is of a lower tier than the sign-in asks for.
     TierTooLow,
+    /// TPM key attestation: the EK certificate does not chain to a TPM manufacturer root
+    /// the issuer trusts (or is not valid now).
+    TpmEkUntrusted,
+    /// TPM key attestation: a certification is of another key than the request's.
+    TpmAttestationOtherKey,
+    /// TPM key attestation: a key claimed as hardware was not generated inside the TPM or
+    /// can leave it (no fixedTPM / sensitiveDataOrigin: imported or software).
+    TpmKeyNotInTpm,
+    /// TPM key attestation: the certification was made for another challenge or another
+    /// activation, or the challenge was drawn without a TPM.
+    TpmAttestationReplayed,
+    /// TPM key attestation: anything else malformed or refused (AK, signature, algorithm).
+    TpmAttestationInvalid,
     /// Missing or wrong administrator token.
     Unauthorized,
     /// No such status list, or no such resource.
@@ -61,7 +74,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type, for documentation and tests.
-    pub const ALL: [ProblemType; 25] = [
+    pub const ALL: [ProblemType; 30] = [
         ProblemType::Malformed,
         ProblemType::PayloadTooLarge,
         ProblemType::RequestTimeout,
@@ -83,6 +96,11 @@ impl ProblemType {
         ProblemType::SignInEnded,
         ProblemType::WrongMatchCode,
         ProblemType::TierTooLow,
+        ProblemType::TpmEkUntrusted,
+        ProblemType::TpmAttestationOtherKey,
+        ProblemType::TpmKeyNotInTpm,
+        ProblemType::TpmAttestationReplayed,
+        ProblemType::TpmAttestationInvalid,
         ProblemType::Unauthorized,
         ProblemType::NotFound,
         ProblemType::Internal,
@@ -113,6 +131,11 @@ impl ProblemType {
             ProblemType::SignInEnded => "sign-in-ended",
             ProblemType::WrongMatchCode => "wrong-match-code",
             ProblemType::TierTooLow => "tier-too-low",
+            ProblemType::TpmEkUntrusted => "tpm-ek-untrusted",
+            ProblemType::TpmAttestationOtherKey => "tpm-attestation-other-key",
+            ProblemType::TpmKeyNotInTpm => "tpm-key-not-in-tpm",
+            ProblemType::TpmAttestationReplayed => "tpm-attestation-replayed",
+            ProblemType::TpmAttestationInvalid => "tpm-attestation-invalid",
             ProblemType::Unauthorized => "unauthorized",
             ProblemType::NotFound => "not-found",
             ProblemType::Internal => "internal",
@@ -134,7 +157,9 @@ impl ProblemType {
     /// The HTTP status code.
     pub fn status(self) -> u16 {
         match self {
-            ProblemType::Malformed | ProblemType::BadDeviceKey => 400,
+            ProblemType::Malformed
+            | ProblemType::BadDeviceKey
+            | ProblemType::TpmAttestationInvalid => 400,
             ProblemType::Unauthorized | ProblemType::HolderAuthFailed => 401,
             ProblemType::NotFound | ProblemType::UnknownChallenge => 404,
             ProblemType::UnknownIdNumber => 404,
@@ -145,7 +170,12 @@ impl ProblemType {
             | ProblemType::CredentialNotActive
             | ProblemType::PortraitChanged => 409,
             ProblemType::ChallengeExpired | ProblemType::SignInEnded => 410,
-            ProblemType::WrongMatchCode | ProblemType::TierTooLow => 403,
+            ProblemType::WrongMatchCode
+            | ProblemType::TierTooLow
+            | ProblemType::TpmEkUntrusted
+            | ProblemType::TpmAttestationOtherKey
+            | ProblemType::TpmKeyNotInTpm
+            | ProblemType::TpmAttestationReplayed => 403,
             ProblemType::RequestTimeout => 408,
             ProblemType::PayloadTooLarge => 413,
             ProblemType::LivenessFailed
@@ -187,6 +217,17 @@ impl ProblemType {
                 "The number picked is not the one the sign-in page shows"
             }
             ProblemType::TierTooLow => "The sign-in needs the upgraded ID",
+            ProblemType::TpmEkUntrusted => {
+                "The TPM's endorsement key certificate is not from a trusted manufacturer"
+            }
+            ProblemType::TpmAttestationOtherKey => {
+                "The TPM attestation certifies another key than the request's"
+            }
+            ProblemType::TpmKeyNotInTpm => "The key claimed as hardware was not made in the TPM",
+            ProblemType::TpmAttestationReplayed => {
+                "The TPM attestation was made for another challenge"
+            }
+            ProblemType::TpmAttestationInvalid => "The TPM attestation is invalid",
             ProblemType::Unauthorized => "Not authorised",
             ProblemType::NotFound => "Not found",
             ProblemType::Internal => "Internal error",

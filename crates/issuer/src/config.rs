@@ -73,6 +73,10 @@ pub struct Config {
     /// day lets someone show ~240 codes a day, far above any real use, while a stolen
     /// credential cannot mint keys without limit.
     pub refills_per_day: u32,
+    /// TPM key attestation (`serve --tpm-roots DIR`): the TPM manufacturer certificates an
+    /// EK certificate must chain to. `None`: a challenge's `tpm` is ignored (no activation),
+    /// so the wallet sends no attestation and its credentials say software keys.
+    pub tpm_roots: Option<tessera_tpm_attestation::TrustedRoots>,
 }
 
 impl Default for Config {
@@ -99,6 +103,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             batch_size: 10,
             refills_per_day: 24,
+            tpm_roots: None,
         }
     }
 }

@@ -71,6 +71,11 @@ enum Command {
         /// Refills (no face check) allowed per person per day.
         #[arg(long, default_value_t = 24)]
         refills_per_day: u32,
+        /// TPM key attestation: a directory of trusted TPM manufacturer certificates (PEM
+        /// or DER; roots and the intermediates that issue EK certificates). Without it,
+        /// wallets' TPM attestations are ignored and every credential says software keys.
+        #[arg(long)]
+        tpm_roots: Option<std::path::PathBuf>,
     },
     /// Registry administration.
     Registry {
@@ -266,7 +271,22 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             trusted_proxies,
             batch_size,
             refills_per_day,
+            tpm_roots,
         } => {
+            let tpm_roots = match tpm_roots {
+                Some(dir) => {
+                    let roots = tessera_tpm_attestation::TrustedRoots::from_dir(&dir)
+                        .map_err(|e| fail(format!("--tpm-roots {}: {e}", dir.display())))?;
+                    tracing::info!(
+                        dir = %dir.display(),
+                        certificates = roots.len(),
+                        anchors = roots.anchor_count(),
+                        "TPM attestation roots loaded"
+                    );
+                    Some(roots)
+                }
+                None => None,
+            };
             let faces = faces()?;
             if demo_registry {
                 let n = import(
@@ -290,6 +310,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 trusted_proxies,
                 batch_size,
                 refills_per_day,
+                tpm_roots,
                 ..Config::default()
             };
             let issuer = tessera_issuer::open(

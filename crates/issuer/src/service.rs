@@ -32,6 +32,7 @@ mod enrolment;
 mod portrait;
 mod refill;
 mod sign_in;
+mod tpm;
 
 pub use clients::{add_client, remove_client};
 pub use portrait::{

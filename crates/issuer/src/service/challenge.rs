@@ -36,6 +36,12 @@ impl Issuer {
             }
             None => None,
         };
+        // TPM key attestation: the EK certificate and AK checked before anything is stored.
+        let tpm = self.tpm_begin(req.tpm.as_ref())?;
+        let (tpm_activation, tpm_state) = match tpm {
+            Some((activation, state)) => (Some(activation), Some(state)),
+            None => (None, None),
+        };
         let now = self.now();
         let challenge = Challenge::from_random(
             random_bytes::<17>(),
@@ -57,6 +63,7 @@ impl Issuer {
                 expires_at: challenge.expires_at,
                 used_at: None,
                 device_key_sha256: device_key_sha256.clone(),
+                tpm_state,
             })
             .await
             .map_err(store_error)?;
@@ -70,7 +77,7 @@ impl Issuer {
             signer: vec![],
             signature: vec![],
             batch_size: Some(self.config.batch_size),
-            tpm_activation: None,
+            tpm_activation,
         };
         challenge_binding::sign(&mut response, self.keys.active()).map_err(internal)?;
         Ok(response)

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use tessera_credential::KeyProtection;
 use tessera_credential::claims::Tier;
 use tessera_credential::credential::{Credential, CredentialClaims};
 use tessera_credential::keys::{Kid, Randomness};
@@ -93,6 +94,17 @@ impl Issuer {
             Ok(k) => k,
             Err(p) => return Err(self.refuse(&row.id, "enrol", None, p).await),
         };
+        let protections = match self.key_protections(
+            req.tpm.as_ref(),
+            row.tpm_state.as_deref(),
+            &row.nonce,
+            &device_key,
+            &one_time,
+            req.batch.is_some(),
+        ) {
+            Ok(p) => p,
+            Err(p) => return Err(self.refuse(&row.id, "enrol", None, p).await),
+        };
         let device_kid = Kid::of(&device_key).to_hex();
         if self
             .store
@@ -138,7 +150,15 @@ impl Issuer {
         };
         let replaces: Vec<&str> = existing.iter().map(|e| e.id.as_str()).collect();
         self.issue_batch(
-            &row.id, &person, device_key, &one_time, "enrol", &replaces, "revoked", accepted,
+            &row.id,
+            &person,
+            device_key,
+            &one_time,
+            &protections,
+            "enrol",
+            &replaces,
+            "revoked",
+            accepted,
         )
         .await
     }
@@ -231,6 +251,7 @@ impl Issuer {
         person: &RegistryRecord,
         device_key: p256::ecdsa::VerifyingKey,
         one_time: &[(Tier, p256::ecdsa::VerifyingKey)],
+        protections: &(KeyProtection, Vec<KeyProtection>),
         kind: &str,
         replaces: &[&str],
         replaced_state: &str,
@@ -240,8 +261,14 @@ impl Issuer {
         let expires_at = now + self.config.credential_validity.as_secs();
         let enrolment_id = hex::encode(random_bytes::<16>());
         let device_kid = Kid::of(&device_key).to_hex();
-        let mut wanted = vec![(Tier::Upgraded, device_key)];
-        wanted.extend_from_slice(one_time);
+        let (main_protection, one_time_protections) = protections;
+        let mut wanted = vec![(Tier::Upgraded, device_key, *main_protection)];
+        wanted.extend(
+            one_time
+                .iter()
+                .zip(one_time_protections)
+                .map(|((tier, key), p)| (*tier, *key, *p)),
+        );
         let signer = self.signer_for(now);
         let build = |slots: &[crate::store::Slot]| {
             let (rows, issued) = signer.sign_all(person, &wanted, slots)?;
@@ -256,9 +283,10 @@ impl Issuer {
             Ok((rows, json))
         };
         let detail = format!(
-            "kind={kind} device={device_kid} frames={} one_time={}",
+            "kind={kind} device={device_kid} frames={} one_time={} key_protection={}",
             accepted.frames,
-            one_time.len()
+            one_time.len(),
+            main_protection.name()
         );
         let audit = Audit {
             event: kind,
@@ -276,6 +304,7 @@ impl Issuer {
             replaced_state,
             now,
             expires_at,
+            key_protection: main_protection.name(),
         };
         self.store
             .issue(&new, wanted.len(), &audit, build)
@@ -344,6 +373,17 @@ impl Issuer {
             Ok(k) => k,
             Err(p) => return Err(self.refuse(&row.id, "renew", Some(&who), p).await),
         };
+        let protections = match self.key_protections(
+            req.tpm.as_ref(),
+            row.tpm_state.as_deref(),
+            &row.nonce,
+            &device_key,
+            &one_time,
+            req.batch.is_some(),
+        ) {
+            Ok(p) => p,
+            Err(p) => return Err(self.refuse(&row.id, "renew", Some(&who), p).await),
+        };
         if self
             .store
             .enrolment_by_device(&Kid::of(&device_key).to_hex())
@@ -378,6 +418,7 @@ impl Issuer {
             &person,
             device_key,
             &one_time,
+            &protections,
             "renew",
             &[enrolment.id.as_str()],
             "superseded",
@@ -413,18 +454,18 @@ pub fn one_time_times(now: u64, key_since: u64, expires_at: u64) -> (u64, u64) {
 }
 
 impl CredentialSigner<'_> {
-    /// One credential per `(tier, key)` in `wanted`, on the matching slot; the database
-    /// rows and the answer's entries.
+    /// One credential per `(tier, key, protection)` in `wanted`, on the matching slot; the
+    /// database rows and the answer's entries.
     pub(super) fn sign_all(
         &self,
         person: &RegistryRecord,
-        wanted: &[(Tier, p256::ecdsa::VerifyingKey)],
+        wanted: &[(Tier, p256::ecdsa::VerifyingKey, KeyProtection)],
         slots: &[crate::store::Slot],
     ) -> Result<(Vec<CredentialRow>, Vec<IssuedCredential>), String> {
         let mut rows = Vec::with_capacity(wanted.len());
         let mut issued = Vec::with_capacity(wanted.len());
         let (day, day_of_expiry) = one_time_times(self.now, self.key_since, self.expires_at);
-        for ((tier, holder_key), slot) in wanted.iter().zip(slots) {
+        for ((tier, holder_key, key_protection), slot) in wanted.iter().zip(slots) {
             let mut cti = [0u8; 8];
             OsRandomness.fill(&mut cti);
             let (issued_at, expires_at) = match tier {
@@ -443,7 +484,7 @@ impl CredentialSigner<'_> {
                     idx: slot.idx,
                 },
                 identity: identity(person, *tier, self.now),
-                key_protection: tessera_credential::KeyProtection::Software,
+                key_protection: *key_protection,
             };
             let credential = Credential::issue(claims, self.key).map_err(|e| e.to_string())?;
             rows.push(CredentialRow {

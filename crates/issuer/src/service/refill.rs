@@ -71,6 +71,12 @@ impl Issuer {
             Ok(k) => k,
             Err(p) => return Err(self.refuse(&row.id, "refill", Some(&who), p).await),
         };
+        // A refill carries no TPM attestation: its credentials say software keys, even
+        // from a wallet whose keys are in a TPM (documented in the issuer's README).
+        let keys: Vec<_> = keys
+            .into_iter()
+            .map(|(tier, key)| (tier, key, tessera_credential::KeyProtection::Software))
+            .collect();
         // 6. What is retired must be this enrolment's own valid one-time credentials, and
         //    afterwards the holder may hold at most `batch_size` valid ones of each tier.
         let held = self
@@ -97,7 +103,7 @@ impl Issuer {
                 .iter()
                 .filter(|h| h.tier == tier.name() && h.status == 0 && !retire.contains(&h.cti))
                 .count();
-            let new = keys.iter().filter(|(t, _)| *t == tier).count();
+            let new = keys.iter().filter(|(t, _, _)| *t == tier).count();
             if still_valid + new > max {
                 let p = Problem::new(
                     ProblemType::Malformed,

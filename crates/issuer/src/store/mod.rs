@@ -143,6 +143,8 @@ pub struct ChallengeRow {
     pub used_at: Option<u64>,
     /// SHA-256 of the device key (SPKI DER) it was drawn for; `None`: revocation only.
     pub device_key_sha256: Option<Vec<u8>>,
+    /// For a challenge drawn with a TPM: the serialised `ActivationState` (JSON).
+    pub tpm_state: Option<String>,
 }
 
 /// An issued batch.
@@ -374,13 +376,14 @@ impl Store {
             .bind(i(c.issued_at.saturating_sub(86_400)))
             .execute(&self.pool)
             .await?;
-        sqlx::query(self.sql("INSERT INTO challenges (id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256) VALUES (?, ?, ?, ?, ?, NULL, ?)"))
+        sqlx::query(self.sql("INSERT INTO challenges (id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256, tpm_state) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)"))
             .bind(&c.id)
             .bind(&c.nonce)
             .bind(&c.actions)
             .bind(i(c.issued_at))
             .bind(i(c.expires_at))
             .bind(&c.device_key_sha256)
+            .bind(&c.tpm_state)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -389,7 +392,7 @@ impl Store {
     /// A challenge by id.
     pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>> {
         let row = sqlx::query(self.sql(
-            "SELECT id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256 FROM challenges WHERE id = ?",
+            "SELECT id, nonce, actions, issued_at, expires_at, used_at, device_key_sha256, tpm_state FROM challenges WHERE id = ?",
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -403,6 +406,7 @@ impl Store {
                 expires_at: u(r.try_get("expires_at")?),
                 used_at: r.try_get::<Option<i64>, _>("used_at")?.map(u),
                 device_key_sha256: r.try_get("device_key_sha256")?,
+                tpm_state: r.try_get("tpm_state")?,
             })
         })
         .transpose()
@@ -555,8 +559,8 @@ impl Store {
         }
         let (credentials, response) = build(&slots).map_err(StoreError::Corrupt)?;
         sqlx::query(self.sql(
-            "INSERT INTO enrolments (id, id_number, device_kid, challenge_id, kind, previous_id, state, created_at, expires_at, response)
-             VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+            "INSERT INTO enrolments (id, id_number, device_kid, challenge_id, kind, previous_id, state, created_at, expires_at, response, key_protection)
+             VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
         ))
         .bind(new.id)
         .bind(new.id_number)
@@ -567,6 +571,7 @@ impl Store {
         .bind(i(new.now))
         .bind(i(new.expires_at))
         .bind(&response)
+        .bind(new.key_protection)
         .execute(&mut *tx)
         .await?;
         for c in &credentials {
@@ -834,6 +839,9 @@ pub struct NewEnrolment<'a> {
     pub now: u64,
     /// Unix seconds.
     pub expires_at: u64,
+    /// What the TPM attestation proved about the main device key: `software`, `hardware`
+    /// or `hardware_with_pin`.
+    pub key_protection: &'a str,
 }
 
 /// One audit record to write.

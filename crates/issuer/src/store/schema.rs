@@ -150,4 +150,14 @@ pub const MIGRATIONS: &[&[&str]] = &[
         response TEXT NOT NULL
     )",
     ],
+    &[
+        // TPM key attestation (issue 15): the serialised `ActivationState` (JSON; the AK's
+        // point and the secret the wallet's TPM must activate) of a challenge drawn with a
+        // TPM, NULL otherwise. As confidential as the challenge itself, and forgotten with it.
+        "ALTER TABLE challenges ADD COLUMN tpm_state TEXT",
+        // What the attestation proved about the batch's main device key: `software`,
+        // `hardware` or `hardware_with_pin` (NULL for batches issued before this column:
+        // software).
+        "ALTER TABLE enrolments ADD COLUMN key_protection TEXT",
+    ],
 ];
