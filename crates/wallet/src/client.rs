@@ -262,13 +262,25 @@ impl IssuerClient {
         device_key_der: &[u8],
         now: u64,
     ) -> Result<(ChallengeResponse, TrustList), IssuerError> {
+        self.challenge_attested(device_key_der, None, now).await
+    }
+
+    /// [`challenge`](Self::challenge) drawn with a TPM's EK certificate and attestation key:
+    /// an issuer that checks TPM attestations answers with a credential to activate
+    /// (`tpm_activation`); one that does not answers without.
+    pub async fn challenge_attested(
+        &self,
+        device_key_der: &[u8],
+        tpm: Option<tessera_issuer_api::tpm::TpmAttestationStart>,
+        now: u64,
+    ) -> Result<(ChallengeResponse, TrustList), IssuerError> {
         let trust = self.trust_list().await?;
         let sent = self
             .http
             .post(format!("{}/v1/challenges", self.base))
             .json(&ChallengeRequest {
                 device_key: Some(device_key_der.to_vec()),
-                tpm: None,
+                tpm,
             })
             .send()
             .await;

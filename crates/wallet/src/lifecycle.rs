@@ -136,6 +136,8 @@ mod tests {
             device_key: vec![key; 32],
             face_template: None,
             batch_keys: vec![],
+            device_key_auth: None,
+            tpm_attestation: None,
         }
     }
 

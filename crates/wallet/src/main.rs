@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tessera_credential::claims::Tier;
 use tessera_oidc::sign_in::SignInLink;
 use tessera_wallet::client::{IssuerClient, IssuerError};
+use tessera_wallet::keys::TpmKeys;
 use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::pin::{PinError, check_new_pin};
 use tessera_wallet::trust::{TrustAnchor, TrustError};
@@ -46,6 +47,12 @@ struct Cli {
         default_value = "tessera-wallet"
     )]
     keystore_service: String,
+    /// Where the device keys live: `tpm` (a TPM 2.0: TPM2TOOLS_TCTI, else /dev/tpmrm0),
+    /// `software` (in the keystore vault), or `auto`: the holder that made the stored
+    /// vault's keys, else the TPM if TPM2TOOLS_TCTI is set or /dev/tpmrm0 exists, else
+    /// software.
+    #[arg(long, value_enum, env = "TESSERA_WALLET_KEYS", default_value = "auto")]
+    keys: KeysArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,6 +66,13 @@ enum TierArg {
     Lightweight,
     /// Full details: needs the PIN and a face check.
     Upgraded,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KeysArg {
+    Auto,
+    Software,
+    Tpm,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -113,6 +127,10 @@ enum Command {
         /// Recorded frames, one folder per action.
         #[arg(long)]
         frames: PathBuf,
+        /// Read the PIN from standard input: needed when the keys are in the TPM and a PIN is
+        /// set (the new upgraded key is made with it).
+        #[arg(long)]
+        pin_stdin: bool,
     },
     /// Sets the first PIN (read from standard input), or changes it: weak PINs (runs, one
     /// digit, repeats, the birth date, the most common PINs) are refused.
@@ -218,6 +236,22 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
     let store = OsKeystore::open(&cli.keystore_service)?;
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let wallet = Wallet::open(Box::new(store), &data_dir)?;
+    let use_tpm = match cli.keys {
+        KeysArg::Tpm => true,
+        KeysArg::Software => false,
+        KeysArg::Auto => match wallet.stored_key_holder()? {
+            Some(holder) => holder == "tpm",
+            None => TpmKeys::available(),
+        },
+    };
+    let wallet = if use_tpm {
+        let keys = TpmKeys::open().map_err(|e| {
+            WalletError::Frames(format!("the device keys are to be in the TPM, but: {e}"))
+        })?;
+        wallet.with_key_holder(Box::new(keys))
+    } else {
+        wallet
+    };
     let client = || -> Result<IssuerClient, WalletError> {
         let anchor = cli
             .trust_list_key
@@ -341,9 +375,15 @@ async fn run(cli: Cli) -> Result<(), WalletError> {
             let r = wallet.refill(&client()?, now()).await?;
             println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         }
-        Command::Renew { frames } => {
+        Command::Renew { frames, pin_stdin } => {
+            let pin = if pin_stdin { Some(read_pin()?) } else { None };
             wallet
-                .renew(&client()?, &mut RecordedFrames(frames.clone()), now())
+                .renew_with_pin(
+                    &client()?,
+                    &mut RecordedFrames(frames.clone()),
+                    pin.as_deref(),
+                    now(),
+                )
                 .await?;
             println!(
                 "{}",

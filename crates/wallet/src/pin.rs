@@ -60,6 +60,11 @@ fn check_format(pin: &str) -> Result<(), PinError> {
     }
 }
 
+/// Checks only that `pin` is 6 digits (no try is spent on a PIN that cannot be right).
+pub fn check_new_pin_format(pin: &str) -> Result<(), PinError> {
+    check_format(pin)
+}
+
 /// Writes the verifier of `pin` (checked for format only: callers outside tests use
 /// [`change_pin`]). The failure count and the wait stay as they are: only a right PIN in
 /// [`verify_pin`] clears them, so a change can never be used to skip a wait.

@@ -122,6 +122,15 @@ pub struct Pending {
     /// The one-time credentials' keys, in the order sent.
     #[serde(default)]
     pub batch_keys: Vec<PendingKey>,
+    /// TPM keys: the random placeholder authValue of the new main key, kept until the PIN
+    /// replaces it ([`Vault::device_key_auth`]); `None` when it was made with the PIN's
+    /// value (a renewal after the PIN was set) or for software keys.
+    #[serde(default, with = "b64_opt", skip_serializing_if = "Option::is_none")]
+    pub device_key_auth: Option<Vec<u8>>,
+    /// TPM keys: the key attestation sent (JSON of `TpmKeyAttestation`), sent again by a
+    /// resumed request.
+    #[serde(default, with = "b64_opt", skip_serializing_if = "Option::is_none")]
+    pub tpm_attestation: Option<Vec<u8>>,
 }
 
 /// The wallet's secret state.
@@ -153,6 +162,42 @@ pub struct Vault {
     /// The holder's face template (from the enrolment capture).
     #[serde(default, with = "b64_opt")]
     pub face_template: Option<Vec<u8>>,
+    /// Which key holder made the keys of this vault (`software` or `tpm`; absent: software,
+    /// as every vault before TPM keys). A vault is never read with another holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_holder: Option<String>,
+    /// TPM keys before the PIN is set: the main key's random placeholder authValue, which
+    /// the first PIN replaces (TPM2_ObjectChangeAuth) and which is then deleted.
+    #[serde(default, with = "b64_opt", skip_serializing_if = "Option::is_none")]
+    pub device_key_auth: Option<Vec<u8>>,
+    /// TPM keys: the PIN is the main key's authValue and the TPM checks it (no Argon2
+    /// verifier is kept: nothing here can test a guess offline).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tpm_pin: bool,
+    /// TPM keys: the per-install salt of the PIN's authValue ([`crate::keys::pin_auth_value`]).
+    #[serde(default, with = "b64_opt", skip_serializing_if = "Option::is_none")]
+    pub pin_salt: Option<Vec<u8>>,
+}
+
+impl Vault {
+    /// The key holder that made this vault's keys (`software` for vaults from before TPM
+    /// keys).
+    pub fn key_holder(&self) -> &str {
+        self.key_holder.as_deref().unwrap_or("software")
+    }
+
+    /// Whether the vault holds any device key (current, pending or one-time).
+    pub fn has_keys(&self) -> bool {
+        self.device_key.is_some()
+            || self.pending.is_some()
+            || self.refill.is_some()
+            || !self.one_time.is_empty()
+    }
+
+    /// Whether a PIN is set (an Argon2 verifier, or the TPM-enforced PIN).
+    pub fn pin_set(&self) -> bool {
+        self.pin_verifier.is_some() || self.tpm_pin
+    }
 }
 
 /// Where the vault lives: a head (with the data key) in the OS keystore and the sealed

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use serde::Serialize;
+use tessera_credential::KeyProtection;
 use tessera_credential::claims::{Identity, LightweightClaims, Tier};
 use tessera_credential::credential::Credential;
 use tessera_credential::keys::Randomness;
@@ -15,7 +18,7 @@ use tessera_face::template::{MATCH_THRESHOLD, Template};
 use tessera_issuer_api::ChallengeResponse;
 
 use crate::client::IssuerError;
-use crate::keys::{KeyHolder, SoftwareKeys};
+use crate::keys::{KeyHolder, KeyHolderError, SoftwareKeys, pin_auth_value};
 use crate::keystore::{KeystoreError, SecretStore};
 use crate::lifecycle::{self, State, TransitionError};
 use crate::pin::{self, PinError};
@@ -90,6 +93,56 @@ pub enum WalletError {
 
 pub use crate::keys::OsRandomness;
 
+impl From<KeyHolderError> for WalletError {
+    /// The TPM's answers as the wallet's: its PIN refusals with the same errors (and so the
+    /// same messages and waits in the UI) as the software PIN's.
+    fn from(e: KeyHolderError) -> WalletError {
+        use tessera_tpm::TpmError;
+        match e {
+            KeyHolderError::Keystore(k) => WalletError::Keystore(k),
+            KeyHolderError::Tpm(TpmError::WrongPin { tries_left }) => {
+                WalletError::Pin(PinError::Wrong {
+                    remaining_before_lock: tries_left.unwrap_or(0),
+                })
+            }
+            KeyHolderError::Tpm(TpmError::LockedOut { retry_after }) => {
+                WalletError::Pin(PinError::LockedOut {
+                    // No interval: only the machine owner's lockout authorisation ends it;
+                    // say a day, as the software back-off's longest wait.
+                    seconds: retry_after.map_or(86_400, |d| d.as_secs().max(1)),
+                })
+            }
+            KeyHolderError::Tpm(TpmError::PinRequired) => WalletError::Pin(PinError::Required),
+            KeyHolderError::Tpm(TpmError::NotThisTpm) => WalletError::Unlock(
+                "this wallet's device keys were made by another TPM (or this TPM was cleared): \
+                 they cannot sign on this device; remove the ID and enrol again here"
+                    .into(),
+            ),
+            KeyHolderError::Tpm(other) => WalletError::Frames(format!("the TPM: {other}")),
+            KeyHolderError::Unsupported(what) => WalletError::Unlock(what.into()),
+        }
+    }
+}
+
+/// The upgraded key's authValue (TPM keys), held in memory for the unlock's window: every
+/// upgraded signature needs it. Keyed by the unlock's `face_verified_at`.
+#[derive(Default)]
+struct HeldAuth(std::sync::Mutex<Option<(u64, Zeroizing<Vec<u8>>)>>);
+
+impl std::fmt::Debug for HeldAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldAuth(…)")
+    }
+}
+
+impl HeldAuth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Zeroizing<Vec<u8>>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     OsRandomness.fill(&mut b);
@@ -111,6 +164,14 @@ pub struct Status {
     pub one_time: OneTimeCounts,
     /// The device's clock against the issuer's, when last online.
     pub clock: Option<crate::clock::ClockReading>,
+    /// Where the device keys are: `software` or `tpm` (the vault's record, or for a wallet
+    /// without keys yet the holder it would use).
+    pub keys: &'static str,
+    /// What the held credentials say about their keys (the issuer's word, from the
+    /// attestation it checked): the upgraded credential's, `None` before enrolment.
+    pub key_protection: Option<KeyProtection>,
+    /// The same for the one-time (lightweight, age-only) credentials: the lowest among them.
+    pub one_time_key_protection: Option<KeyProtection>,
 }
 
 /// One QR code's worth.
@@ -127,7 +188,9 @@ pub struct Shown {
     pub linkable: bool,
 }
 
-/// Proof that the PIN and a live face were checked, at a time.
+/// Proof that the PIN and a live face were checked, at a time. With TPM keys the PIN's
+/// authValue, which every upgraded signature needs, stays inside the [`Wallet`] that made
+/// the unlock (in memory, for [`FACE_MATCH_VALIDITY`]), so this stays a plain `Copy` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpgradedUnlock {
     /// When the face matched (Unix seconds).
@@ -169,6 +232,7 @@ pub struct Wallet {
     keys: Box<dyn KeyHolder>,
     data_dir: PathBuf,
     faces: std::sync::OnceLock<Arc<FaceAnalyzer>>,
+    unlocked: HeldAuth,
 }
 
 /// Where the frames answering a liveness challenge come from: recorded folders (the CLI,
@@ -266,6 +330,7 @@ impl Wallet {
             keys: Box::new(SoftwareKeys),
             data_dir: data_dir.to_owned(),
             faces: std::sync::OnceLock::new(),
+            unlocked: HeldAuth::default(),
         })
     }
 
@@ -299,10 +364,93 @@ impl Wallet {
         })
     }
 
-    /// Keeps device keys in `keys` (e.g. a hardware-backed holder) instead of software.
+    /// Keeps device keys in `keys` (e.g. [`crate::keys::TpmKeys`]) instead of software. A
+    /// vault whose keys another holder made is refused when it is used.
     pub fn with_key_holder(mut self, keys: Box<dyn KeyHolder>) -> Wallet {
         self.keys = keys;
         self
+    }
+
+    /// The holder this wallet's keys are in: `software` or `tpm`.
+    pub fn key_holder(&self) -> &'static str {
+        self.keys.name()
+    }
+
+    /// The holder that made the stored vault's keys (`None`: no vault, or one without
+    /// keys), to pick the holder before opening it (`--keys auto`).
+    pub fn stored_key_holder(&self) -> Result<Option<String>, WalletError> {
+        Ok(Vault::load(&self.store)?
+            .filter(Vault::has_keys)
+            .map(|v| v.key_holder().to_owned()))
+    }
+
+    /// The upgraded key's authValue held for the unlock made at `face_verified_at`.
+    fn held_auth(&self, face_verified_at: u64) -> Option<Zeroizing<Vec<u8>>> {
+        self.unlocked
+            .lock()
+            .as_ref()
+            .filter(|(at, _)| *at == face_verified_at)
+            .map(|(_, a)| a.clone())
+    }
+
+    /// Forgets the held authValue (a changed PIN, a new key, a reset).
+    fn forget_unlock(&self) {
+        *self.unlocked.lock() = None;
+    }
+
+    /// Whether the PIN of this vault is the TPM-enforced one (or will be, once set).
+    fn tpm_pin_vault(&self, vault: &Vault) -> bool {
+        self.keys.enforces_auth()
+            && vault.key_holder() == self.keys.name()
+            && vault.device_key.is_some()
+            && (vault.tpm_pin || vault.device_key_auth.is_some())
+    }
+
+    /// Checks `pin` by the TPM: one signature with the upgraded key under the PIN's
+    /// authValue, so a wrong PIN counts against the TPM's own lockout. Returns the value.
+    fn check_tpm_pin(&self, vault: &Vault, pin: &str) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+        if !vault.tpm_pin {
+            return Err(PinError::NotSet.into());
+        }
+        // The format is checked first: it says nothing about the PIN and spends no try.
+        pin::check_new_pin_format(pin)?;
+        let salt = vault.pin_salt.as_deref().ok_or(PinError::Damaged)?;
+        let handle = vault.device_key.as_deref().ok_or(PinError::NotSet)?;
+        let auth = pin_auth_value(salt, pin);
+        self.keys.check_auth(handle, &auth)?;
+        Ok(auth)
+    }
+
+    /// Sets or changes the TPM-enforced PIN: TPM2_ObjectChangeAuth of the upgraded key from
+    /// the placeholder (first PIN) or the current PIN's value to the new PIN's; the new
+    /// blob replaces the old one and the placeholder is deleted, in one vault write.
+    fn set_tpm_pin(
+        &self,
+        mut vault: Vault,
+        current: Option<&str>,
+        new_pin: &str,
+    ) -> Result<(), WalletError> {
+        let old = if vault.tpm_pin {
+            self.check_tpm_pin(&vault, current.ok_or(PinError::Required)?)?
+        } else {
+            Zeroizing::new(vault.device_key_auth.clone().ok_or(PinError::Damaged)?)
+        };
+        pin::check_new_pin(new_pin, crate::pin_policy::birth_date(&vault).as_deref())?;
+        let salt = match vault.pin_salt.clone() {
+            Some(s) => s,
+            None => random::<16>().to_vec(),
+        };
+        let new = pin_auth_value(&salt, new_pin);
+        let handle = vault.device_key.clone().ok_or(PinError::Damaged)?;
+        let blob = self.keys.change_auth(&handle, &old, &new)?;
+        vault.device_key = Some(blob.to_vec());
+        vault.device_key_auth = None;
+        vault.tpm_pin = true;
+        vault.pin_salt = Some(salt);
+        vault.pin_verifier = None;
+        vault.save(&self.store)?;
+        self.forget_unlock();
+        Ok(())
     }
 
     fn faces(&self) -> Result<Arc<FaceAnalyzer>, WalletError> {
@@ -316,7 +464,16 @@ impl Wallet {
     }
 
     fn vault(&self) -> Result<Vault, WalletError> {
-        Ok(Vault::load(&self.store)?.unwrap_or_default())
+        let vault = Vault::load(&self.store)?.unwrap_or_default();
+        if vault.has_keys() && vault.key_holder() != self.keys.name() {
+            return Err(WalletError::Unlock(format!(
+                "this wallet's device keys are {} keys, and it was opened with {} keys: open it with --keys {} (TESSERA_WALLET_KEYS)",
+                vault.key_holder(),
+                self.keys.name(),
+                vault.key_holder()
+            )));
+        }
+        Ok(vault)
     }
 
     /// The state, tiers and expiry.
@@ -339,8 +496,29 @@ impl Wallet {
                 .as_ref()
                 .and_then(|v| v.batch.as_ref())
                 .map(|b| b.expires_at),
-            pin_set: vault.as_ref().is_some_and(|v| v.pin_verifier.is_some()),
+            pin_set: vault.as_ref().is_some_and(Vault::pin_set),
             clock: crate::clock::load(&self.clock_path()),
+            keys: match vault
+                .as_ref()
+                .filter(|v| v.has_keys())
+                .map(Vault::key_holder)
+            {
+                Some("tpm") => "tpm",
+                Some(_) => "software",
+                None => self.keys.name(),
+            },
+            key_protection: vault
+                .as_ref()
+                .and_then(|v| v.batch.as_ref())
+                .and_then(|b| Credential::from_bytes(&b.upgraded).ok())
+                .map(|c| c.claims.key_protection),
+            one_time_key_protection: vault.as_ref().and_then(|v| {
+                v.one_time
+                    .iter()
+                    .filter_map(|o| Credential::from_bytes(&o.credential).ok())
+                    .map(|c| c.claims.key_protection)
+                    .min()
+            }),
         })
     }
 
@@ -358,12 +536,22 @@ impl Wallet {
         new_pin: &str,
         now: u64,
     ) -> Result<(), WalletError> {
+        let vault = self.vault()?;
+        if self.tpm_pin_vault(&vault) {
+            return self.set_tpm_pin(vault, current, new_pin);
+        }
         self.with_pin_check(|vault| pin::change_pin(vault, current, new_pin, &random::<16>(), now))
     }
 
     /// Checks the PIN for a change that needs it once one is set (the app's issuer URL):
     /// [`pin::authorise`], through the same back-off as the upgraded unlock.
     pub fn authorise_change(&self, pin_given: Option<&str>, now: u64) -> Result<(), WalletError> {
+        let vault = self.vault()?;
+        if self.tpm_pin_vault(&vault) && vault.tpm_pin {
+            return self
+                .check_tpm_pin(&vault, pin_given.ok_or(PinError::Required)?)
+                .map(drop);
+        }
         self.with_pin_check(|vault| pin::authorise(vault, pin_given, now))
     }
 
@@ -442,12 +630,20 @@ impl Wallet {
         let mut vault = self.vault()?;
         let pin_given = pin_given
             .ok_or_else(|| WalletError::Unlock("the upgraded tier needs the PIN".into()))?;
-        let checked = pin::verify_pin(&mut vault, pin_given, now);
-        vault.save(&self.store)?;
-        checked?;
+        // With TPM keys the TPM checks the PIN (its lockout counts wrong ones, whoever
+        // copies the vault); otherwise the Argon2 verifier with the vault's back-off.
+        let auth = if self.tpm_pin_vault(&vault) {
+            Some(self.check_tpm_pin(&vault, pin_given)?)
+        } else {
+            let checked = pin::verify_pin(&mut vault, pin_given, now);
+            vault.save(&self.store)?;
+            checked?;
+            None
+        };
         let face =
             face.ok_or_else(|| WalletError::Unlock("the upgraded tier needs a face check".into()))?;
         self.face_check(&vault, face, now)?;
+        *self.unlocked.lock() = auth.map(|a| (now, a));
         Ok(UpgradedUnlock {
             face_verified_at: now,
         })
@@ -509,6 +705,7 @@ impl Wallet {
             Err(e) => return Err(e.into()),
         }
         self.store.delete()?;
+        self.forget_unlock();
         crate::journal::remove(&self.history_path())?;
         crate::journal::remove(&self.sign_ins_path())?;
         Ok(())

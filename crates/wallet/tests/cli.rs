@@ -3,6 +3,8 @@
 
 mod common;
 // `tessera-wallet sign-in`: one test binary with the other CLI tests (each links the issuer).
+#[path = "cli/refill.rs"]
+mod refill;
 #[path = "cli/sign_in.rs"]
 mod sign_in;
 #[path = "cli/slow_capture.rs"]

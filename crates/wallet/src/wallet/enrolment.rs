@@ -15,8 +15,14 @@ use tessera_issuer_api::{
     RenewRequest, holder_auth_nonce,
 };
 
-use super::{Capture, Status, Wallet, WalletError, liveness_challenge};
+use tessera_issuer_api::ChallengeResponse;
+use tessera_issuer_api::tpm::{TpmAttestationStart, TpmKeyAttestation, TpmKeyCertification};
+use tessera_tpm::{AkBlob, KeyBlob};
+use zeroize::Zeroizing;
+
+use super::{Capture, Status, Wallet, WalletError, liveness_challenge, random};
 use crate::client::{IssuerClient, IssuerError};
+use crate::keys::{BoxSigner, KeyHolderError};
 use crate::keystore::KeystoreError;
 use crate::lifecycle;
 use crate::trust::check_issued;
@@ -47,7 +53,113 @@ fn later(now: u64, started: Instant) -> u64 {
     now.saturating_add(started.elapsed().as_secs())
 }
 
+/// A new main device key: its handle, its signer and, for a TPM key made before the PIN is
+/// known, the random placeholder authValue it was made with.
+struct MainKey {
+    handle: Zeroizing<Vec<u8>>,
+    signer: BoxSigner,
+    auth: Option<Zeroizing<Vec<u8>>>,
+    placeholder: bool,
+}
+
+fn tpm_error(e: tessera_tpm::TpmError) -> WalletError {
+    KeyHolderError::from(e).into()
+}
+
 impl Wallet {
+    /// A new main device key. With a TPM it needs an authValue for every use: the PIN's
+    /// (`pin_auth`, a renewal after the PIN was set) or a random placeholder that the first
+    /// PIN replaces ([`Wallet::set_pin`]).
+    fn main_key(&self, pin_auth: Option<Zeroizing<Vec<u8>>>) -> Result<MainKey, WalletError> {
+        if !self.keys.enforces_auth() {
+            let handle = self.keys.generate()?;
+            let signer = self.keys.signer(&handle)?;
+            return Ok(MainKey {
+                handle,
+                signer,
+                auth: None,
+                placeholder: false,
+            });
+        }
+        let (auth, placeholder) = match pin_auth {
+            Some(a) => (a, false),
+            None => (Zeroizing::new(random::<32>().to_vec()), true),
+        };
+        let handle = self.keys.generate_with_auth(&auth)?;
+        let signer = self.keys.signer_with_auth(&handle, Some(auth.clone()))?;
+        Ok(MainKey {
+            handle,
+            signer,
+            auth: Some(auth),
+            placeholder,
+        })
+    }
+
+    /// The TPM's EK certificate and a new attestation key, to draw the challenge with.
+    fn attestation_start(&self) -> Result<Option<(AkBlob, TpmAttestationStart)>, WalletError> {
+        let Some(tpm) = self.keys.tpm() else {
+            return Ok(None);
+        };
+        let s = tpm.attestation_start().map_err(tpm_error)?;
+        Ok(Some((
+            s.ak,
+            TpmAttestationStart {
+                ek_certificate: s.ek_certificate,
+                ak_public: s.ak_public,
+            },
+        )))
+    }
+
+    /// The key attestation for a challenge drawn with the TPM: the challenge's credential
+    /// activated (only this TPM, holding that AK, can), then TPM2_Certify of the main key
+    /// and of every batch key (in the request's order) over SHA-256("tessera-tpm-certify-v1"
+    /// ‖ nonce ‖ secret). `None` when the issuer sent no activation (it checks no TPM
+    /// attestations: the credentials then say software).
+    fn attest(
+        &self,
+        ak: Option<&AkBlob>,
+        challenge: &ChallengeResponse,
+        main: &MainKey,
+        batch_keys: &[PendingKey],
+    ) -> Result<Option<TpmKeyAttestation>, WalletError> {
+        let (Some(tpm), Some(ak), Some(act)) =
+            (self.keys.tpm(), ak, challenge.tpm_activation.as_ref())
+        else {
+            return Ok(None);
+        };
+        let secret = tpm
+            .activate(ak, &act.id_object, &act.encrypted_secret)
+            .map_err(tpm_error)?;
+        let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
+            IssuerError::BadAnswer("the TPM activation's secret is not 32 bytes".into())
+        })?;
+        let qualifying = Zeroizing::new(tessera_tpm_attestation::qualifying_data(
+            &challenge.nonce,
+            &secret,
+        ));
+        let certify =
+            |handle: &[u8], auth: Option<&[u8]>| -> Result<TpmKeyCertification, WalletError> {
+                let blob = KeyBlob::from_bytes(handle).map_err(tpm_error)?;
+                let c = tpm
+                    .certify(ak, &blob, auth, qualifying.as_slice())
+                    .map_err(tpm_error)?;
+                Ok(TpmKeyCertification {
+                    key_public: c.key_public,
+                    certify_info: c.certify_info,
+                    signature: c.signature,
+                })
+            };
+        let device_key = certify(&main.handle, main.auth.as_deref().map(|a| a.as_slice()))?;
+        let batch = batch_keys
+            .iter()
+            .map(|k| certify(&k.key, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(TpmKeyAttestation {
+            device_key,
+            batch_keys: batch,
+        }))
+    }
+
     /// New keys for a batch of `size` credentials of each one-time tier.
     fn batch_keys(&self, size: Option<u32>) -> Result<Vec<PendingKey>, WalletError> {
         let size = size.unwrap_or(DEFAULT_BATCH).clamp(1, 50);
@@ -159,7 +271,14 @@ impl Wallet {
             )
             .into());
         }
+        let placeholder = vault
+            .pending
+            .as_ref()
+            .and_then(|p| p.device_key_auth.clone());
         lifecycle::complete(vault, stored, one_time)?;
+        // The new main key's placeholder authValue (TPM keys before the PIN), or none.
+        vault.device_key_auth = placeholder;
+        self.forget_unlock();
         if let Some(t) = template {
             vault.face_template = Some(t.to_bytes());
         }
@@ -188,7 +307,13 @@ impl Wallet {
             .filter(|p| p.kind == "enrol" && p.id_number == id_number)
             && vault.batch.is_none()
         {
-            let key = self.keys.signer(&p.device_key)?;
+            let key = self
+                .keys
+                .signer_with_auth(&p.device_key, p.device_key_auth.clone().map(Zeroizing::new))?;
+            let tpm = p
+                .tpm_attestation
+                .as_deref()
+                .and_then(|j| serde_json::from_slice::<TpmKeyAttestation>(j).ok());
             let req = EnrolRequest {
                 challenge_id: p.challenge_id.clone(),
                 id_number: id_number.to_owned(),
@@ -201,7 +326,7 @@ impl Wallet {
                     &p.challenge_id,
                     &p.challenge_nonce,
                 )?),
-                tpm: None,
+                tpm,
             };
             if let Ok(batch) = client.enrol(&req).await {
                 // The face kept is the one from the answer the issuer matched, saved with the
@@ -223,10 +348,16 @@ impl Wallet {
                 return self.status(now);
             }
         }
-        let handle = self.keys.generate()?;
-        let key = self.keys.signer(&handle)?;
-        let (challenge, trust) = client.challenge(&spki_der(&key.public_key()), now).await?;
+        let main = self.main_key(None)?;
+        let start = self.attestation_start()?;
+        let (ak, tpm_start) = start.map(|(a, s)| (Some(a), Some(s))).unwrap_or_default();
+        let (challenge, trust) = client
+            .challenge_attested(&spki_der(&main.signer.public_key()), tpm_start, now)
+            .await?;
         let batch_keys = self.batch_keys(challenge.batch_size)?;
+        let attestation = self.attest(ak.as_ref(), &challenge, &main, &batch_keys)?;
+        let key = &main.signer;
+        let handle = &main.handle;
         let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
@@ -244,8 +375,17 @@ impl Wallet {
             device_key: handle.to_vec(),
             face_template: Some(template.to_bytes()),
             batch_keys: batch_keys.clone(),
+            device_key_auth: main
+                .auth
+                .as_ref()
+                .filter(|_| main.placeholder)
+                .map(|a| a.to_vec()),
+            tpm_attestation: attestation
+                .as_ref()
+                .and_then(|a| serde_json::to_vec(a).ok()),
         };
         lifecycle::begin_enrolment(&mut vault, pending, now)?;
+        vault.key_holder = Some(self.keys.name().into());
         // Persist the new key before it leaves in a request: a crash after sending can
         // still collect the batch bound to it.
         vault.save(&self.store)?;
@@ -261,7 +401,7 @@ impl Wallet {
                 &challenge.challenge_id,
                 &challenge.nonce,
             )?),
-            tpm: None,
+            tpm: attestation,
         };
         match client.enrol(&req).await {
             Ok(batch) => {
@@ -287,13 +427,40 @@ impl Wallet {
         capture: &mut dyn Capture,
         now: u64,
     ) -> Result<Status, WalletError> {
+        self.renew_with_pin(client, capture, None, now).await
+    }
+
+    /// [`renew`](Self::renew), given the PIN: a wallet with TPM keys and a PIN needs it, to
+    /// make the new upgraded key with the PIN as its authorisation (checked first by the
+    /// TPM with the current key, so a wrong one counts against its lockout).
+    pub async fn renew_with_pin(
+        &self,
+        client: &IssuerClient,
+        capture: &mut dyn Capture,
+        pin_given: Option<&str>,
+        now: u64,
+    ) -> Result<Status, WalletError> {
         let started = Instant::now();
         let mut vault = self.vault()?;
-        let handle = self.keys.generate()?;
-        let key = self.keys.signer(&handle)?;
-        let key_der = spki_der(&key.public_key());
-        let (challenge, trust) = client.challenge(&key_der, now).await?;
+        let pin_auth = if self.tpm_pin_vault(&vault) && vault.tpm_pin {
+            let pin = pin_given.ok_or_else(|| {
+                WalletError::Unlock(
+                    "this wallet's keys are in the TPM with the PIN: renewing needs the PIN".into(),
+                )
+            })?;
+            Some(self.check_tpm_pin(&vault, pin)?)
+        } else {
+            None
+        };
+        let main = self.main_key(pin_auth)?;
+        let start = self.attestation_start()?;
+        let (ak, tpm_start) = start.map(|(a, s)| (Some(a), Some(s))).unwrap_or_default();
+        let key_der = spki_der(&main.signer.public_key());
+        let (challenge, trust) = client.challenge_attested(&key_der, tpm_start, now).await?;
         let batch_keys = self.batch_keys(challenge.batch_size)?;
+        let attestation = self.attest(ak.as_ref(), &challenge, &main, &batch_keys)?;
+        let key = &main.signer;
+        let handle = &main.handle;
         let answer = capture.answer(&challenge.actions)?;
         let checked = self.check_face(
             &liveness_challenge(&challenge, now)?,
@@ -321,6 +488,14 @@ impl Wallet {
             device_key: handle.to_vec(),
             face_template: Some(template.to_bytes()),
             batch_keys: batch_keys.clone(),
+            device_key_auth: main
+                .auth
+                .as_ref()
+                .filter(|_| main.placeholder)
+                .map(|a| a.to_vec()),
+            tpm_attestation: attestation
+                .as_ref()
+                .and_then(|a| serde_json::to_vec(a).ok()),
         };
         lifecycle::begin_renewal(&mut vault, pending, now)?;
         vault.save(&self.store)?;
@@ -335,7 +510,7 @@ impl Wallet {
                 &challenge.challenge_id,
                 &challenge.nonce,
             )?),
-            tpm: None,
+            tpm: attestation,
         };
         match client.renew(&req).await {
             Ok(batch) => {

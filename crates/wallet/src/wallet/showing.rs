@@ -261,7 +261,13 @@ impl Wallet {
         now: u64,
     ) -> Result<Presentation, WalletError> {
         let (credential, handle) = held(vault, tier, cti, now)?;
-        let key = self.keys.signer(&handle)?;
+        // The upgraded key of a TPM wallet needs the PIN's authValue, held since the unlock
+        // (without it the TPM refuses: no signature, no code).
+        let key_auth = match (tier, face_at) {
+            (Tier::Upgraded, Some(at)) => self.held_auth(at),
+            _ => None,
+        };
+        let key = self.keys.signer_with_auth(&handle, key_auth)?;
         let proof = match nonce {
             Some(nonce) => HolderProof::sign(
                 ProofClaims {
