@@ -46,6 +46,15 @@ fn cti_hex(o: &OneTime) -> Option<String> {
 }
 
 impl Wallet {
+    /// Reads the vault as it is now, changes it and writes it back: the refill's writes
+    /// apply to the current vault, never to the copy read before a network round trip.
+    fn update_vault(&self, change: impl FnOnce(&mut Vault)) -> Result<Vault, WalletError> {
+        let mut v = self.vault()?;
+        change(&mut v);
+        v.save(&self.store)?;
+        Ok(v)
+    }
+
     /// Whether a refill is due: a usable ID with fewer than [`REFILL_BELOW`] unused
     /// credentials of a tier, or a refill cut off before it finished.
     pub fn refill_due(&self, now: u64) -> Result<bool, WalletError> {
@@ -81,8 +90,7 @@ impl Wallet {
                 Err(WalletError::Issuer(IssuerError::Refused(p)))
                     if p.kind() != Some(ProblemType::CredentialNotActive) =>
                 {
-                    vault.refill = None;
-                    vault.save(&self.store)?;
+                    vault = self.update_vault(|v| v.refill = None)?;
                 }
                 Err(e) => return self.refill_failed(&mut vault, e),
             }
@@ -130,8 +138,7 @@ impl Wallet {
             keys,
             retire,
         };
-        vault.refill = Some(pending.clone());
-        vault.save(&self.store)?;
+        vault = self.update_vault(|v| v.refill = Some(pending.clone()))?;
         match self.send_refill(client, &vault, &pending, now).await {
             Ok(answer) => self.store_refill(&mut vault, answer, &trust, now),
             Err(e) => self.refill_failed(&mut vault, e),
@@ -144,11 +151,11 @@ impl Wallet {
         if let WalletError::Issuer(i) = &e
             && matches!(i, IssuerError::Refused(_))
         {
-            if i.kind() == Some(ProblemType::CredentialNotActive) {
-                vault.revoked = true;
-            }
-            vault.refill = None;
-            vault.save(&self.store)?;
+            let revoked = i.kind() == Some(ProblemType::CredentialNotActive);
+            *vault = self.update_vault(|v| {
+                v.revoked |= revoked;
+                v.refill = None;
+            })?;
         }
         Err(e)
     }
@@ -247,18 +254,21 @@ impl Wallet {
                 shown: 0,
             });
         }
-        let retired = vault
-            .one_time
-            .iter()
-            .filter(|o| cti_hex(o).is_some_and(|c| answer.retired.contains(&c)))
-            .count();
-        vault
-            .one_time
-            .retain(|o| !cti_hex(o).is_some_and(|c| answer.retired.contains(&c)));
         let issued = fresh.len();
-        vault.one_time.extend(fresh);
-        vault.refill = None;
-        vault.save(&self.store)?;
+        // Applied to the vault as it is now, not as it was when the refill began: a showing
+        // counted meanwhile (the app shows while a refill runs) must not be undone.
+        let mut retired = 0;
+        *vault = self.update_vault(|v| {
+            retired = v
+                .one_time
+                .iter()
+                .filter(|o| cti_hex(o).is_some_and(|c| answer.retired.contains(&c)))
+                .count();
+            v.one_time
+                .retain(|o| !cti_hex(o).is_some_and(|c| answer.retired.contains(&c)));
+            v.one_time.extend(fresh);
+            v.refill = None;
+        })?;
         Ok(Refilled {
             issued,
             retired,

@@ -27,6 +27,14 @@ pub fn obama_id() -> String {
 /// trust-list key is written to `dir/trust-list-key.pem`: the wallet's trust anchor, handed
 /// over out of band as the authority would.
 pub fn start_issuer(dir: &Path) -> String {
+    start_issuer_with(dir, None)
+}
+
+/// [`start_issuer`], checking TPM key attestations against `tpm_roots` (`serve --tpm-roots`).
+pub fn start_issuer_with(
+    dir: &Path,
+    tpm_roots: Option<tessera_tpm_attestation::TrustedRoots>,
+) -> String {
     let dir = dir.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -49,6 +57,7 @@ pub fn start_issuer(dir: &Path) -> String {
             let base = format!("http://{}", listener.local_addr().unwrap());
             let config = tessera_issuer::Config {
                 public_url: base.clone(),
+                tpm_roots,
                 ..Default::default()
             };
             let issuer = tessera_issuer::open(

@@ -1,0 +1,329 @@
+//! The wallet with its device keys in a TPM (issue 15), end to end: the real
+//! `tessera-wallet` binary with `--keys tpm` against a software TPM (`swtpm`, its EK
+//! certificate from swtpm's local CA), the real Secret Service (run under
+//! `scripts/with-keyring.sh`) and a real issuer that checks the key attestation against that
+//! CA (`serve --tpm-roots`).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Env, obama_id, start_issuer_with, testdata, text};
+use tessera_credential::claims::Tier;
+use tessera_credential::status_list::StatusLists;
+use tessera_credential::verify::{StatusOutcome, VerifyOptions};
+use tessera_swtpm::SoftwareTpm;
+use tessera_wallet::keystore::{OsKeystore, SecretStore};
+use tessera_wallet::vault::{VAULT_ENTRY, Vault, VaultStore};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The desk's check (as `tests/cli.rs` does it), on the lists the issuer serves.
+fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
+    let get = |p: &str| {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{issuer}{p}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{p}");
+        out.stdout
+    };
+    let pem = String::from_utf8(get("/v1/trust-list-key")).unwrap();
+    let trust =
+        tessera_verify::load_trust("trust-list", &get("/v1/trust-list"), Some(&pem)).unwrap();
+    let mut lists = StatusLists::default();
+    for n in 1..=4 {
+        tessera_verify::load_status_list(
+            &mut lists,
+            &format!("status-{n}"),
+            &get(&format!("/v1/status/{n}")),
+            &trust,
+            now(),
+        )
+        .unwrap();
+    }
+    let mut options = VerifyOptions::at(now());
+    options.required_tier = tier;
+    options.require_status = true;
+    match tessera_verify::check_text(qr, &trust, &options, &lists) {
+        tessera_verify::Report::Valid { verdict, .. } => Ok(verdict.status),
+        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
+    }
+}
+
+/// Runs `tessera-wallet --keys tpm` of `env` on the TPM at `tcti`; returns the output and
+/// the wall time.
+fn run(env: &Env, tcti: &str, args: &[&str], stdin: Option<&str>) -> (Output, Duration) {
+    use std::io::Write;
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
+        .args(["--issuer", &env.issuer, "--keystore-service", &env.service])
+        .arg("--data-dir")
+        .arg(&env.data)
+        .args(env.anchor())
+        .args(["--keys", "tpm"])
+        .args(args)
+        .env("TPM2TOOLS_TCTI", tcti)
+        .env("TSS2_LOG", "all+NONE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (out, started.elapsed())
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Three tries, no recovery within the test (swtpm starts like this; said explicitly).
+fn set_da(sw: &SoftwareTpm, max_tries: u32) {
+    let out = Command::new("tpm2_dictionarylockout")
+        .args(["-T", &sw.tcti(), "--setup-parameters"])
+        .arg(format!("--max-tries={max_tries}"))
+        .args(["--recovery-time=600", "--lockout-recovery-time=600"])
+        .output()
+        .expect("tpm2_dictionarylockout runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn vault_of(env: &Env) -> Vault {
+    let store =
+        VaultStore::in_data_dir(Box::new(OsKeystore::open(&env.service).unwrap()), &env.data);
+    Vault::load(&store).unwrap().expect("a vault")
+}
+
+fn upgraded(env: &Env, tcti: &str, pin: Option<&str>) -> (Output, Duration) {
+    let obama = testdata().join("liveness/obama");
+    let mut args = vec![
+        "show",
+        "--tier",
+        "upgraded",
+        "--face-frames",
+        obama.to_str().unwrap(),
+    ];
+    if pin.is_some() {
+        args.push("--pin-stdin");
+    }
+    run(env, tcti, &args, pin)
+}
+
+#[test]
+fn attested_tpm_keys_pin_enforced_by_the_tpm_lockout_survives_copies_other_tpm_cannot_sign() {
+    let mut sw = SoftwareTpm::start().expect("swtpm (apt-get install swtpm swtpm-tools)");
+    set_da(&sw, 3);
+    let tcti = sw.tcti();
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-tpm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The local CA's two certificates (its folder also holds keys and a serial file).
+    let roots_dir = dir.join("tpm-roots");
+    std::fs::create_dir_all(&roots_dir).unwrap();
+    for f in ["issuercert.pem", "swtpm-localca-rootca-cert.pem"] {
+        std::fs::copy(tessera_swtpm::local_ca_dir().join(f), roots_dir.join(f)).unwrap();
+    }
+    let roots =
+        tessera_tpm_attestation::TrustedRoots::from_dir(&roots_dir).expect("swtpm's local CA");
+    let env = Env {
+        issuer: start_issuer_with(&dir, Some(roots)),
+        data: dir.join("wallet"),
+        service: format!("tessera-wallet-tpm-test-{}", std::process::id()),
+    };
+    let obama = testdata().join("liveness/obama");
+
+    // Enrol with attested TPM keys; the PIN becomes the upgraded key's authValue.
+    let (out, enrol_time) = run(
+        &env,
+        &tcti,
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            obama.to_str().unwrap(),
+            "--pin-stdin",
+        ],
+        Some("246810\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = json(&out);
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["pin_set"], true);
+    assert_eq!(status["keys"], "tpm");
+    assert_eq!(status["key_protection"], "hardware_with_pin", "{status}");
+    assert_eq!(status["one_time_key_protection"], "hardware", "{status}");
+    // The vault holds TPM blobs, no Argon2 verifier, no placeholder.
+    let v = vault_of(&env);
+    assert_eq!(v.key_holder(), "tpm");
+    assert!(v.tpm_pin && v.pin_verifier.is_none() && v.device_key_auth.is_none());
+    let main = tessera_tpm::KeyBlob::from_bytes(v.device_key.as_deref().unwrap()).unwrap();
+    assert!(main.needs_pin().unwrap());
+    let one = tessera_tpm::KeyBlob::from_bytes(&v.one_time[0].key).unwrap();
+    assert!(!one.needs_pin().unwrap());
+
+    // Both tiers show and verify at the desk.
+    let (out, light_time) = run(&env, &tcti, &["show", "--tier", "lightweight"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let light = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(check(&env.issuer, &light, None), Ok(StatusOutcome::Valid));
+    let (out, upgraded_time) = upgraded(&env, &tcti, Some("246810\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let full = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(
+        check(&env.issuer, &full, Some(Tier::Upgraded)),
+        Ok(StatusOutcome::Valid)
+    );
+
+    // A PIN change re-authorises the key (needs the current PIN); the old PIN is then wrong.
+    let (out, _) = run(
+        &env,
+        &tcti,
+        &["set-pin", "--current-pin-stdin"],
+        Some("246810\n135790\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, _) = upgraded(&env, &tcti, Some("135790\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let full = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(
+        check(&env.issuer, &full, Some(Tier::Upgraded)),
+        Ok(StatusOutcome::Valid)
+    );
+
+    // Without the PIN: no code.
+    let (out, _) = upgraded(&env, &tcti, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    // The TPM itself refuses the upgraded key without its authValue (no signature).
+    let tpm = tessera_tpm::Tpm::open_with(&tcti).unwrap();
+    let main =
+        tessera_tpm::KeyBlob::from_bytes(vault_of(&env).device_key.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        tpm.sign(&main, None, b"x").unwrap_err(),
+        tessera_tpm::TpmError::PinRequired
+    );
+    // A wrong PIN (the old one): refused by the TPM, and counted by it (try 1 of 3).
+    let (out, _) = upgraded(&env, &tcti, Some("246810\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("wrong PIN"), "{}", text(&out));
+    assert_eq!(tpm.dictionary_attack_status().unwrap().counter, 1);
+    // A guess straight at the TPM with any value (as malware with the vault would): try 2.
+    assert!(matches!(
+        tpm.sign(&main, Some(&[7u8; 32]), b"x").unwrap_err(),
+        tessera_tpm::TpmError::WrongPin { .. }
+    ));
+    let (out, _) = upgraded(&env, &tcti, Some("000001\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Locked out: even the right PIN is refused, with the wait the UI shows.
+    let (out, _) = upgraded(&env, &tcti, Some("135790\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("too many wrong PINs"),
+        "{}",
+        text(&out)
+    );
+    // The basic code still works (its keys set noDA).
+    let (out, _) = run(&env, &tcti, &["show", "--tier", "lightweight"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A copy of the vault (keystore entry + sealed file) in a fresh wallet process: still
+    // locked out, after a TPM restart too.
+    let copy = Env {
+        issuer: env.issuer.clone(),
+        data: dir.join("wallet-copy"),
+        service: format!("{}-copy", env.service),
+    };
+    let from = OsKeystore::open(&env.service).unwrap();
+    let to = OsKeystore::open(&copy.service).unwrap();
+    to.put(VAULT_ENTRY, &from.get(VAULT_ENTRY).unwrap().unwrap())
+        .unwrap();
+    copy_dir(&env.data.join("vault"), &copy.data.join("vault"));
+    drop(tpm);
+    sw.restart().unwrap();
+    let tcti = sw.tcti();
+    let (out, _) = upgraded(&copy, &tcti, Some("135790\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("too many wrong PINs"),
+        "{}",
+        text(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    // The copy on another TPM cannot sign at all.
+    let other = SoftwareTpm::start().unwrap();
+    let (out, _) = run(
+        &copy,
+        &other.tcti(),
+        &["show", "--tier", "lightweight"],
+        None,
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("another TPM"), "{}", text(&out));
+    let (out, _) = upgraded(&copy, &other.tcti(), Some("135790\n"));
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stderr(&out).contains("another TPM"), "{}", text(&out));
+    // Read with software keys, the TPM vault is refused (never mistaken for scalars).
+    let out = copy.run(
+        &["--keys", "software", "show", "--tier", "lightweight"],
+        None,
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stderr(&out).contains("--keys tpm"), "{}", text(&out));
+
+    eprintln!(
+        "TPM timings (swtpm, debug build, whole CLI process): enrol with attestation {:?}, \
+         show lightweight {:?}, show upgraded (PIN check by the TPM + face check) {:?}",
+        enrol_time, light_time, upgraded_time
+    );
+    for e in [&env, &copy] {
+        let _ = OsKeystore::open(&e.service).unwrap().delete(VAULT_ENTRY);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
