@@ -325,12 +325,18 @@ impl Issuer {
 
     /// What signs credentials issued at `now`.
     pub(super) fn signer_for(&self, now: u64) -> CredentialSigner<'_> {
+        self.signer_until(now, u64::MAX)
+    }
+
+    /// What signs credentials issued at `now` that must not outlive `until` (a refill's
+    /// credentials end no later than their enrolment).
+    pub(super) fn signer_until(&self, now: u64, until: u64) -> CredentialSigner<'_> {
         CredentialSigner {
             issuer: &self.config.issuer_id,
             key: self.keys.active(),
             key_since: self.keys.active_since(),
             now,
-            expires_at: now + self.config.credential_validity.as_secs(),
+            expires_at: (now + self.config.credential_validity.as_secs()).min(until),
         }
     }
 

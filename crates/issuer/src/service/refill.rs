@@ -124,7 +124,8 @@ impl Issuer {
             .map_err(store_error)?
             .ok_or_else(|| internal("enrolled person missing from the registry"))?;
         let now = self.now();
-        let signer = self.signer_for(now);
+        // Never past the enrolment's own end: renewal, with its face check, is yearly.
+        let signer = self.signer_until(now, enrolment.expires_at);
         let enrolment_id = enrolment.id.clone();
         let retired = retire.clone();
         let build = |slots: &[crate::store::Slot]| {
