@@ -8,6 +8,7 @@ mod desk {
     mod age_only;
     mod clock;
     mod face_check;
+    mod hardware_keys;
 }
 
 use common::*;

@@ -204,6 +204,10 @@
     if (v.tier) fact(facts, t('tier'), t(v.tier), 'tier');
     if (v.proof_age !== undefined && v.proof_age !== null) fact(facts, t('proofAge'), t('beforeCheck', { d: duration(v.proof_age) }), 'proof-age');
     if (v.status) fact(facts, t('status'), v.status === 'valid' ? t('statusValid') : t('statusNotChecked'), 'status');
+    if (v.key_protection) {
+      const keyWords = { software: 'keySoftware', hardware: 'keyHardware', hardware_with_pin: 'keyHardwareWithPin' };
+      fact(facts, t('keyProtection'), t(keyWords[v.key_protection] || 'keySoftware'), 'key-protection');
+    }
     if (v.cache_age !== undefined && v.cache_age !== null) fact(facts, t('cacheAge'), t('beforeCheck', { d: duration(v.cache_age) }), 'cache-age');
     const c = v.claims;
     if (c && c.tier === 'age_only') {

@@ -193,6 +193,7 @@ async fn session(State(desk): State<AppState>, headers: HeaderMap) -> Response {
         "portrait_enabled": desk.issuer_key.is_some(),
         "require_face_match": desk.policy.require_face_match,
         "verdict_clear_seconds": desk.policy.verdict_clear_seconds,
+        "require_hardware_keys": desk.policy.require_hardware_keys,
     }));
     let mut r = body.into_response();
     if let Some(c) = set

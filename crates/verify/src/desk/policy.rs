@@ -42,6 +42,10 @@ pub struct VenuePolicy {
     /// The page clears a verdict and the check-in form after this many seconds (the last
     /// guest's data must not stay on screen).
     pub verdict_clear_seconds: u64,
+    /// Refuse an upgraded (*Full details*) code whose device key the issuer did not attest
+    /// as kept in hardware (the credential's key protection `software`): verdict
+    /// `hardware_keys_required`. The lighter tiers are left alone.
+    pub require_hardware_keys: bool,
 }
 
 impl Default for VenuePolicy {
@@ -60,6 +64,7 @@ impl Default for VenuePolicy {
             public_hosts: Vec::new(),
             require_face_match: false,
             verdict_clear_seconds: 120,
+            require_hardware_keys: false,
         }
     }
 }

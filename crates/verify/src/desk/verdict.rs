@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 use tessera_credential::{
-    Identity, Presentation, ReplayCache, StatusOutcome, Tier, UpgradedClaims, VerifyError,
-    VerifyOptions,
+    Identity, KeyProtection, Presentation, ReplayCache, StatusOutcome, Tier, UpgradedClaims,
+    VerifyError, VerifyOptions,
 };
 
 use super::Desk;
@@ -33,6 +33,10 @@ pub struct DeskVerdict {
     /// Seconds since the holder made the proof.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_age: Option<u64>,
+    /// How the code's device key is kept, as its issuer attested (`software`, `hardware`,
+    /// `hardware_with_pin`), for a valid code of any tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_protection: Option<KeyProtection>,
     /// Whether the status was checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusOutcome>,
@@ -70,6 +74,7 @@ impl DeskVerdict {
             tier: None,
             claims: None,
             proof_age: None,
+            key_protection: None,
             status: None,
             cache_age,
             verification: None,
@@ -229,6 +234,22 @@ impl Desk {
                 Some(cache_age),
             ));
         }
+        // A venue requiring hardware keys for the full details: an upgraded code whose key
+        // the issuer did not attest as kept in a TPM (or secure element) could have been
+        // copied with the keystore. Refused like a tier not taken: nothing kept or shown.
+        let key_protection = presentation.credential.claims.key_protection;
+        if policy.require_hardware_keys
+            && verdict.tier == Tier::Upgraded
+            && key_protection == KeyProtection::Software
+        {
+            return Ok(DeskVerdict::invalid(
+                "hardware_keys_required",
+                "this venue requires the full-details code from a phone or computer whose ID keys \
+                 are in its security chip; this code's keys are software keys: check the guest's \
+                 ID another way",
+                Some(cache_age),
+            ));
+        }
         if let Some((key, keep_until)) = note.0
             && !self.store.record_nonce(&key, keep_until).await?
         {
@@ -265,6 +286,7 @@ impl Desk {
             portrait: handle.is_some() && self.issuer_key.is_some(),
             claims: Some(verdict.claims),
             proof_age: Some(verdict.proof_age),
+            key_protection: Some(key_protection),
             status: Some(verdict.status),
             cache_age: Some(cache_age),
             verification: handle,
