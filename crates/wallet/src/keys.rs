@@ -97,6 +97,12 @@ pub trait KeyHolder: Send + Sync + std::fmt::Debug {
     fn tpm(&self) -> Option<&Arc<Tpm>> {
         None
     }
+    /// Whether the key of `handle` (one without authorisation) can be used here: a TPM
+    /// answers `NotThisTpm` for a blob another TPM made.
+    fn probe(&self, handle: &[u8]) -> Result<(), KeyHolderError> {
+        self.signer(handle)?;
+        Ok(())
+    }
 }
 
 /// Keys in software, with the scalar kept in the OS keystore.
@@ -222,6 +228,13 @@ impl KeyHolder for TpmKeys {
 
     fn tpm(&self) -> Option<&Arc<Tpm>> {
         Some(&self.tpm)
+    }
+
+    fn probe(&self, handle: &[u8]) -> Result<(), KeyHolderError> {
+        self.tpm
+            .sign(&blob(handle)?, None, b"tessera-tpm-probe-v1")
+            .map(drop)
+            .map_err(KeyHolderError::from)
     }
 }
 

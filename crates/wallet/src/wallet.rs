@@ -699,7 +699,20 @@ impl Wallet {
     pub fn reset(&self, pin_given: Option<&str>, now: u64) -> Result<(), WalletError> {
         match Vault::load(&self.store) {
             Ok(Some(v)) if lifecycle::state(Some(&v), now, 0) != State::NotEnrolled => {
-                self.authorise_change(pin_given, now)?;
+                // A vault whose TPM keys another TPM made (a copy, or this TPM was cleared)
+                // can never check its PIN here, nor sign: nothing to protect, and removing
+                // it is the only way out.
+                let foreign = self.keys.enforces_auth()
+                    && v.key_holder() == self.keys.name()
+                    && v.one_time.first().is_some_and(|o| {
+                        matches!(
+                            self.keys.probe(&o.key),
+                            Err(KeyHolderError::Tpm(tessera_tpm::TpmError::NotThisTpm))
+                        )
+                    });
+                if !foreign {
+                    self.authorise_change(pin_given, now)?;
+                }
             }
             Ok(_) | Err(KeystoreError::Corrupt { .. }) => {}
             Err(e) => return Err(e.into()),

@@ -316,6 +316,12 @@ fn attested_tpm_keys_pin_enforced_by_the_tpm_lockout_survives_copies_other_tpm_c
     );
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(stderr(&out).contains("--keys tpm"), "{}", text(&out));
+    // On the other TPM the copy can be removed without the PIN (it can never check it).
+    let (out, _) = run(&copy, &other.tcti(), &["reset", "--yes"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // On its own TPM, removing the ID still needs the PIN (and, locked out, cannot be done).
+    let (out, _) = run(&env, &tcti, &["reset", "--yes"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
     eprintln!(
         "TPM timings (swtpm, debug build, whole CLI process): enrol with attestation {:?}, \
@@ -325,5 +331,116 @@ fn attested_tpm_keys_pin_enforced_by_the_tpm_lockout_survives_copies_other_tpm_c
     for e in [&env, &copy] {
         let _ = OsKeystore::open(&e.service).unwrap().delete(VAULT_ENTRY);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An issuer that checks no TPM attestation (no `--tpm-roots`): the wallet sends none, its
+/// keys are still in the TPM, the credentials say software. Renewal with TPM keys needs the
+/// PIN (the new upgraded key is made with it) and refills make TPM keys too (refills carry
+/// no attestation: their credentials say software).
+#[test]
+fn without_tpm_roots_the_credentials_say_software_renewal_needs_the_pin_refills_use_tpm_keys() {
+    let sw = SoftwareTpm::start().expect("swtpm");
+    let tcti = sw.tcti();
+    let dir = std::env::temp_dir().join(format!("tessera-wallet-tpm-sw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = Env {
+        issuer: start_issuer_with(&dir, None),
+        data: dir.join("wallet"),
+        service: format!("tessera-wallet-tpm-sw-test-{}", std::process::id()),
+    };
+    let obama = testdata().join("liveness/obama");
+    let obama = obama.to_str().unwrap();
+    let (out, _) = run(
+        &env,
+        &tcti,
+        &[
+            "enrol",
+            "--id-number",
+            &obama_id(),
+            "--frames",
+            obama,
+            "--pin-stdin",
+        ],
+        Some("246810\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = json(&out);
+    assert_eq!(status["keys"], "tpm");
+    assert_eq!(status["key_protection"], "software", "{status}");
+    assert_eq!(status["one_time_key_protection"], "software", "{status}");
+    // The PIN is still the TPM's (the key needs it), whatever the issuer checked.
+    assert!(vault_of(&env).tpm_pin);
+    let (out, _) = upgraded(&env, &tcti, Some("246810\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // `--keys auto` picks the vault's holder.
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera-wallet"))
+        .args(["--keystore-service", &env.service, "--data-dir"])
+        .arg(&env.data)
+        .args(["--keys", "auto", "status"])
+        .env("TPM2TOOLS_TCTI", &tcti)
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["keys"], "tpm", "{}", text(&out));
+
+    // Renewal: refused without the PIN, done with it; the new upgraded key needs the PIN.
+    let (out, _) = run(&env, &tcti, &["renew", "--frames", obama], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("needs the PIN"), "{}", text(&out));
+    let old_key = vault_of(&env).device_key.clone();
+    let (out, _) = run(
+        &env,
+        &tcti,
+        &["renew", "--frames", obama, "--pin-stdin"],
+        Some("246810\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = vault_of(&env);
+    assert_ne!(v.device_key, old_key);
+    assert!(v.tpm_pin && v.device_key_auth.is_none());
+    let main = tessera_tpm::KeyBlob::from_bytes(v.device_key.as_deref().unwrap()).unwrap();
+    assert!(main.needs_pin().unwrap());
+    let (out, _) = upgraded(&env, &tcti, Some("246810\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let full = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(
+        check(&env.issuer, &full, Some(Tier::Upgraded)),
+        Ok(StatusOutcome::Valid)
+    );
+
+    // A code shown, then a refill: the shown credential retired, a new one on a new TPM key.
+    let (out, _) = run(&env, &tcti, &["show", "--tier", "lightweight"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let light = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(check(&env.issuer, &light, None), Ok(StatusOutcome::Valid));
+    let before: Vec<Vec<u8>> = v.one_time.iter().map(|o| o.key.clone()).collect();
+    let (out, _) = run(&env, &tcti, &["refill"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["issued"], 1, "{}", text(&out));
+    let v = vault_of(&env);
+    let fresh: Vec<_> = v
+        .one_time
+        .iter()
+        .filter(|o| !before.contains(&o.key))
+        .collect();
+    assert_eq!(fresh.len(), 1);
+    assert!(
+        !tessera_tpm::KeyBlob::from_bytes(&fresh[0].key)
+            .unwrap()
+            .needs_pin()
+            .unwrap()
+    );
+    let out = run(&env, &tcti, &["status"], None).0;
+    assert_eq!(json(&out)["one_time_key_protection"], "software");
+
+    let _ = OsKeystore::open(&env.service).unwrap().delete(VAULT_ENTRY);
     let _ = std::fs::remove_dir_all(&dir);
 }
