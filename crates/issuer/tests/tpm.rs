@@ -86,7 +86,10 @@ struct Wallet {
 
 impl Wallet {
     fn new() -> Wallet {
-        let sw = SoftwareTpm::start().unwrap();
+        Wallet::on(SoftwareTpm::start().unwrap())
+    }
+
+    fn on(sw: SoftwareTpm) -> Wallet {
         let tpm = Arc::new(Tpm::open_with(&sw.tcti()).unwrap());
         let start = tpm.attestation_start().unwrap();
         Wallet {
@@ -141,6 +144,99 @@ impl Wallet {
             certify_info: c.certify_info,
             signature: c.signature,
         }
+    }
+}
+
+/// A key made by openssl and imported into `sw` with tpm2-tools (`tpm2_import`) under the
+/// storage key `tessera-tpm` uses (the TCG SRK template: ECC P-256, AES-128-CFB, unique
+/// x = y = 32 zero bytes): the TPM holds and uses it, but did not generate it, so it has
+/// neither fixedTPM nor sensitiveDataOrigin. Run before the wallet connects (swtpm serves
+/// one connection at a time).
+fn imported_key(sw: &SoftwareTpm) -> KeyBlob {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let tcti = sw.tcti();
+    let run = |tool: &str, args: &[&str]| {
+        let out = Command::new(tool)
+            .args(["-T", &tcti])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e} (install tpm2-tools)"));
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // No resource manager: flush what the tool left loaded.
+        let flush = Command::new("tpm2_flushcontext")
+            .args(["-T", &tcti, "-t"])
+            .output()
+            .unwrap();
+        assert!(flush.status.success());
+    };
+    // The unique field: 64 zero bytes on stdin, which tpm2-tools splits into x and y.
+    let mut child = Command::new("tpm2_createprimary")
+        .args(["-T", &tcti])
+        .args([
+            "-C",
+            "o",
+            "-g",
+            "sha256",
+            "-G",
+            "ecc256:aes128cfb",
+            "-a",
+            "restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda",
+            "-u",
+            "-",
+            "-c",
+            "srk.ctx",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("tpm2_createprimary (install tpm2-tools)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&[0u8; 64]).unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    run("tpm2_flushcontext", &["-t"]);
+    let key = Command::new("openssl")
+        .args([
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+        ])
+        .arg(dir.path().join("software.pem"))
+        .output()
+        .unwrap();
+    assert!(key.status.success());
+    run(
+        "tpm2_import",
+        &[
+            "-C",
+            "srk.ctx",
+            "-G",
+            "ecc",
+            "-i",
+            "software.pem",
+            "-a",
+            "userwithauth|sign",
+            "-u",
+            "software.pub",
+            "-r",
+            "software.priv",
+        ],
+    );
+    KeyBlob {
+        public: std::fs::read(dir.path().join("software.pub")).unwrap(),
+        private: std::fs::read(dir.path().join("software.priv")).unwrap(),
     }
 }
 
@@ -331,6 +427,32 @@ async fn a_certification_of_another_key_is_refused(backend: Backend) {
     assert_eq!(kind, ProblemType::TpmAttestationOtherKey);
 }
 
+/// A key made in software and imported into the TPM, claimed as hardware: the TPM signs
+/// with it and certifies it, but its public area says it was not generated there.
+async fn an_imported_key_is_not_in_the_tpm(backend: Backend) {
+    let h = issuer(backend, Some(local_ca_roots())).await;
+    let sw = SoftwareTpm::start().unwrap();
+    let imported = imported_key(&sw);
+    let w = Wallet::on(sw);
+    let main = TpmSigner::new(w.tpm.clone(), imported.clone(), None).unwrap();
+    let (b1_blob, b1) = w.plain_key();
+    let c = draw(&h, &main, Some(w.start_message())).await.ok();
+    let qd = w.qualifying_data(&c);
+    let tpm = TpmKeyAttestation {
+        device_key: w.certify(&imported, None, &qd),
+        batch_keys: vec![w.certify(&b1_blob, None, &qd)],
+    };
+    let req = enrolment(&c, &main, &[&b1], Some(tpm));
+    let (status, kind) = h
+        .post_json::<_, BatchResponse>("/v1/enrolments", &req)
+        .await
+        .problem();
+    assert_eq!(
+        (status, kind),
+        (StatusCode::FORBIDDEN, ProblemType::TpmKeyNotInTpm)
+    );
+}
+
 /// Evidence made for one challenge, sent with another.
 async fn a_replayed_attestation_is_refused(backend: Backend) {
     let h = issuer(backend, Some(local_ca_roots())).await;
@@ -412,6 +534,10 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_replayed_attestation_is_refused() {
         super::a_replayed_attestation_is_refused(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_imported_key_is_not_in_the_tpm() {
+        super::an_imported_key_is_not_in_the_tpm(Backend::Sqlite).await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_roots_the_tpm_is_ignored() {
