@@ -15,8 +15,10 @@ use tessera_credential::claims::Tier;
 use tessera_credential::status_list::StatusLists;
 use tessera_credential::verify::{StatusOutcome, VerifyOptions};
 use tessera_swtpm::SoftwareTpm;
+use tessera_wallet::keys::TpmKeys;
 use tessera_wallet::keystore::{OsKeystore, SecretStore};
 use tessera_wallet::vault::{VAULT_ENTRY, Vault, VaultStore};
+use tessera_wallet::wallet::{RecordedFrames, Wallet};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -233,6 +235,54 @@ fn attested_tpm_keys_pin_enforced_by_the_tpm_lockout_survives_copies_other_tpm_c
         Ok(StatusOutcome::Valid)
     );
 
+    // In process (the app's path, no process start): show → QR text with TPM keys.
+    let wallet = Wallet::open(Box::new(OsKeystore::open(&env.service).unwrap()), &env.data)
+        .unwrap()
+        .with_key_holder(Box::new(TpmKeys::open_with(&tcti).unwrap()));
+    let mut light_in = vec![];
+    for _ in 0..4 {
+        let t = Instant::now();
+        let shown = wallet.show(Tier::Lightweight, None, None, now()).unwrap();
+        light_in.push(t.elapsed());
+        assert_eq!(
+            check(&env.issuer, &shown.text, None),
+            Ok(StatusOutcome::Valid)
+        );
+    }
+    let t = Instant::now();
+    wallet.authorise_change(Some("135790"), now()).unwrap();
+    let pin_check = t.elapsed();
+    let mut face = RecordedFrames(obama.clone());
+    let t = Instant::now();
+    let unlock = wallet
+        .unlock_upgraded(Some("135790"), Some(&mut face), now())
+        .unwrap();
+    let unlock_time = t.elapsed();
+    let showing = wallet.begin_showing(Tier::Upgraded, now()).unwrap();
+    let mut full_in = vec![];
+    for _ in 0..4 {
+        let t = Instant::now();
+        let shown = wallet.show_in(&showing, Some(&unlock), now()).unwrap();
+        full_in.push(t.elapsed());
+        assert_eq!(
+            check(&env.issuer, &shown.text, Some(Tier::Upgraded)),
+            Ok(StatusOutcome::Valid)
+        );
+    }
+    // Another wallet object (e.g. a forged unlock) holds no PIN value: the TPM refuses.
+    let other_wallet = Wallet::open(Box::new(OsKeystore::open(&env.service).unwrap()), &env.data)
+        .unwrap()
+        .with_key_holder(Box::new(TpmKeys::open_with(&tcti).unwrap()));
+    let refused = other_wallet
+        .show_in(&showing, Some(&unlock), now())
+        .unwrap_err();
+    assert!(refused.to_string().contains("needs its PIN"), "{refused}");
+    drop((wallet, other_wallet));
+    eprintln!(
+        "in process (debug build, swtpm): show lightweight → QR text {light_in:?}; PIN check by the TPM {pin_check:?}; \
+         upgraded unlock (TPM PIN check + face check, models loaded) {unlock_time:?}; upgraded code (PIN signature) {full_in:?}"
+    );
+
     // Without the PIN: no code.
     let (out, _) = upgraded(&env, &tcti, None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -352,7 +402,7 @@ fn without_tpm_roots_the_credentials_say_software_renewal_needs_the_pin_refills_
     };
     let obama = testdata().join("liveness/obama");
     let obama = obama.to_str().unwrap();
-    let (out, _) = run(
+    let (out, enrol_time) = run(
         &env,
         &tcti,
         &[
@@ -370,6 +420,7 @@ fn without_tpm_roots_the_credentials_say_software_renewal_needs_the_pin_refills_
     assert_eq!(status["keys"], "tpm");
     assert_eq!(status["key_protection"], "software", "{status}");
     assert_eq!(status["one_time_key_protection"], "software", "{status}");
+    eprintln!("enrolment with TPM keys, no attestation (CLI process, debug): {enrol_time:?}");
     // The PIN is still the TPM's (the key needs it), whatever the issuer checked.
     assert!(vault_of(&env).tpm_pin);
     let (out, _) = upgraded(&env, &tcti, Some("246810\n"));
