@@ -697,23 +697,28 @@ fn check_codes(codes: &[&Code], showings: &[Showing], issuer: &Issuer) {
     distinct("nonces", codes.iter().map(|c| c.nonce.clone()).collect());
     let slots: BTreeSet<(u64, u64)> = codes.iter().map(|c| (c.list, c.idx)).collect();
     assert_eq!(slots.len(), n, "distinct (list, idx)");
+    // Indices are drawn at random in 2^17 slots: two of 70 may share an index in different
+    // lists, or sit side by side in one list, by chance (about 2% and 1% of runs). What must
+    // not happen is allocation in order, which would put nearly every pair side by side.
     let idxs: BTreeSet<u64> = codes.iter().map(|c| c.idx).collect();
-    assert_eq!(idxs.len(), n, "distinct status indices, whatever the list");
+    assert!(
+        n - idxs.len() <= 2,
+        "status indices repeat across lists: {} of {n} distinct",
+        idxs.len()
+    );
     let mut per_list: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for c in codes {
         per_list.entry(c.list).or_default().push(c.idx);
     }
-    for (list, idx) in &mut per_list {
+    let mut neighbours = 0;
+    for idx in per_list.values_mut() {
         idx.sort_unstable();
-        for w in idx.windows(2) {
-            assert!(
-                w[1] - w[0] > 1,
-                "neighbouring slots {} and {} in status list {list}",
-                w[0],
-                w[1]
-            );
-        }
+        neighbours += idx.windows(2).filter(|w| w[1] - w[0] <= 1).count();
     }
+    assert!(
+        neighbours <= 2,
+        "{neighbours} pairs of neighbouring slots: the indices look allocated in order"
+    );
     let lists: Vec<(u64, usize)> = per_list.iter().map(|(l, v)| (*l, v.len())).collect();
     assert!(
         (2..=4).contains(&lists.len()),

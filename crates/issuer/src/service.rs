@@ -331,6 +331,17 @@ impl Issuer {
                 e.code()
             )));
         }
+        if self
+            .store
+            .credential_retired(&cti)
+            .await
+            .map_err(store_error)?
+        {
+            return Err(Problem::new(
+                ProblemType::CredentialNotActive,
+                "this one-time credential was retired by a refill: use a current one",
+            ));
+        }
         if p.proof.claims.nonce != holder_auth_nonce(purpose, challenge_nonce) {
             return Err(failed(
                 "the holder proof is not bound to this challenge".into(),

@@ -101,7 +101,9 @@ impl Issuer {
         for tier in tessera_issuer_api::batch::ONE_TIME_TIERS {
             let still_valid = held
                 .iter()
-                .filter(|h| h.tier == tier.name() && h.status == 0 && !retire.contains(&h.cti))
+                .filter(|h| {
+                    h.tier == tier.name() && h.status == 0 && !h.retired && !retire.contains(&h.cti)
+                })
                 .count();
             let new = keys.iter().filter(|(t, _, _)| *t == tier).count();
             if still_valid + new > max {
@@ -155,9 +157,6 @@ impl Issuer {
             .refill(&new, keys.len(), &audit, build)
             .await
             .map_err(store_error)?;
-        if !retire.is_empty() {
-            self.status_changed();
-        }
         tracing::info!(event = "refill", outcome = "issued", "decision");
         let kept = self
             .store

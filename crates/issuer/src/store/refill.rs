@@ -12,8 +12,10 @@ pub struct OneTimeRow {
     pub cti: String,
     /// `lightweight` or `age_only`.
     pub tier: String,
-    /// 0 valid, 1 revoked or retired.
+    /// 0 valid, 1 revoked.
     pub status: i64,
+    /// Retired by a refill.
+    pub retired: bool,
 }
 
 /// What a refill stores.
@@ -33,7 +35,7 @@ impl Store {
     /// The one-time (lightweight and age-only) credentials of an enrolment.
     pub async fn one_time_credentials(&self, enrolment_id: &str) -> Result<Vec<OneTimeRow>> {
         let rows = sqlx::query(self.sql(
-            "SELECT cti, tier, status FROM credentials
+            "SELECT cti, tier, status, retired_at FROM credentials
              WHERE enrolment_id = ? AND tier IN ('lightweight', 'age_only')",
         ))
         .bind(enrolment_id)
@@ -45,9 +47,22 @@ impl Store {
                     cti: r.try_get("cti")?,
                     tier: r.try_get("tier")?,
                     status: r.try_get("status")?,
+                    retired: r.try_get::<Option<i64>, _>("retired_at")?.is_some(),
                 })
             })
             .collect()
+    }
+
+    /// Whether the credential `cti` was retired by a refill.
+    pub async fn credential_retired(&self, cti: &str) -> Result<bool> {
+        let row = sqlx::query(self.sql("SELECT retired_at FROM credentials WHERE cti = ?"))
+            .bind(cti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<i64>, _>("retired_at")?.is_some(),
+            None => false,
+        })
     }
 
     /// The answer kept for a refill's challenge, if it was answered.
@@ -60,7 +75,7 @@ impl Store {
     }
 
     /// Takes the challenge (failing with [`StoreError::ChallengeTaken`] if someone else
-    /// did), retires `retire`, reserves `count` status slots, lets `build` sign the new
+    /// did), retires `retire` (their status bits unchanged), reserves `count` status slots, lets `build` sign the new
     /// credentials for them, and stores those, the answer and the audit record. If the
     /// enrolment stopped being active meanwhile (revoked, renewed), nothing is issued.
     pub async fn refill<F>(
@@ -90,24 +105,17 @@ impl Store {
         if state.as_deref() != Some("active") {
             return Err(StoreError::NotActive);
         }
+        // Retired, not revoked: see the `retired_at` column's reason (schema.rs).
         for cti in new.retire {
-            let row = sqlx::query(self.sql(
-                "SELECT status_list FROM credentials WHERE cti = ? AND enrolment_id = ? AND status = 0",
+            sqlx::query(self.sql(
+                "UPDATE credentials SET retired_at = ?
+                 WHERE cti = ? AND enrolment_id = ? AND status = 0 AND retired_at IS NULL",
             ))
+            .bind(i(new.now))
             .bind(cti)
             .bind(new.enrolment_id)
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-            let Some(row) = row else { continue };
-            let list: i64 = row.try_get("status_list")?;
-            sqlx::query(self.sql("UPDATE credentials SET status = 1 WHERE cti = ?"))
-                .bind(cti)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(self.sql("UPDATE status_lists SET version = version + 1 WHERE list = ?"))
-                .bind(list)
-                .execute(&mut *tx)
-                .await?;
         }
         let mut slots = Vec::with_capacity(count);
         for _ in 0..count {

@@ -149,6 +149,12 @@ pub const MIGRATIONS: &[&[&str]] = &[
         created_at BIGINT NOT NULL,
         response TEXT NOT NULL
     )",
+        // A one-time credential retired by a refill: it no longer proves a holder, but its
+        // status bit stays as it was. Flipping the bits of every credential a refill retires
+        // at once would let verifiers who poll the lists group the showings they saw by the
+        // moment they flipped; and the wallet deletes a retired credential with its key, so
+        // nobody can show it again anyway.
+        "ALTER TABLE credentials ADD COLUMN retired_at BIGINT",
     ],
     &[
         // TPM key attestation (issue 15): the serialised `ActivationState` (JSON; the AK's
