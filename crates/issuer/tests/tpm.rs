@@ -8,14 +8,16 @@ use std::sync::Arc;
 
 use common::*;
 use reqwest::StatusCode;
+use tessera_credential::Es256Signer;
 use tessera_credential::KeyProtection;
 use tessera_credential::claims::Tier;
 use tessera_credential::credential::Credential;
 use tessera_issuer::Clock;
+use tessera_issuer_api::binding::HolderAuthPurpose;
 use tessera_issuer_api::tpm::{TpmAttestationStart, TpmKeyAttestation, TpmKeyCertification};
 use tessera_issuer_api::{
     BatchKey, BatchKeys, BatchResponse, ChallengeRequest, ChallengeResponse, DeviceKey,
-    DeviceKeyProof, EnrolRequest, ProblemType,
+    DeviceKeyProof, EnrolRequest, ProblemType, RenewRequest,
 };
 use tessera_swtpm::SoftwareTpm;
 use tessera_tpm::{AttestationStart, KeyAuth, KeyBlob, Tpm, TpmSigner};
@@ -362,6 +364,47 @@ async fn a_main_key_without_pin_is_hardware(backend: Backend) {
     );
 }
 
+/// A renewal onto TPM keys (a wallet enrolled with software keys that now has a TPM), with
+/// no batch: the upgraded and the single lightweight credential share the PIN key.
+async fn a_renewal_with_attested_keys_gives_hardware_credentials(backend: Backend) {
+    let h = issuer(backend, Some(local_ca_roots())).await;
+    let old = new_device();
+    let first = h.enrol(&obama_id(), "obama", &old).await.ok();
+    let w = Wallet::new();
+    let (main_blob, main) = w.pin_key();
+    let c = draw(&h, &main, Some(w.start_message())).await.ok();
+    let qd = w.qualifying_data(&c);
+    let presentation = h.holder_presentation(
+        &lightweight(&first),
+        &old,
+        &c,
+        HolderAuthPurpose::renew(&tessera_credential::keys::spki_der(&main.public_key())),
+    );
+    let pop = DeviceKeyProof::create(&main, &c.challenge_id, &c.nonce).unwrap();
+    let req = RenewRequest {
+        challenge_id: c.challenge_id.clone(),
+        presentation,
+        device_key: DeviceKey {
+            public_key: pop.key_der,
+            proof: pop.signature,
+        },
+        frames: frames("obama", &c.actions),
+        batch: None,
+        tpm: Some(TpmKeyAttestation {
+            device_key: w.certify(&main_blob, Some(PIN), &qd),
+            batch_keys: vec![],
+        }),
+    };
+    let batch: BatchResponse = h.post_json("/v1/renewals", &req).await.ok();
+    assert_eq!(
+        protections(&batch),
+        vec![
+            ("upgraded".into(), KeyProtection::HardwareWithPin),
+            ("lightweight".into(), KeyProtection::HardwareWithPin),
+        ]
+    );
+}
+
 /// A wallet without a TPM, on an issuer that checks attestations: software, as before.
 async fn no_tpm_gives_software_credentials(backend: Backend) {
     let h = issuer(backend, Some(local_ca_roots())).await;
@@ -534,6 +577,10 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_replayed_attestation_is_refused() {
         super::a_replayed_attestation_is_refused(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_renewal_with_attested_keys_gives_hardware_credentials() {
+        super::a_renewal_with_attested_keys_gives_hardware_credentials(Backend::Sqlite).await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_imported_key_is_not_in_the_tpm() {
