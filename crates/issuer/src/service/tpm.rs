@@ -161,3 +161,45 @@ impl Issuer {
         Ok((main_protection, out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_refusal_has_its_own_problem_type() {
+        let kind = |e: AttestationError| attestation_problem(e).kind();
+        assert_eq!(
+            kind(AttestationError::ChainTooLong),
+            Some(ProblemType::TpmEkUntrusted)
+        );
+        assert_eq!(
+            kind(AttestationError::KeyMismatch),
+            Some(ProblemType::TpmAttestationOtherKey)
+        );
+        assert_eq!(
+            kind(AttestationError::CertifiedNameMismatch),
+            Some(ProblemType::TpmAttestationOtherKey)
+        );
+        assert_eq!(
+            kind(AttestationError::KeyNotGeneratedInTpm("fixedTPM clear")),
+            Some(ProblemType::TpmKeyNotInTpm)
+        );
+        assert_eq!(
+            kind(AttestationError::QualifyingDataMismatch),
+            Some(ProblemType::TpmAttestationReplayed)
+        );
+        assert_eq!(
+            kind(AttestationError::BadSignature),
+            Some(ProblemType::TpmAttestationInvalid)
+        );
+        assert_eq!(
+            kind(AttestationError::AkNotRestrictedTpmKey("restricted clear")),
+            Some(ProblemType::TpmAttestationInvalid)
+        );
+        assert_eq!(
+            kind(AttestationError::Encryption),
+            Some(ProblemType::Internal)
+        );
+    }
+}
