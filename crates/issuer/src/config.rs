@@ -69,6 +69,11 @@ pub struct Config {
     /// most: what enrolment and renewal issue, and what refills top up to. 10 as the EU
     /// reference wallet holds per document.
     pub batch_size: u32,
+    /// How long one-time credentials are valid (rounded down to the day; never past the
+    /// enrolment's end). Shorter than the enrolment: refills replace them as they are shown
+    /// or near expiry, and each one issued holds a status slot until it expires; 90 days
+    /// leaves a wallet three months offline before its basic codes run out.
+    pub one_time_validity: Duration,
     /// Refills per person per day. A refill needs no face check, so it is bounded: 24 a
     /// day lets someone show ~240 codes a day, far above any real use, while a stolen
     /// credential cannot mint keys without limit.
@@ -102,6 +107,7 @@ impl Default for Config {
             face_workers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             trusted_proxies: Vec::new(),
             batch_size: 10,
+            one_time_validity: Duration::from_secs(90 * 86_400),
             refills_per_day: 24,
             tpm_roots: None,
         }

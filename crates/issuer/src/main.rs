@@ -71,6 +71,9 @@ enum Command {
         /// Refills (no face check) allowed per person per day.
         #[arg(long, default_value_t = 24)]
         refills_per_day: u32,
+        /// Days a one-time credential is valid (never past the enrolment's end).
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=366))]
+        one_time_validity_days: u64,
         /// TPM key attestation: a directory of trusted TPM manufacturer certificates (PEM
         /// or DER; roots and the intermediates that issue EK certificates). Without it,
         /// wallets' TPM attestations are ignored and every credential says software keys.
@@ -271,6 +274,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
             trusted_proxies,
             batch_size,
             refills_per_day,
+            one_time_validity_days,
             tpm_roots,
         } => {
             let tpm_roots = match tpm_roots {
@@ -310,6 +314,7 @@ async fn run(cli: Cli) -> Result<ExitCode, ExitCode> {
                 trusted_proxies,
                 batch_size,
                 refills_per_day,
+                one_time_validity: Duration::from_secs(one_time_validity_days * 86_400),
                 tpm_roots,
                 ..Config::default()
             };

@@ -337,6 +337,9 @@ impl Issuer {
             key_since: self.keys.active_since(),
             now,
             expires_at: (now + self.config.credential_validity.as_secs()).min(until),
+            one_time_expires_at: (now + self.config.one_time_validity.as_secs())
+                .min(now + self.config.credential_validity.as_secs())
+                .min(until),
         }
     }
 
@@ -441,7 +444,11 @@ pub(super) struct CredentialSigner<'a> {
     key: &'a tessera_credential::keys::SoftwareKey,
     key_since: u64,
     now: u64,
+    /// The upgraded credential's expiry.
     expires_at: u64,
+    /// The one-time credentials' expiry before rounding: shorter, since refills keep them
+    /// coming, and every one issued occupies a status slot until it expires.
+    one_time_expires_at: u64,
 }
 
 /// A day, the unit one-time credentials' times are rounded to.
@@ -470,7 +477,8 @@ impl CredentialSigner<'_> {
     ) -> Result<(Vec<CredentialRow>, Vec<IssuedCredential>), String> {
         let mut rows = Vec::with_capacity(wanted.len());
         let mut issued = Vec::with_capacity(wanted.len());
-        let (day, day_of_expiry) = one_time_times(self.now, self.key_since, self.expires_at);
+        let (day, day_of_expiry) =
+            one_time_times(self.now, self.key_since, self.one_time_expires_at);
         for ((tier, holder_key, key_protection), slot) in wanted.iter().zip(slots) {
             let mut cti = [0u8; 8];
             OsRandomness.fill(&mut cti);

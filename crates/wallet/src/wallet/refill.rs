@@ -39,6 +39,22 @@ pub struct Refilled {
     pub one_time: OneTimeCounts,
 }
 
+/// Unused one-time credentials are replaced this long before they expire, so that a wallet
+/// that goes offline still holds codes for a while.
+pub const REPLACE_BEFORE_EXPIRY: u64 = 14 * 86_400;
+
+/// Whether `o` is unused but expires within [`REPLACE_BEFORE_EXPIRY`], and a refill could
+/// give a later one (not when the enrolment itself ends first: then renewal is due).
+fn due_for_replacement(o: &OneTime, vault: &Vault, now: u64) -> bool {
+    let Ok(c) = tessera_credential::credential::Credential::from_bytes(&o.credential) else {
+        return false;
+    };
+    let enrolment_end = vault.batch.as_ref().map_or(0, |b| b.expires_at);
+    o.shown == 0
+        && c.claims.expires_at < now + REPLACE_BEFORE_EXPIRY
+        && c.claims.expires_at + 86_400 < enrolment_end
+}
+
 fn cti_hex(o: &OneTime) -> Option<String> {
     tessera_credential::credential::Credential::from_bytes(&o.credential)
         .ok()
@@ -67,7 +83,11 @@ impl Wallet {
             return Ok(false);
         }
         let counts = OneTimeCounts::of(&vault, now);
-        Ok(ONE_TIME_TIERS.iter().any(|t| counts.get(*t) < REFILL_BELOW))
+        Ok(ONE_TIME_TIERS.iter().any(|t| counts.get(*t) < REFILL_BELOW)
+            || vault
+                .one_time
+                .iter()
+                .any(|o| due_for_replacement(o, &vault, now)))
     }
 
     /// Refills: retires the shown one-time credentials and tops each tier up to the
@@ -95,11 +115,12 @@ impl Wallet {
                 Err(e) => return self.refill_failed(&mut vault, e),
             }
         }
-        // 1. What to retire (every shown one-time credential) and how many to ask for.
+        // 1. What to retire: every shown one-time credential, and the unused ones near their
+        //    expiry (replaced by fresh ones).
         let retire: Vec<String> = vault
             .one_time
             .iter()
-            .filter(|o| o.shown > 0)
+            .filter(|o| o.shown > 0 || due_for_replacement(o, &vault, now))
             .filter_map(cti_hex)
             .collect();
         // 2. The first new key names the challenge; the issuer says the batch size.
@@ -113,7 +134,13 @@ impl Wallet {
         let mut keys = Vec::new();
         let mut first = Some(first);
         for tier in ONE_TIME_TIERS {
-            for _ in counts.get(tier)..size {
+            let replaced = vault
+                .one_time
+                .iter()
+                .filter(|o| o.tier == tier.name() && due_for_replacement(o, &vault, now))
+                .count();
+            let kept = counts.get(tier).saturating_sub(replaced);
+            for _ in kept..size {
                 let key = match first.take() {
                     Some(k) => k,
                     None => self.keys.generate()?,
@@ -274,5 +301,43 @@ impl Wallet {
             retired,
             one_time: OneTimeCounts::of(vault, now),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::StoredBatch;
+
+    #[test]
+    fn unused_credentials_are_replaced_near_expiry_unless_the_enrolment_ends_first() {
+        let w = tessera_vectors::Wallet::standard();
+        let exp = w.lightweight.claims.expires_at;
+        let one = OneTime {
+            tier: "lightweight".into(),
+            credential: w.lightweight.to_tagged_bytes(),
+            key: w.device.secret_bytes().to_vec(),
+            shown: 0,
+        };
+        let mut vault = Vault::default();
+        vault.batch = Some(StoredBatch {
+            enrolment_id: "e".into(),
+            issued_at: 0,
+            expires_at: exp + 200 * 86_400,
+            lightweight: vec![],
+            upgraded: vec![],
+        });
+        vault.one_time = vec![one.clone()];
+        assert!(!due_for_replacement(&one, &vault, exp - 20 * 86_400));
+        assert!(due_for_replacement(&one, &vault, exp - 10 * 86_400));
+        // Shown ones are retired anyway, not "replaced".
+        let shown = OneTime {
+            shown: 1,
+            ..one.clone()
+        };
+        assert!(!due_for_replacement(&shown, &vault, exp - 10 * 86_400));
+        // The enrolment ends the same day: a refill could not do better; renewal is due.
+        vault.batch.as_mut().unwrap().expires_at = exp;
+        assert!(!due_for_replacement(&one, &vault, exp - 10 * 86_400));
     }
 }
