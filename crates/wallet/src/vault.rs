@@ -194,9 +194,11 @@ impl Vault {
             || !self.one_time.is_empty()
     }
 
-    /// Whether a PIN is set (an Argon2 verifier, or the TPM-enforced PIN).
+    /// Whether a PIN is set that the upgraded tier can use: the TPM-enforced PIN, or an
+    /// Argon2 verifier — unless the main key is a TPM key still waiting for its PIN (a
+    /// placeholder authValue), which an Argon2 verifier cannot unlock.
     pub fn pin_set(&self) -> bool {
-        self.pin_verifier.is_some() || self.tpm_pin
+        self.tpm_pin || (self.pin_verifier.is_some() && self.device_key_auth.is_none())
     }
 }
 

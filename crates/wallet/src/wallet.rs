@@ -429,10 +429,18 @@ impl Wallet {
         mut vault: Vault,
         current: Option<&str>,
         new_pin: &str,
+        now: u64,
     ) -> Result<(), WalletError> {
         let old = if vault.tpm_pin {
             self.check_tpm_pin(&vault, current.ok_or(PinError::Required)?)?
         } else {
+            // A PIN set before the keys were made (an Argon2 verifier) is checked as before,
+            // once, and then replaced by the TPM's.
+            let checked = pin::authorise(&mut vault, current, now);
+            if checked.is_err() {
+                vault.save(&self.store)?;
+            }
+            checked?;
             Zeroizing::new(vault.device_key_auth.clone().ok_or(PinError::Damaged)?)
         };
         pin::check_new_pin(new_pin, crate::pin_policy::birth_date(&vault).as_deref())?;
@@ -538,7 +546,7 @@ impl Wallet {
     ) -> Result<(), WalletError> {
         let vault = self.vault()?;
         if self.tpm_pin_vault(&vault) {
-            return self.set_tpm_pin(vault, current, new_pin);
+            return self.set_tpm_pin(vault, current, new_pin, now);
         }
         self.with_pin_check(|vault| pin::change_pin(vault, current, new_pin, &random::<16>(), now))
     }
@@ -722,5 +730,51 @@ impl Wallet {
         crate::journal::remove(&self.history_path())?;
         crate::journal::remove(&self.sign_ins_path())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tessera_tpm::TpmError;
+
+    #[test]
+    fn the_tpms_pin_answers_are_the_wallets_pin_errors() {
+        let e = WalletError::from(KeyHolderError::Tpm(TpmError::WrongPin {
+            tries_left: Some(2),
+        }));
+        assert!(matches!(
+            e,
+            WalletError::Pin(PinError::Wrong {
+                remaining_before_lock: 2
+            })
+        ));
+        let e = WalletError::from(KeyHolderError::Tpm(TpmError::LockedOut {
+            retry_after: Some(Duration::from_secs(600)),
+        }));
+        assert!(matches!(
+            e,
+            WalletError::Pin(PinError::LockedOut { seconds: 600 })
+        ));
+        assert_eq!(e.to_string(), "too many wrong PINs: try again in 600 s");
+        let e = WalletError::from(KeyHolderError::Tpm(TpmError::LockedOut {
+            retry_after: None,
+        }));
+        assert!(matches!(
+            e,
+            WalletError::Pin(PinError::LockedOut { seconds: 86_400 })
+        ));
+        let e = WalletError::from(KeyHolderError::Tpm(TpmError::NotThisTpm));
+        assert!(e.to_string().contains("another TPM"), "{e}");
+    }
+
+    #[test]
+    fn the_pin_value_depends_on_the_salt_and_the_pin() {
+        let a = pin_auth_value(&[1; 16], "246810");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, pin_auth_value(&[1; 16], "246810"));
+        assert_ne!(a, pin_auth_value(&[2; 16], "246810"));
+        assert_ne!(a, pin_auth_value(&[1; 16], "246811"));
     }
 }

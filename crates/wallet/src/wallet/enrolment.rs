@@ -276,7 +276,12 @@ impl Wallet {
             .as_ref()
             .and_then(|p| p.device_key_auth.clone());
         lifecycle::complete(vault, stored, one_time)?;
-        // The new main key's placeholder authValue (TPM keys before the PIN), or none.
+        // The new main key's placeholder authValue (TPM keys before the PIN), or none. A
+        // TPM PIN set on an earlier key does not carry over to a key made without it: the
+        // PIN is set again (the app's enrolment ends by setting it).
+        if placeholder.is_some() {
+            vault.tpm_pin = false;
+        }
         vault.device_key_auth = placeholder;
         self.forget_unlock();
         if let Some(t) = template {
