@@ -278,6 +278,28 @@ fn attested_tpm_keys_pin_enforced_by_the_tpm_lockout_survives_copies_other_tpm_c
         .unwrap_err();
     assert!(refused.to_string().contains("needs its PIN"), "{refused}");
     drop((wallet, other_wallet));
+    // The TPM's part of an attestation: the EK certificate and a new AK, then TPM2_Certify of
+    // the main key (its PIN) and the 20 batch keys (as enrolment does after activation).
+    let tpm = tessera_tpm::Tpm::open_with(&tcti).unwrap();
+    let v = vault_of(&env);
+    let t = Instant::now();
+    let start = tpm.attestation_start().unwrap();
+    let start_time = t.elapsed();
+    let main_blob = tessera_tpm::KeyBlob::from_bytes(v.device_key.as_deref().unwrap()).unwrap();
+    let auth = tessera_wallet::keys::pin_auth_value(v.pin_salt.as_deref().unwrap(), "135790");
+    let t = Instant::now();
+    tpm.certify(&start.ak, &main_blob, Some(&auth), &[9; 32])
+        .unwrap();
+    for o in &v.one_time {
+        let b = tessera_tpm::KeyBlob::from_bytes(&o.key).unwrap();
+        tpm.certify(&start.ak, &b, None, &[9; 32]).unwrap();
+    }
+    eprintln!(
+        "attestation in the TPM (swtpm): attestation_start {start_time:?}, certify of {} keys {:?}",
+        1 + v.one_time.len(),
+        t.elapsed()
+    );
+    drop(tpm);
     eprintln!(
         "in process (debug build, swtpm): show lightweight → QR text {light_in:?}; PIN check by the TPM {pin_check:?}; \
          upgraded unlock (TPM PIN check + face check, models loaded) {unlock_time:?}; upgraded code (PIN signature) {full_in:?}"
