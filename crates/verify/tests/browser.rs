@@ -233,6 +233,10 @@ async fn desk_page_in_headless_chromium() {
             "expired": codes.expired(),
             "revoked": codes.revoked(),
             "wrongTier": codes.lightweight(),
+            // Full details on keys in the TPM with the PIN (issue 15), one per language.
+            "hardwarePin": (0..2)
+                .map(|_| codes.upgraded_with(tessera_credential::KeyProtection::HardwareWithPin))
+                .collect::<Vec<_>>(),
             "garbage": "HC1:NOT-A-TESSERA-CODE",
             // Single-use valid codes for the usability tests (each is replayed once used).
             "fresh": (0..16).map(|_| codes.valid_upgraded()).collect::<Vec<_>>(),

@@ -112,6 +112,27 @@ impl Codes {
         tessera_vectors::present(&credential, &key, request, &mut rng).to_qr_text()
     }
 
+    /// A fresh valid upgraded code whose credential says `protection` (issue 15), signed by
+    /// the fixture issuer key as the issuer signs one for a TPM-attested key (the desk reads
+    /// the issuer's word; the holder key is a software stand-in). A new credential each call.
+    pub fn upgraded_with(&mut self, protection: tessera_credential::KeyProtection) -> String {
+        let issuer = tessera_vectors::key("issuer-2026");
+        let mut rng = SeededRandomness::new(&format!("keys-{}", self.age_only_shown));
+        self.age_only_shown += 1;
+        let device = SoftwareKey::generate(&mut rng);
+        let mut claims = tessera_vectors::claims(
+            &device,
+            tessera_vectors::identity(&PERSON, true),
+            self.now - 30 * 86_400,
+            AGE_ONLY_IDX,
+            &mut rng,
+        );
+        claims.key_protection = protection;
+        let credential = tessera_vectors::issue(claims, &issuer);
+        tessera_vectors::present(&credential, &device, upgraded_request(self.now), &mut rng)
+            .to_qr_text()
+    }
+
     /// An upgraded code whose credential expired.
     pub fn expired(&self) -> String {
         let mut w = Wallet::issued_at(self.now - 2 * YEAR);

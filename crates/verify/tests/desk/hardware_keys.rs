@@ -3,9 +3,8 @@
 //! full-details code on software keys in its own words, leaving the lighter tiers alone.
 
 use serde_json::Value;
+use tessera_credential::KeyProtection;
 use tessera_credential::claims::Tier;
-use tessera_credential::{AuthMethods, KeyProtection, ProofRequest, SoftwareKey};
-use tessera_vectors::SeededRandomness;
 use tessera_verify::desk::VenuePolicy;
 
 use crate::common::seed::{Codes, seed_cache};
@@ -17,33 +16,6 @@ async fn seeded_desk(label: &str, policy: &str) -> DeskServer {
     let dir = tmp_dir(label);
     seed_cache(&dir, NOW);
     DeskServer::start(&dir, None, VenuePolicy::parse(policy).unwrap(), NOW + 5).await
-}
-
-/// An upgraded code whose credential says `protection`, signed by the seeded issuer key as
-/// the issuer signs one for a TPM-attested key (the desk reads the issuer's word; the
-/// holder key here is a software stand-in).
-fn upgraded_with(protection: KeyProtection, label: &str) -> String {
-    let issuer = tessera_vectors::key("issuer-2026");
-    let mut rng = SeededRandomness::new(label);
-    let device = SoftwareKey::generate(&mut rng);
-    let mut claims = tessera_vectors::claims(
-        &device,
-        tessera_vectors::identity(&tessera_vectors::PERSON, true),
-        NOW - 30 * 86_400,
-        7,
-        &mut rng,
-    );
-    claims.key_protection = protection;
-    let credential = tessera_vectors::issue(claims, &issuer);
-    let request = ProofRequest {
-        now: NOW + 5,
-        lifetime: 60,
-        auth: AuthMethods::USER
-            .with(AuthMethods::PIN)
-            .with(AuthMethods::FACE),
-        face_verified_at: Some(NOW - 15),
-    };
-    tessera_vectors::present(&credential, &device, request, &mut rng).to_qr_text()
 }
 
 fn assert_valid(v: &Value, protection: &str) {
@@ -60,11 +32,11 @@ async fn every_valid_verdict_says_how_the_keys_are_kept() {
     assert_valid(&t.verify(&codes.lightweight()).await, "software");
     assert_valid(&t.verify(&codes.age_only(true)).await, "software");
     let v = t
-        .verify(&upgraded_with(KeyProtection::HardwareWithPin, "pin"))
+        .verify(&codes.upgraded_with(KeyProtection::HardwareWithPin))
         .await;
     assert_valid(&v, "hardware_with_pin");
     let v = t
-        .verify(&upgraded_with(KeyProtection::Hardware, "hw"))
+        .verify(&codes.upgraded_with(KeyProtection::Hardware))
         .await;
     assert_valid(&v, "hardware");
     // A refusal says nothing about keys.
@@ -92,12 +64,12 @@ async fn a_venue_requiring_hardware_keys_refuses_upgraded_software_keys_only() {
     assert!(v.get("verification").is_none(), "{v}");
     // Hardware-kept keys pass, with or without the PIN in the chip.
     let v = t
-        .verify(&upgraded_with(KeyProtection::HardwareWithPin, "pin"))
+        .verify(&codes.upgraded_with(KeyProtection::HardwareWithPin))
         .await;
     assert_valid(&v, "hardware_with_pin");
     assert!(v["verification"].is_string(), "{v}");
     let v = t
-        .verify(&upgraded_with(KeyProtection::Hardware, "hw"))
+        .verify(&codes.upgraded_with(KeyProtection::Hardware))
         .await;
     assert_valid(&v, "hardware");
     // The lighter tiers are left alone.

@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const dataAge = (page) => page.getAttribute('#verdict', 'data-age');
-const claimFields = (v) => Object.keys(v.fields).filter((k) => !['tier', 'proof-age', 'status', 'cache-age'].includes(k));
+const claimFields = (v) => Object.keys(v.fields).filter((k) => !['tier', 'proof-age', 'status', 'cache-age', 'key-protection'].includes(k));
 
 test('an age-only verdict in English and Chinese: the tier, over 18 and nothing else', async () => {
   const { page, errors } = await freshPage(browser, base);

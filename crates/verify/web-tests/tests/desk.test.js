@@ -28,6 +28,7 @@ test('scanner input: valid, replayed, expired, revoked, wrong tier and garbage v
   assert.match(v.fields['proof-age'], /^\d+ (second|minute)s? before the check$/);
   assert.match(v.fields['cache-age'], /^\d+ (second|minute)s? before the check$/);
   assert.ok(v.fields.name && v.fields['id-number'], 'the upgraded claims are shown');
+  assert.equal(v.fields['key-protection'], 'software keys on the device (not in a security chip)');
   assert.equal(v.focused, 'scan', 'the field is ready for the next guest');
 
   const expect = [
@@ -50,6 +51,20 @@ test('scanner input: valid, replayed, expired, revoked, wrong tier and garbage v
   v = await scan(page, fx.codes.revoked);
   assert.equal(v.banner, '无效');
   assert.equal(v.reason, '证件已被吊销。');
+  await page.click('#lang');
+  assert.deepEqual(errors, []);
+});
+
+test('key protection: keys in the security chip with the PIN, in English and Chinese', async () => {
+  const { page, errors } = await freshPage();
+  let v = await scan(page, fx.codes.hardwarePin[0]);
+  assert.equal(v.code, 'valid');
+  assert.equal(v.fields['key-protection'], 'in the device\'s security chip, PIN-protected');
+  await page.click('#lang');
+  await page.click('#scan');
+  v = await scan(page, fx.codes.hardwarePin[1]);
+  assert.equal(v.code, 'valid');
+  assert.equal(v.fields['key-protection'], '在设备的安全芯片中，受 PIN 码保护');
   await page.click('#lang');
   assert.deepEqual(errors, []);
 });
