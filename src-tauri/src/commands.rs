@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager as _, State};
+use tessera_credential::KeyProtection;
 use tessera_credential::claims::Tier;
 use tessera_wallet::client::IssuerClient;
 use tessera_wallet::lifecycle::State as WalletState;
@@ -102,6 +103,14 @@ pub struct WalletStatus {
     /// Unused one-time credentials per tier: fresh codes left before showings become linkable
     /// (a refill tops them up when online).
     one_time: OneTimeCounts,
+    /// Where the device keys are: `software` or `tpm` (the UI asks for the PIN before a
+    /// renewal with `tpm`).
+    keys: &'static str,
+    /// What the upgraded credential says about its key (`software`, `hardware`,
+    /// `hardware_with_pin`); null before enrolment.
+    key_protection: Option<KeyProtection>,
+    /// The same for the one-time credentials (the lowest among them).
+    one_time_key_protection: Option<KeyProtection>,
 }
 
 fn status(state: &AppState) -> Result<WalletStatus> {
@@ -121,6 +130,9 @@ fn status(state: &AppState) -> Result<WalletStatus> {
         clock_offset_seconds: s.clock.map(|c| c.offset_seconds),
         clock_off: s.clock.is_some_and(|c| c.is_off()),
         one_time: s.one_time,
+        keys: s.keys,
+        key_protection: s.key_protection,
+        one_time_key_protection: s.one_time_key_protection,
     })
 }
 
@@ -456,15 +468,21 @@ pub fn lock_upgraded(state: State<'_, AppState>) {
 }
 
 #[tauri::command]
+/// Renews; `pin` is needed when the device keys are in the TPM and a PIN is set (the new
+/// upgraded key is made with it), and unused with software keys.
 pub async fn renew(
     state: State<'_, AppState>,
     on_event: Channel<CaptureEvent>,
+    pin: Option<String>,
 ) -> Result<WalletStatus> {
     let _one = state.capture_lock.lock().await;
     let client = client(&state).await?;
     let mut capture = capture(&state, on_event)?;
     state.stop_refill();
-    state.wallet()?.renew(&client, &mut capture, now()).await?;
+    state
+        .wallet()?
+        .renew_with_pin(&client, &mut capture, pin.as_deref(), now())
+        .await?;
     // The old device key and batch are gone: an unlock or a showing made with them means
     // nothing now.
     *lock(&state.unlock) = None;

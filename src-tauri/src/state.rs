@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tessera_face::analysis::FaceAnalyzer;
+use tessera_wallet::keys::TpmKeys;
 use tessera_wallet::keystore::OsKeystore;
 use tessera_wallet::trust::TrustAnchor;
 use tessera_wallet::wallet::{Showing, UpgradedUnlock, Wallet};
@@ -167,7 +168,8 @@ impl AppState {
         let settings = Settings::load(&data_dir.join("settings.json"));
         let wallet = OsKeystore::open(service)
             .map_err(CommandError::from)
-            .and_then(|store| Wallet::open(Box::new(store), &data_dir).map_err(CommandError::from));
+            .and_then(|store| Wallet::open(Box::new(store), &data_dir).map_err(CommandError::from))
+            .map(with_device_keys);
         AppState {
             wallet,
             data_dir,
@@ -287,6 +289,35 @@ impl AppState {
     /// The settings file.
     pub fn settings_path(&self) -> PathBuf {
         self.data_dir.join("settings.json")
+    }
+}
+
+/// `wallet` with its device keys where the CLI's `--keys auto` puts them: the holder that
+/// made the stored vault; with no vault, the TPM when `TPM2TOOLS_TCTI` is set or
+/// `/dev/tpmrm0` exists, else software. A TPM that cannot be opened leaves the software keys
+/// (with the reason logged): the wallet keeps working, and a vault made by the TPM then says
+/// so when it is used.
+fn with_device_keys(wallet: Wallet) -> Wallet {
+    let use_tpm = match wallet.stored_key_holder() {
+        Ok(Some(holder)) => holder == "tpm",
+        Ok(None) => TpmKeys::available(),
+        Err(e) => {
+            tracing::warn!("the stored vault cannot be read to pick the device keys: {e}");
+            TpmKeys::available()
+        }
+    };
+    if !use_tpm {
+        return wallet;
+    }
+    match TpmKeys::open() {
+        Ok(keys) => {
+            tracing::info!("device keys: in the TPM");
+            wallet.with_key_holder(Box::new(keys))
+        }
+        Err(e) => {
+            tracing::warn!("the TPM cannot be opened, so the device keys stay in software: {e}");
+            wallet
+        }
     }
 }
 
