@@ -551,6 +551,53 @@ async fn without_roots_the_tpm_is_ignored(backend: Backend) {
     assert_eq!(kind, ProblemType::TpmAttestationReplayed);
 }
 
+/// `serve --tpm-roots DIR` stops at start naming a file it cannot use.
+#[test]
+fn serve_names_an_unusable_tpm_roots_file() {
+    let data = tempfile::tempdir().unwrap();
+    let roots = tempfile::tempdir().unwrap();
+    std::fs::write(roots.path().join("vendor-root.pem"), b"not a certificate").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-issuer"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--tpm-roots")
+        .arg(roots.path())
+        .env_remove("TESSERA_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--tpm-roots") && err.contains("vendor-root.pem"),
+        "{err}"
+    );
+}
+
+/// The binary with `--tpm-roots` answers a challenge drawn with a TPM with an activation
+/// the TPM opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_tpm_roots_makes_activations() {
+    let data = tempfile::tempdir().unwrap();
+    let roots = tempfile::tempdir().unwrap();
+    for f in ["swtpm-localca-rootca-cert.pem", "issuercert.pem"] {
+        std::fs::copy(tessera_swtpm::local_ca_dir().join(f), roots.path().join(f)).unwrap();
+    }
+    let (mut child, base) = spawn_issuer(
+        data.path(),
+        None,
+        &["--tpm-roots", roots.path().to_str().unwrap()],
+        "warn",
+        std::process::Stdio::null(),
+    );
+    let h = Harness::attach(&base);
+    let w = Wallet::new();
+    let (_, main) = w.pin_key();
+    let c = draw(&h, &main, Some(w.start_message())).await.ok();
+    child.kill().unwrap();
+    let _ = child.wait();
+    w.qualifying_data(&c);
+}
+
 mod sqlite {
     use super::*;
 
