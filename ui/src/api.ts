@@ -41,6 +41,10 @@ export type Guidance =
   | "turned_away";
 
 /** What `wallet_status` returns: everything the home screen shows, nothing more. */
+/** What a credential says about its device key (the issuer's word, from the attestation it
+ *  checked): crates/credential KeyProtection. */
+export type KeyProtection = "software" | "hardware" | "hardware_with_pin";
+
 export interface WalletStatus {
   state: WalletState;
   /** Tiers that can be shown now (empty unless active / renewal due / renewing). */
@@ -61,6 +65,12 @@ export interface WalletStatus {
   clock_off: boolean;
   /** Fresh codes left: one showing uses one; a refill tops them up when online. */
   one_time: OneTimeCounts;
+  /** Where the device keys are: in software (the OS keystore) or in the TPM. */
+  keys: "software" | "tpm";
+  /** What the upgraded credential says about its key; null before enrolment. */
+  key_protection: KeyProtection | null;
+  /** The same for the one-time credentials (the lowest among them); null before enrolment. */
+  one_time_key_protection: KeyProtection | null;
 }
 
 /** What `settings_get` returns and `settings_set` takes. */
@@ -225,10 +235,11 @@ export const showQr = (tier: Tier): Promise<ShownQr> => invoke("show_qr", { tier
 export const showEnd = (): Promise<void> => invoke("show_end");
 /** Forgets the upgraded unlock (when the QR screen closes). */
 export const lockUpgraded = (): Promise<void> => invoke("lock_upgraded");
-export const renew = (onEvent: (e: CaptureEvent) => void): Promise<WalletStatus> => {
+/** Renews; `pin` is needed when the device keys are in the TPM and a PIN is set. */
+export const renew = (onEvent: (e: CaptureEvent) => void, pin?: string): Promise<WalletStatus> => {
   const channel = new Channel<CaptureEvent>();
   channel.onmessage = onEvent;
-  return invoke("renew", { onEvent: channel });
+  return invoke("renew", { onEvent: channel, pin: pin ?? null });
 };
 export const cancelCapture = (): Promise<void> => invoke("cancel_capture");
 export const history = (): Promise<HistoryEntry[]> => invoke("history");

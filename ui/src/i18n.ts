@@ -166,6 +166,7 @@ const en = {
   "renew.confirm": "Start renewal",
   "renew.success": "Your ID is renewed. Valid until {date}.",
   "renew.home": "Back to my ID",
+  "renew.pin": "Your PIN (your keys are in this computer's security chip, which needs it to make the new key)",
 
   "history.title": "History",
   "history.lead": "When you showed your ID on this device, and what you showed. The codes themselves are not kept.",
@@ -196,6 +197,11 @@ const en = {
   "settings.changePin": "Change PIN",
   "settings.noPin": "No PIN is set on this device yet. You need one to show your full details.",
   "settings.about": "About",
+  "settings.keysTitle": "Device keys",
+  "settings.keysTpmPin": "Device keys: in this computer's security chip (TPM), PIN checked by the chip",
+  "settings.keysTpm": "Device keys: in this computer's security chip (TPM)",
+  "settings.keysSoftware": "Device keys: in software, protected by the system keystore",
+  "settings.keysNotAttested": "Your issuer did not check the chip, so your ID's credential records the keys as software keys.",
   "settings.version": "{name} {version} · {os} ({arch})",
 
   "error.detail": "Details: {message}",
@@ -443,6 +449,7 @@ const zhCN: Record<Key, string> = {
   "renew.confirm": "开始更新",
   "renew.success": "证件已更新，有效期至 {date}。",
   "renew.home": "返回我的证件",
+  "renew.pin": "您的 PIN 码（密钥保存在本机安全芯片中，生成新密钥时需要 PIN 码）",
 
   "history.title": "出示记录",
   "history.lead": "您在本设备上出示证件的时间和内容。二维码本身不会保存。",
@@ -473,6 +480,11 @@ const zhCN: Record<Key, string> = {
   "settings.changePin": "修改 PIN 码",
   "settings.noPin": "本设备尚未设置 PIN 码。出示完整信息时需要 PIN 码。",
   "settings.about": "关于",
+  "settings.keysTitle": "设备密钥",
+  "settings.keysTpmPin": "设备密钥：保存在本机的安全芯片（TPM）中，PIN 码由芯片验证",
+  "settings.keysTpm": "设备密钥：保存在本机的安全芯片（TPM）中",
+  "settings.keysSoftware": "设备密钥：以软件方式保存，由系统密钥库保护",
+  "settings.keysNotAttested": "签发机构未核验安全芯片，因此您的证件凭证将密钥记录为软件密钥。",
   "settings.version": "{name} {version} · {os}（{arch}）",
 
   "error.detail": "详细信息：{message}",

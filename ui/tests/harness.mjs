@@ -114,6 +114,9 @@ export function status(state = "active", over = {}) {
     clock_offset_seconds: enrolled ? 1 : null,
     clock_off: false,
     one_time: { lightweight: enrolled ? 9 : 0, age_only: enrolled ? 8 : 0 },
+    keys: "software",
+    key_protection: enrolled ? "software" : null,
+    one_time_key_protection: enrolled ? "software" : null,
     ...over,
   };
 }

@@ -153,8 +153,14 @@
       state.unlocked = false;
       return null;
     },
-    renew: (a, spec) =>
-      capture(
+    renew: (a, spec) => {
+      // crates/wallet renew_with_pin: with TPM keys and a PIN set, the PIN is needed (checked
+      // by the TPM before anything else); with software keys it is not asked for.
+      if (state.status.keys === "tpm" && state.status.pin_set) {
+        if (!a.pin) throw { kind: "unlock_expired", message: "this wallet's keys are in the TPM with the PIN: renewing needs the PIN" };
+        verifyPin(a.pin);
+      }
+      return capture(
         a,
         cfg.captureEvents,
         () =>
@@ -165,7 +171,8 @@
             expires_at: state.status.now + 365 * 86400,
           }),
         spec.manual,
-      ),
+      );
+    },
     cancel_capture: () => {
       // As WalletError::Cancelled reaches the UI.
       if (state.pending) state.pending.reject({ kind: "cancelled", message: "the capture was cancelled" });

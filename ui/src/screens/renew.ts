@@ -8,6 +8,7 @@ import { button, h, replace, show } from "../dom";
 import { errorBox } from "../errors";
 import { formatDate, t } from "../i18n";
 import { type Screen, focusHeading, go } from "../router";
+import { pinInput } from "./pin";
 
 export function renew(): Screen {
   let running = false;
@@ -15,6 +16,10 @@ export function renew(): Screen {
   let cancelled = false;
 
   const errors = h("div", { class: "errors" });
+  // With the device keys in the TPM and a PIN set, the chip needs the PIN to make the new key
+  // (crates/wallet renew_with_pin): asked for here, before the face check.
+  const needsPin = ctx.status.keys === "tpm" && ctx.status.pin_set;
+  const [pinField, pinBox] = pinInput("renew-pin", t("renew.pin"), "current-password");
   const confirm = button({ id: "renew-confirm", class: "btn btn-primary btn-block" }, t("renew.confirm"), () => void start());
   const introView = h(
     "div",
@@ -30,6 +35,7 @@ export function renew(): Screen {
     ctx.info.frames === "demo_recording" || ctx.info.frames === "photo"
       ? h("p", { class: "demo-badge" }, t(ctx.info.frames === "photo" ? "enrol.photoNote" : "enrol.demoNote"))
       : null,
+    needsPin ? pinField : null,
     errors,
     confirm,
     button({ id: "renew-back", class: "btn btn-ghost btn-block" }, t("show.back"), () => go("home")),
@@ -50,6 +56,15 @@ export function renew(): Screen {
 
   async function start(): Promise<void> {
     if (running) return;
+    const pin = needsPin ? pinBox.value : undefined;
+    if (pin !== undefined && !/^\d{6}$/.test(pin)) {
+      const box = errorBox({ kind: "pin_format", message: "" });
+      replace(errors, box);
+      pinBox.setAttribute("aria-invalid", "true");
+      pinBox.focus();
+      return;
+    }
+    pinBox.removeAttribute("aria-invalid");
     running = true;
     replace(errors);
     cancelled = false;
@@ -61,7 +76,7 @@ export function renew(): Screen {
     view(captureView);
     focusHeading(captureView);
     try {
-      const status = await renewCmd(capture.onEvent);
+      const status = await renewCmd(capture.onEvent, pin);
       if (left) return;
       ctx.status = status;
       result.className = "result result-ok";
@@ -84,6 +99,7 @@ export function renew(): Screen {
       show(introView, true);
       replace(errors);
     } finally {
+      pinBox.value = "";
       running = false;
     }
   }

@@ -213,6 +213,25 @@ export function settings(): Screen {
           removeErrors,
         );
 
+  // --- where the device keys are (issue 15) ---
+  const s = ctx.status;
+  const keysLine =
+    s.keys === "tpm"
+      ? s.key_protection === "hardware_with_pin" || s.pin_set
+        ? "settings.keysTpmPin"
+        : "settings.keysTpm"
+      : "settings.keysSoftware";
+  const keysSection = h(
+    "section",
+    { class: "panel", "aria-labelledby": "keys-title" },
+    h("h2", { id: "keys-title" }, t("settings.keysTitle")),
+    h("p", { id: "device-keys", class: "hint", "data-keys": s.keys }, t(keysLine)),
+    // The keys are in the chip but the issuer did not attest them: the credential says so.
+    s.keys === "tpm" && s.key_protection === "software"
+      ? h("p", { id: "device-keys-credential", class: "hint" }, t("settings.keysNotAttested"))
+      : null,
+  );
+
   const i = ctx.info;
   const el = h(
     "section",
@@ -221,6 +240,7 @@ export function settings(): Screen {
     form,
     pinSection,
     removeSection,
+    keysSection,
     h(
       "section",
       { class: "panel", "aria-labelledby": "about-title" },
