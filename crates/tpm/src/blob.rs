@@ -121,12 +121,21 @@ impl KeyBlob {
     }
 
     /// The P-256 public key, from the public area's unique point.
+    /// For a key kept by a platform store (Windows PCP, Apple Secure Enclave), the SEC1
+    /// point the blob carries instead ([`crate::platform_key`]).
     pub fn public_key(&self) -> Result<VerifyingKey, TpmError> {
+        if let Some(key) = crate::platform_key::sec1_public(&self.public) {
+            return key;
+        }
         self.public_area()?.p256_key()
     }
 
-    /// Whether the key demands its authValue through a policy session (a PIN key).
+    /// Whether the key demands its authValue through a policy session (a PIN key); for a
+    /// platform key, whether it was made with a PIN (or user presence on Apple).
     pub fn needs_pin(&self) -> Result<bool, TpmError> {
+        if let Some(r) = crate::platform_key::PlatformKeyRef::from_blob(self) {
+            return Ok(r.pin);
+        }
         Ok(self.public_area()?.is_pin_key())
     }
 }

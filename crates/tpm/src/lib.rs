@@ -22,6 +22,7 @@ use tessera_credential::keys::{Es256Signer, KeyError};
 use zeroize::Zeroizing;
 
 mod blob;
+pub mod platform_key;
 pub mod public_area;
 // Only the TSS path reads response codes; the pure classifier stays testable everywhere.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
