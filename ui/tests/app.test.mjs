@@ -838,6 +838,60 @@ describe("renew and settings", () => {
     });
   });
 
+  test("with TPM keys, renewal asks for the PIN first and passes it on; software keys are not asked", async () => {
+    await withApp({ status: status("renewal_due", { keys: "tpm", key_protection: "hardware_with_pin" }), pin: "246810" }, async (page) => {
+      await page.click("#renew-start");
+      assert.ok(await page.isVisible("#renew-pin"));
+      assert.match(await page.textContent("label[for=renew-pin]"), /PIN/);
+      // No PIN: refused here, before the camera starts.
+      await page.click("#renew-confirm");
+      await page.waitForSelector('[role=alert][data-error-kind="pin_format"]');
+      assert.equal((await calls(page, "renew")).length, 0);
+      // A wrong PIN: the chip refuses it and the reason is shown, with a way to try again.
+      await page.fill("#renew-pin", "111111");
+      await page.click("#renew-confirm");
+      await page.waitForSelector('#renew-result [role=alert][data-error-kind="wrong_pin"]');
+      assert.equal(await page.inputValue("#renew-pin"), "", "the PIN is not kept in the form");
+      await page.fill("#renew-pin", "246810");
+      await page.click("#renew-confirm");
+      await page.waitForSelector("#renew-result.result-ok");
+      assert.equal((await calls(page, "renew")).at(-1).args.pin, "246810");
+    });
+    await withApp({ status: status("renewal_due") }, async (page) => {
+      await page.click("#renew-start");
+      assert.equal(await page.isVisible("#renew-pin"), false);
+      await page.click("#renew-confirm");
+      await page.waitForSelector("#renew-result.result-ok");
+      assert.equal((await calls(page, "renew")).at(-1).args.pin, null);
+    });
+  });
+
+  for (const [lang, software, tpmPin] of [
+    ["en", "Device keys: in software, protected by the system keystore", "Device keys: in this computer's security chip (TPM), PIN checked by the chip"],
+    ["zh-CN", "设备密钥：以软件方式保存，由系统密钥库保护", "设备密钥：保存在本机的安全芯片（TPM）中，PIN 码由芯片验证"],
+  ]) {
+    test(`settings say where the device keys are (${lang})`, async () => {
+      const settings = { language: lang, issuer_url: null };
+      await withApp({ settings }, async (page) => {
+        await page.click("#nav-settings");
+        assert.equal(await page.textContent("#device-keys"), software);
+        assert.equal(await page.textContent("#keys-title"), lang === "en" ? "Device keys" : "设备密钥");
+        assert.equal(await page.isVisible("#device-keys-credential"), false);
+      });
+      await withApp({ settings, status: status("active", { keys: "tpm", key_protection: "hardware_with_pin", one_time_key_protection: "hardware" }) }, async (page) => {
+        await page.click("#nav-settings");
+        assert.equal(await page.textContent("#device-keys"), tpmPin);
+      });
+      // Keys in the chip, but the issuer did not attest them: the credential's word is said too.
+      await withApp({ settings, status: status("active", { keys: "tpm" }) }, async (page) => {
+        await page.click("#nav-settings");
+        assert.equal(await page.textContent("#device-keys"), tpmPin);
+        assert.ok(await page.isVisible("#device-keys-credential"));
+        await assertNoRawKeys(page);
+      });
+    });
+  }
+
   test("renewal failure shows the reason in the result", async () => {
     const overrides = { renew: [{ error: { kind: "issuer_unreachable", message: "connect refused" } }] };
     await withApp({ status: status("renewal_due"), overrides }, async (page) => {
