@@ -691,6 +691,24 @@ mod tests {
         );
     }
 
+    /// The status the UI gets says where the device keys are and what the credentials say
+    /// about them (software here: no TPM in the tests).
+    #[test]
+    fn the_status_says_where_the_device_keys_are() {
+        if tessera_wallet::keys::TpmKeys::available() {
+            return; // the app would pick the TPM for a new wallet on this machine
+        }
+        let state = enrolled("keys", 1, 1);
+        let json = serde_json::to_value(status(&state).expect("status")).expect("json");
+        clean_up(&state);
+        assert_eq!(json["keys"], "software");
+        // The fixture's credentials are software ones (or, for the upgraded tier, none).
+        for field in ["key_protection", "one_time_key_protection"] {
+            let v = json.get(field).expect("sent to the UI");
+            assert!(v.is_null() || v == "software", "{field}: {v}");
+        }
+    }
+
     /// The Show screen's commands over the wallet core: one showing uses one credential,
     /// however many codes it regenerates; ending it asks for a refill once few are left;
     /// with none left the code says it can be linked.
