@@ -33,9 +33,23 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::Tpm;
 
-#[cfg(not(target_os = "linux"))]
+// The one place of the crate with `unsafe` (CNG's C API); every block has a SAFETY note.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod windows;
+#[cfg(windows)]
+pub use windows::Tpm;
+
+// Reads Security.framework's extern statics; every block has a SAFETY note.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+#[allow(unsafe_code)]
+mod apple;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub use apple::Tpm;
+
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos", target_os = "ios")))]
 mod stub;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos", target_os = "ios")))]
 pub use stub::Tpm;
 
 pub use blob::{AkBlob, KeyBlob};
