@@ -37,7 +37,7 @@ use security_framework_sys::item::{
 };
 use zeroize::Zeroizing;
 
-use crate::platform_key::{Platform, PlatformKeyRef, signature_from_der};
+use crate::platform_key::{Platform, PlatformKeyRef, error_from_security_code, signature_from_der};
 use crate::{AkBlob, AttestationStart, DaStatus, KeyAuth, KeyBlob, KeyCertification, TpmError};
 
 /// SecAccessControlCreateFlags (Security/SecAccessControl.h).
@@ -45,30 +45,6 @@ const BIOMETRY_CURRENT_SET: usize = 1 << 3;
 const DEVICE_PASSCODE: usize = 1 << 4;
 const OR: usize = 1 << 14;
 const PRIVATE_KEY_USAGE: usize = 1 << 30;
-
-/// The Secure Enclave's error codes the wallet tells apart (OSStatus and LAError codes
-/// come back as the CFError's code).
-pub(crate) fn error_from_code(code: isize, what: &str) -> TpmError {
-    match code {
-        // errSecItemNotFound: no key with that label (another device, or deleted).
-        -25300 => TpmError::NotThisTpm,
-        // errSecAuthFailed, LAErrorAuthenticationFailed.
-        -25293 | -1 => TpmError::WrongPin { tries_left: None },
-        // LAErrorBiometryLockout (the passcode then unlocks biometry again).
-        -8 => TpmError::LockedOut { retry_after: None },
-        // errSecUserCanceled, LAErrorUserCancel, LAErrorSystemCancel, LAErrorAppCancel,
-        // errSecInteractionNotAllowed.
-        -128 | -2 | -4 | -9 | -25308 => TpmError::PinRequired,
-        // errSecNotAvailable, LAErrorPasscodeNotSet.
-        -25291 | -5 => TpmError::Unavailable {
-            tcti: "Secure Enclave".into(),
-            detail: format!("{what}: not available (code {code})"),
-        },
-        _ => TpmError::Tpm {
-            detail: format!("{what}: Security framework error {code}"),
-        },
-    }
-}
 
 /// The Secure Enclave through the keychain.
 #[derive(Debug)]
@@ -142,7 +118,9 @@ impl Tpm {
             )
         };
         let access = SecAccessControl::create_with_protection(Some(protection), flags as _)
-            .map_err(|e| error_from_code(e.code() as isize, "create the access control"))?;
+            .map_err(|e| {
+                error_from_security_code(e.code() as isize, "create the access control")
+            })?;
         // SAFETY: the kSec* names are immutable `extern` CFStringRef statics exported by
         // Security.framework, initialised before any Rust code runs; we only read them
         // and wrap them under the get rule (retained, never released by us).
@@ -180,7 +158,7 @@ impl Tpm {
         // (permanence, access control) on iOS.
         #[allow(deprecated)]
         let key = SecKey::generate(attributes.to_untyped())
-            .map_err(|e| error_from_code(e.code() as isize, "create the key"))?;
+            .map_err(|e| error_from_security_code(e.code(), "create the key"))?;
         let public = public_of(&key)?;
         PlatformKeyRef {
             platform: Platform::AppleSecureEnclave,
@@ -202,7 +180,7 @@ impl Tpm {
             .label(&r.name)
             .load_refs(true)
             .search()
-            .map_err(|e| error_from_code(e.code() as isize, "find the key"))?;
+            .map_err(|e| error_from_security_code(e.code() as isize, "find the key"))?;
         for result in results {
             if let SearchResult::Ref(Reference::Key(key)) = result {
                 return Ok((key, r));
@@ -228,7 +206,7 @@ impl Tpm {
         }
         let der = handle
             .create_signature(Algorithm::ECDSASignatureMessageX962SHA256, message)
-            .map_err(|e| error_from_code(e.code() as isize, "sign"))?;
+            .map_err(|e| error_from_security_code(e.code(), "sign"))?;
         signature_from_der(&der)
     }
 
@@ -247,7 +225,7 @@ impl Tpm {
         let (handle, _) = self.find(key)?;
         handle
             .delete()
-            .map_err(|e| error_from_code(e.code() as isize, "delete the key"))
+            .map_err(|e| error_from_security_code(e.code() as isize, "delete the key"))
     }
 
     /// The OS's passcode and biometry counters are not readable: always `Unsupported`.

@@ -417,6 +417,13 @@ impl Tpm {
         })
     }
 
+    /// Forgets a key. The TPM stores nothing for it (the vault holds the only copy of the
+    /// blob), so there is nothing to delete here; the method exists so that the Windows
+    /// and Apple stores, which keep keys by name, have the same API.
+    pub fn delete_key(&self, _key: &KeyBlob) -> Result<(), TpmError> {
+        Ok(())
+    }
+
     /// Reads the dictionary-attack state.
     pub fn dictionary_attack_status(&self) -> Result<DaStatus, TpmError> {
         let mut inner = self.lock();

@@ -212,6 +212,30 @@ pub fn error_from_hresult(hr: u32, what: &str) -> TpmError {
     }
 }
 
+/// The Secure Enclave's error codes the wallet tells apart (OSStatus and LAError codes
+/// come back as the CFError's code).
+pub fn error_from_security_code(code: isize, what: &str) -> TpmError {
+    match code {
+        // errSecItemNotFound: no key with that label (another device, or deleted).
+        -25300 => TpmError::NotThisTpm,
+        // errSecAuthFailed, LAErrorAuthenticationFailed.
+        -25293 | -1 => TpmError::WrongPin { tries_left: None },
+        // LAErrorBiometryLockout (the passcode then unlocks biometry again).
+        -8 => TpmError::LockedOut { retry_after: None },
+        // errSecUserCanceled, LAErrorUserCancel, LAErrorSystemCancel, LAErrorAppCancel,
+        // errSecInteractionNotAllowed.
+        -128 | -2 | -4 | -9 | -25308 => TpmError::PinRequired,
+        // errSecNotAvailable, LAErrorPasscodeNotSet.
+        -25291 | -5 => TpmError::Unavailable {
+            tcti: "Secure Enclave".into(),
+            detail: format!("{what}: not available (code {code})"),
+        },
+        _ => TpmError::Tpm {
+            detail: format!("{what}: Security framework error {code}"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +299,17 @@ mod tests {
         assert_eq!(p256_from_ecc_public_blob(&blob).unwrap(), public);
         blob[0] ^= 1;
         assert!(p256_from_ecc_public_blob(&blob).is_err());
+    }
+
+    #[test]
+    fn security_framework_codes() {
+        let e = error_from_security_code;
+        assert_eq!(e(-25300, "sign"), TpmError::NotThisTpm);
+        assert_eq!(e(-1, "sign"), TpmError::WrongPin { tries_left: None });
+        assert_eq!(e(-8, "sign"), TpmError::LockedOut { retry_after: None });
+        assert_eq!(e(-128, "sign"), TpmError::PinRequired);
+        assert!(matches!(e(-25291, "sign"), TpmError::Unavailable { .. }));
+        assert!(matches!(e(-50, "sign"), TpmError::Tpm { .. }));
     }
 
     #[test]

@@ -49,6 +49,10 @@ impl Tpm {
         Err(TpmError::Unsupported)
     }
     /// Always `Unsupported` here.
+    pub fn delete_key(&self, _key: &KeyBlob) -> Result<(), TpmError> {
+        Err(TpmError::Unsupported)
+    }
+    /// Always `Unsupported` here.
     pub fn dictionary_attack_status(&self) -> Result<DaStatus, TpmError> {
         Err(TpmError::Unsupported)
     }
