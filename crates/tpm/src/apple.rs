@@ -37,7 +37,9 @@ use security_framework_sys::item::{
 };
 use zeroize::Zeroizing;
 
-use crate::platform_key::{Platform, PlatformKeyRef, error_from_security_code, signature_from_der};
+use crate::platform_key::{
+    Platform, PlatformKeyRef, error_from_security_code, fresh_key_name, signature_from_der,
+};
 use crate::{AkBlob, AttestationStart, DaStatus, KeyAuth, KeyBlob, KeyCertification, TpmError};
 
 /// SecAccessControlCreateFlags (Security/SecAccessControl.h).
@@ -50,24 +52,6 @@ const PRIVATE_KEY_USAGE: usize = 1 << 30;
 #[derive(Debug)]
 pub struct Tpm {
     _private: (),
-}
-
-fn fresh_name() -> String {
-    use sha2::{Digest, Sha256};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = Sha256::new();
-    h.update(std::process::id().to_be_bytes());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    h.update(now.as_nanos().to_be_bytes());
-    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    let hex: String = h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("tessera-device-{hex}")
 }
 
 fn public_of(key: &SecKey) -> Result<VerifyingKey, TpmError> {
@@ -104,7 +88,7 @@ impl Tpm {
     /// Creates a P-256 key in the Secure Enclave, kept in the keychain for this device
     /// only; a [`KeyAuth::Pin`] key needs biometry or the device passcode for each use.
     pub fn create_key(&self, auth: KeyAuth) -> Result<KeyBlob, TpmError> {
-        let name = fresh_name();
+        let name = fresh_key_name();
         let pin = matches!(auth, KeyAuth::Pin(_));
         let (protection, flags) = if pin {
             (

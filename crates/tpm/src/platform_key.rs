@@ -96,6 +96,28 @@ impl PlatformKeyRef {
     }
 }
 
+/// A fresh name for a key in a platform store. It only has to be unique on this machine
+/// (a collision makes the store refuse to create the key rather than overwrite one), not
+/// secret.
+#[cfg(any(windows, target_os = "macos", target_os = "ios"))]
+pub(crate) fn fresh_key_name() -> String {
+    use sha2::{Digest, Sha256};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_be_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(now.as_nanos().to_be_bytes());
+    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    let hex: String = h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("tessera-device-{hex}")
+}
+
 /// The public key of a platform blob (`00 41 04 x y`), or `None` if `public` is not one.
 pub(crate) fn sec1_public(public: &[u8]) -> Option<Result<VerifyingKey, TpmError>> {
     match public {

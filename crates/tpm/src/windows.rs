@@ -20,9 +20,6 @@
 //! All `unsafe` of the crate's Windows path is in this module; each block says why it is
 //! sound.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use p256::ecdsa::Signature;
 use sha2::{Digest, Sha256};
 use windows_sys::Win32::Security::Cryptography::{
@@ -38,7 +35,8 @@ use windows_sys::core::{HRESULT, PCWSTR};
 use zeroize::Zeroizing;
 
 use crate::platform_key::{
-    Platform, PlatformKeyRef, error_from_hresult, p256_from_ecc_public_blob, signature_from_raw,
+    Platform, PlatformKeyRef, error_from_hresult, fresh_key_name, p256_from_ecc_public_blob,
+    signature_from_raw,
 };
 use crate::{AkBlob, AttestationStart, DaStatus, KeyAuth, KeyBlob, KeyCertification, TpmError};
 
@@ -86,22 +84,6 @@ fn pin_property(pin: &[u8]) -> Zeroizing<Vec<u16>> {
     }
     out.push(0);
     out
-}
-
-/// A fresh key name. It only has to be unique on this machine (a collision makes
-/// NCryptCreatePersistedKey fail with NTE_EXISTS rather than overwrite), not secret.
-fn fresh_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = Sha256::new();
-    h.update(std::process::id().to_be_bytes());
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    h.update(now.as_nanos().to_be_bytes());
-    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    let digest = h.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("tessera-device-{hex}")
 }
 
 /// Sets a property from a byte buffer.
@@ -265,7 +247,7 @@ impl Tpm {
     /// Creates a persisted, non-exportable ECDSA P-256 key in the TPM; with
     /// [`KeyAuth::Pin`] every signature needs the PIN, checked by the TPM.
     pub fn create_key(&self, auth: KeyAuth) -> Result<KeyBlob, TpmError> {
-        let name = fresh_name();
+        let name = fresh_key_name();
         let wname = wide(&name);
         let mut raw: NCRYPT_KEY_HANDLE = 0;
         // SAFETY: the provider handle is live for `&self`; the algorithm id is a static
