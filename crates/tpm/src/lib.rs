@@ -9,9 +9,11 @@
 //!
 //! The byte formats and the pure parts (blob encoding, public-area parsing, the policy
 //! digest, response-code classification) are platform independent and free of I/O; the
-//! TPM itself is reached through `tss-esapi` on Linux only. Elsewhere [`Tpm`] exists but
-//! every call returns [`TpmError::Unsupported`] (the Windows and Apple counterparts are
-//! not written yet).
+//! TPM itself is reached through `tss-esapi` on Linux. On Windows [`Tpm`] is the TPM
+//! through CNG's Platform Crypto Provider, on macOS and iOS the Secure Enclave, with the
+//! same methods and the same [`KeyBlob`] type ([`platform_key`] describes its form there);
+//! those two are compiled for their targets but not run here. Elsewhere [`Tpm`] exists but
+//! every call returns [`TpmError::Unsupported`].
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
-//! Platforms without a TSS: the API exists so the wallet builds everywhere, and every call
-//! says `Unsupported` (the Windows CNG Platform Crypto Provider and Apple Secure Enclave
-//! counterparts are not written yet).
+//! Platforms without a key store here (neither Linux's TSS, Windows' Platform Crypto
+//! Provider nor Apple's Secure Enclave): the API exists so the wallet builds everywhere,
+//! and every call says `Unsupported`.
 
 use p256::ecdsa::Signature;
 use zeroize::Zeroizing;
