@@ -450,7 +450,7 @@ impl Tpm {
 
     /// Not written on Windows: always `Unsupported`. The PCP's certification of a key by
     /// the AK is `NCryptCreateClaim(key, ak, NCRYPT_CLAIM_AUTHORITY_AND_SUBJECT, params)`
-    /// with the qualifying data as an `NCRYPTBUFFER_TPM_PLATFORM_CLAIM_NONCE` parameter;
+    /// with the qualifying data as an `NCRYPTBUFFER_CLAIM_KEYATTESTATION_NONCE` parameter;
     /// the claim blob (`PCP_KEY_ATTESTATION_BLOB`, magic "KADS") holds TPMS_ATTEST, the AK's
     /// signature and the key's TPM2B_PUBLIC, which map onto [`KeyCertification`].
     /// `NCRYPT_CLAIM_PLATFORM` is the PCR quote, not needed here.
