@@ -358,61 +358,6 @@ fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A loopback proxy to `upstream` that holds back the issuer's answer to an enrolment (the
-/// issuer has committed the batch; the wallet never hears it) and raises `answered`, so the
-/// test can kill the wallet at the worst moment.
-fn holding_proxy(upstream: &str, answered: Arc<std::sync::atomic::AtomicBool>) -> String {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let upstream = upstream.trim_start_matches("http://").to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let upstream = upstream.clone();
-            let answered = answered.clone();
-            std::thread::spawn(move || {
-                let server = TcpStream::connect(&upstream).unwrap();
-                let (mut c_read, mut s_write) =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (mut s_read, mut c_write) = (server, client);
-                let lose = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let lose_up = lose.clone();
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 1 << 16];
-                    while let Ok(n) = c_read.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        if String::from_utf8_lossy(&buf[..n]).contains("POST /v1/enrolments") {
-                            lose_up.store(true, std::sync::atomic::Ordering::SeqCst);
-                        }
-                        if s_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let mut buf = vec![0u8; 1 << 16];
-                while let Ok(n) = s_read.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if lose.load(std::sync::atomic::Ordering::SeqCst) {
-                        // The issuer answered; hold it back until the wallet is gone.
-                        answered.store(true, std::sync::atomic::Ordering::SeqCst);
-                        std::thread::sleep(std::time::Duration::from_secs(120));
-                        break;
-                    }
-                    if c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
 #[test]
 fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
     let dir = std::env::temp_dir().join(format!("tessera-wallet-resume-{}", std::process::id()));
@@ -424,7 +369,7 @@ fn killing_the_wallet_mid_enrolment_and_running_again_resumes() {
     let frames = frames.to_str().unwrap();
     let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let cut = Env {
-        issuer: holding_proxy(&issuer, answered.clone()),
+        issuer: common::holding_proxy(&issuer, "POST /v1/enrolments", answered.clone()),
         data: dir.join("wallet"),
         service: service.clone(),
     };

@@ -117,25 +117,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let mut slots = Vec::with_capacity(count);
-        for _ in 0..count {
-            slots.push(self.reserve_slot(&mut tx).await?);
-        }
+        let slots = self.reserve_slots(&mut tx, count).await?;
         let (credentials, response) = build(&slots).map_err(StoreError::Corrupt)?;
-        for c in &credentials {
-            sqlx::query(self.sql(
-                "INSERT INTO credentials (cti, enrolment_id, tier, status_list, status_idx, status, expires_at)
-                 VALUES (?, ?, ?, ?, ?, 0, ?)",
-            ))
-            .bind(&c.cti)
-            .bind(new.enrolment_id)
-            .bind(&c.tier)
-            .bind(i(c.status_list))
-            .bind(i(c.status_idx))
-            .bind(i(c.expires_at))
-            .execute(&mut *tx)
+        self.insert_credentials(&mut tx, new.enrolment_id, &credentials)
             .await?;
-        }
         sqlx::query(self.sql(
             "INSERT INTO refills (challenge_id, enrolment_id, created_at, response) VALUES (?, ?, ?, ?)",
         ))

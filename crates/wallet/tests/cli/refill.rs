@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tessera_credential::qr_text::Presentation;
 use tessera_credential::verify::StatusOutcome;
 
-use crate::common::{Env, obama_id, start_issuer, testdata, text};
+use crate::common::{Env, holding_proxy, obama_id, start_issuer, testdata, text};
 
 fn cti_of(code: &str) -> [u8; 8] {
     Presentation::from_qr_text(code.trim())
@@ -28,60 +28,6 @@ fn unused(env: &Env, tier: &str) -> u64 {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     status["one_time"][tier].as_u64().unwrap()
-}
-
-/// A loopback proxy to `upstream` that passes everything, but holds back the issuer's
-/// answer to a refill (the issuer has committed it; the wallet never hears it) and raises
-/// `answered`.
-fn refill_holding_proxy(upstream: &str, answered: Arc<AtomicBool>) -> String {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let upstream = upstream.trim_start_matches("http://").to_owned();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let upstream = upstream.clone();
-            let answered = answered.clone();
-            std::thread::spawn(move || {
-                let server = TcpStream::connect(&upstream).unwrap();
-                let (mut c_read, mut s_write) =
-                    (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (mut s_read, mut c_write) = (server, client);
-                let hold = Arc::new(AtomicBool::new(false));
-                let hold_up = hold.clone();
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 1 << 16];
-                    while let Ok(n) = c_read.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        if String::from_utf8_lossy(&buf[..n]).contains("POST /v1/refills") {
-                            hold_up.store(true, Ordering::SeqCst);
-                        }
-                        if s_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let mut buf = vec![0u8; 1 << 16];
-                while let Ok(n) = s_read.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if hold.load(Ordering::SeqCst) {
-                        answered.store(true, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_secs(120));
-                        break;
-                    }
-                    if c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{addr}")
 }
 
 fn spawn(env: &Env, args: &[&str]) -> std::process::Child {
@@ -178,7 +124,7 @@ fn one_credential_per_showing_offline_reuse_refill_and_sigkill_during_refill() {
         String::from_utf8(offline.run(&["show", "--tier", "age-only"], None).stdout).unwrap();
     let answered = Arc::new(AtomicBool::new(false));
     let cut = Env {
-        issuer: refill_holding_proxy(&issuer, answered.clone()),
+        issuer: holding_proxy(&issuer, "POST /v1/refills", answered.clone()),
         data: dir.join("wallet"),
         service: service.clone(),
     };

@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_issuer::config::SystemClock;
@@ -132,4 +134,59 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// A loopback proxy to `upstream` that passes everything, but holds back the issuer's
+/// answer to the request starting with `request` (e.g. `POST /v1/refills`: the issuer has
+/// committed it; the wallet never hears it) and raises `answered`, so a test can kill the
+/// wallet at the worst moment.
+pub fn holding_proxy(upstream: &str, request: &'static str, answered: Arc<AtomicBool>) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            let answered = answered.clone();
+            std::thread::spawn(move || {
+                let server = TcpStream::connect(&upstream).unwrap();
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut s_read, mut c_write) = (server, client);
+                let hold = Arc::new(AtomicBool::new(false));
+                let hold_up = hold.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if String::from_utf8_lossy(&buf[..n]).contains(request) {
+                            hold_up.store(true, Ordering::SeqCst);
+                        }
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut buf = vec![0u8; 1 << 16];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if hold.load(Ordering::SeqCst) {
+                        answered.store(true, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_secs(120));
+                        break;
+                    }
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
 }
