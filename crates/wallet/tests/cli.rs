@@ -18,8 +18,7 @@ use common::{Env, obama_id, start_issuer, testdata, text};
 
 use tessera_credential::claims::Tier;
 use tessera_credential::qr_text::Presentation;
-use tessera_credential::status_list::StatusLists;
-use tessera_credential::verify::{StatusOutcome, VerifyOptions};
+use tessera_credential::verify::StatusOutcome;
 
 /// The number of frames behind each issuance, from the issuer's audit records.
 fn issued_frames(dir: &Path) -> Vec<usize> {
@@ -54,44 +53,7 @@ fn now() -> u64 {
 
 /// The verifier's own loading and checking (`tessera-verify check --trust LIST
 /// --trust-list-key PEM --status LIST --require-status`), on the lists the issuer serves.
-fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
-    check_at(issuer, qr, tier, now())
-}
-
-/// [`check`] as a desk would have at `at` (the proof's 60 s window), with the status list
-/// the issuer serves now.
-fn check_at(issuer: &str, qr: &str, tier: Option<Tier>, at: u64) -> Result<StatusOutcome, String> {
-    let get = |p: &str| {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{issuer}{p}")])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{p}");
-        out.stdout
-    };
-    let pem = String::from_utf8(get("/v1/trust-list-key")).unwrap();
-    let trust =
-        tessera_verify::load_trust("trust-list", &get("/v1/trust-list"), Some(&pem)).unwrap();
-    // Credentials land in one of the issuer's open status lists (four), at random.
-    let mut lists = StatusLists::default();
-    for n in 1..=4 {
-        tessera_verify::load_status_list(
-            &mut lists,
-            &format!("status-{n}"),
-            &get(&format!("/v1/status/{n}")),
-            &trust,
-            now(),
-        )
-        .unwrap();
-    }
-    let mut options = VerifyOptions::at(at);
-    options.required_tier = tier;
-    options.require_status = true;
-    match tessera_verify::check_text(qr, &trust, &options, &lists) {
-        tessera_verify::Report::Valid { verdict, .. } => Ok(verdict.status),
-        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
-    }
-}
+use common::{check, check_at};
 
 #[test]
 fn enrol_show_both_tiers_refuse_without_pin_or_face_renew_history_reset() {

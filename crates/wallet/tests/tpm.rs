@@ -10,10 +10,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Env, obama_id, start_issuer_with, testdata, text};
+use common::{Env, check, obama_id, start_issuer_with, testdata, text};
 use tessera_credential::claims::Tier;
-use tessera_credential::status_list::StatusLists;
-use tessera_credential::verify::{StatusOutcome, VerifyOptions};
+use tessera_credential::verify::StatusOutcome;
 use tessera_swtpm::SoftwareTpm;
 use tessera_wallet::keys::TpmKeys;
 use tessera_wallet::keystore::{OsKeystore, SecretStore};
@@ -25,39 +24,6 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// The desk's check (as `tests/cli.rs` does it), on the lists the issuer serves.
-fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
-    let get = |p: &str| {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{issuer}{p}")])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{p}");
-        out.stdout
-    };
-    let pem = String::from_utf8(get("/v1/trust-list-key")).unwrap();
-    let trust =
-        tessera_verify::load_trust("trust-list", &get("/v1/trust-list"), Some(&pem)).unwrap();
-    let mut lists = StatusLists::default();
-    for n in 1..=4 {
-        tessera_verify::load_status_list(
-            &mut lists,
-            &format!("status-{n}"),
-            &get(&format!("/v1/status/{n}")),
-            &trust,
-            now(),
-        )
-        .unwrap();
-    }
-    let mut options = VerifyOptions::at(now());
-    options.required_tier = tier;
-    options.require_status = true;
-    match tessera_verify::check_text(qr, &trust, &options, &lists) {
-        tessera_verify::Report::Valid { verdict, .. } => Ok(verdict.status),
-        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
-    }
 }
 
 /// Runs `tessera-wallet --keys tpm` of `env` on the TPM at `tcti`; returns the output and

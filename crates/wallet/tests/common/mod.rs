@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tessera_credential::claims::Tier;
+use tessera_credential::status_list::StatusLists;
+use tessera_credential::verify::{StatusOutcome, VerifyOptions};
 use tessera_face::analysis::FaceAnalyzer;
 use tessera_issuer::config::SystemClock;
 
@@ -189,4 +192,57 @@ pub fn holding_proxy(upstream: &str, request: &'static str, answered: Arc<Atomic
         }
     });
     format!("http://{addr}")
+}
+
+/// Now, Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The desk's check of `qr`, on the trust list and status lists the issuer serves.
+pub fn check(issuer: &str, qr: &str, tier: Option<Tier>) -> Result<StatusOutcome, String> {
+    check_at(issuer, qr, tier, unix_now())
+}
+
+/// [`check`] as a desk would have at `at` (the proof's 60 s window), with the status list
+/// the issuer serves now.
+pub fn check_at(
+    issuer: &str,
+    qr: &str,
+    tier: Option<Tier>,
+    at: u64,
+) -> Result<StatusOutcome, String> {
+    let get = |p: &str| {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{issuer}{p}")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{p}");
+        out.stdout
+    };
+    let pem = String::from_utf8(get("/v1/trust-list-key")).unwrap();
+    let trust =
+        tessera_verify::load_trust("trust-list", &get("/v1/trust-list"), Some(&pem)).unwrap();
+    // Credentials land in one of the issuer's open status lists (four), at random.
+    let mut lists = StatusLists::default();
+    for n in 1..=4 {
+        tessera_verify::load_status_list(
+            &mut lists,
+            &format!("status-{n}"),
+            &get(&format!("/v1/status/{n}")),
+            &trust,
+            unix_now(),
+        )
+        .unwrap();
+    }
+    let mut options = VerifyOptions::at(at);
+    options.required_tier = tier;
+    options.require_status = true;
+    match tessera_verify::check_text(qr, &trust, &options, &lists) {
+        tessera_verify::Report::Valid { verdict, .. } => Ok(verdict.status),
+        tessera_verify::Report::Invalid { error, .. } => Err(error.code.to_owned()),
+    }
 }
